@@ -1,0 +1,424 @@
+"""The checks an event must pass before the ledger writes it.
+
+Each check is a plain function ``check_x(event, ctx) -> list[Issue]`` over immutable inputs, gathered in
+``CHECKS`` by kind and run together (the habit of beancount's validations); only the ledger raises. Every issue has
+a stable code and a sentence naming the student, the record and the rule:
+
+>>> from datetime import date as d
+>>> from credit_ledger.models import Catalog, CourseCompleted
+>>> ev = CourseCompleted(event_id="c1", student_id="S1", occurred_on=d(2025, 10, 1), institution="HNJX",
+...                      course="MECH101", grade=80)
+>>> [i.code for i in check_batch([ev], catalog=Catalog.sample(), contexts={}, known_events={})]
+['not_enrolled']
+
+Codes and the error class the ledger raises for them are in ``ERROR_OF_CODE``; a code not listed there is a plain
+``RejectedEvent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Mapping
+
+from .errors import DuplicateEvent, PermissionDenied, RejectedEvent, UnknownReference
+from .history import StudentContext, Timeline, build_timeline, policy_for, replay_order
+from .models import (
+    STATUS_KINDS,
+    Catalog,
+    CoursesRequirement,
+    Issue,
+    walk_requirements,
+)
+
+ERROR_OF_CODE: dict[str, type[Exception]] = {
+    "duplicate_event": DuplicateEvent,
+    "unknown_institution": UnknownReference,
+    "unknown_program": UnknownReference,
+    "unknown_course": UnknownReference,
+    "unknown_event": UnknownReference,
+    "unknown_agreement": UnknownReference,
+    "unknown_rule": UnknownReference,
+    "unknown_requirement": UnknownReference,
+    "unknown_outcome": UnknownReference,
+    "not_own_student": PermissionDenied,
+    "not_own_course": PermissionDenied,
+    "not_own_program": PermissionDenied,
+    "recorded_by_mismatch": PermissionDenied,
+}
+"""The error class per code; the ledger raises the most serious class among a batch's issues."""
+
+SEVERITY = (PermissionDenied, DuplicateEvent, UnknownReference, RejectedEvent)
+
+REVERSIBLE_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_converted", "grade_corrected",
+                              "exception_granted"})
+"""Status events are not reversed: a wrong suspension is ended by a resumption, a wrong enrolment by a withdrawal."""
+
+DEPENDENT_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_converted", "exception_granted",
+                             "graduated"})
+"""Kinds whose validity depends on the student's status on their date."""
+
+
+def error_for(issues: Iterable[Issue]) -> type[Exception]:
+    """The most serious error class among the issues' codes."""
+    classes = {ERROR_OF_CODE.get(i.code, RejectedEvent) for i in issues}
+    for cls in SEVERITY:
+        if cls in classes:
+            return cls
+    return RejectedEvent
+
+
+@dataclass
+class Ctx:
+    """What one event's checks see: the catalog, the acting institution, and the student as replayed so far."""
+
+    catalog: Catalog
+    acting_as: str | None
+    student: StudentContext
+    timeline: Timeline
+    known_events: Mapping[str, Any]
+    batch_events: dict[str, Any] = field(default_factory=dict)
+
+    def find_event(self, event_id: str) -> Any:
+        """An existing or earlier-in-batch event by id."""
+        return self.batch_events.get(event_id) or self.known_events.get(event_id)
+
+
+def _issue(code: str, event: Any, message: str) -> Issue:
+    return Issue(code=code, message=f"student {event.student_id}, event {event.event_id} "
+                                    f"({event.kind} on {event.occurred_on}): {message}",
+                 event_id=event.event_id, student_id=event.student_id)
+
+
+def _years_to_days(years: Decimal) -> int:
+    """Days in a number of years (x 365.25, rounded).
+
+    >>> _years_to_days(Decimal(2))
+    730
+    """
+    return int((years * Decimal("365.25")).to_integral_value())
+
+
+# -- shared checks ---------------------------------------------------------------------------------------------------
+
+
+def check_status_order(event: Any, ctx: Ctx) -> list[Issue]:
+    """Status changes are recorded in date order, after the records that depend on the earlier status."""
+    if event.kind not in STATUS_KINDS:
+        return []
+    latest = max((d for d in (ctx.timeline.last_change, ctx.student.last_dependent_date) if d is not None),
+                 default=None)
+    if latest is not None and event.occurred_on < latest:
+        return [_issue("out_of_order", event, f"a status change dated {event.occurred_on} comes before the "
+                       f"student's record of {latest}; status changes are recorded in date order")]
+    return []
+
+
+def check_active(event: Any, ctx: Ctx) -> list[Issue]:
+    """Credits and awards are recorded only while the student is enrolled and not suspended on that day."""
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.status == "suspended":
+        return [_issue("suspended", event, f"the student is suspended (休学) since {state.since}; credits are "
+                       "earned only while enrolled and not suspended")]
+    if state.status != "active":
+        where = f" ({state.status} since {state.since})" if state.status != "not_enrolled" else ""
+        return [_issue("not_enrolled", event, f"the student is not enrolled on that day{where}")]
+    return []
+
+
+def check_own_student(event: Any, ctx: Ctx) -> list[Issue]:
+    """With ``acting_as``, an institution writes only for students enrolled with it."""
+    if ctx.acting_as is None or event.kind == "enrolled":
+        return []
+    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
+    if enrolment is None or enrolment.institution != ctx.acting_as:
+        owner = enrolment.institution if enrolment else "no institution"
+        return [_issue("not_own_student", event, f"{ctx.acting_as} may not record events of a student of {owner}")]
+    return []
+
+
+def check_recorded_by(event: Any, ctx: Ctx) -> list[Issue]:
+    """``recorded_by`` is set by the ledger; a caller may only repeat the acting institution."""
+    if event.recorded_by is not None and ctx.acting_as is not None and event.recorded_by != ctx.acting_as:
+        return [_issue("recorded_by_mismatch", event, f"recorded_by {event.recorded_by} is not the acting "
+                       f"institution {ctx.acting_as}")]
+    return []
+
+
+# -- per kind --------------------------------------------------------------------------------------------------------
+
+
+def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
+    """An enrolment names a known program of the institution, in a mode it offers, while not already enrolled."""
+    issues: list[Issue] = []
+    if ctx.acting_as is not None and event.institution != ctx.acting_as:
+        issues.append(_issue("not_own_program", event, f"{ctx.acting_as} may not enrol students into "
+                             f"{event.institution}'s program {event.program}"))
+    if ctx.catalog.institution(event.institution) is None:
+        return issues + [_issue("unknown_institution", event, f"institution {event.institution} is not in the "
+                                "catalog")]
+    program = ctx.catalog.program(event.institution, event.program, event.occurred_on)
+    if program is None:
+        return issues + [_issue("unknown_program", event, f"program {event.program} of {event.institution} is not "
+                                f"in the catalog on {event.occurred_on}")]
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.status in ("active", "suspended"):
+        issues.append(_issue("already_enrolled", event, f"the student is already enrolled in "
+                             f"{state.enrolment.program} at {state.enrolment.institution}"))  # type: ignore[union-attr]
+    if event.mode not in program.modes:
+        issues.append(_issue("mode_not_offered", event, f"program {program.code} admits {', '.join(program.modes)}"
+                             f" students, not {event.mode}"))
+    if program.kind == "technician_class" and event.entry_basis not in program.entry_bases:
+        issues.append(_issue("entry_basis_required", event, f"the technician class {program.code} (两年制技师班) "
+                             f"admits only with an entry basis ({', '.join(program.entry_bases)})"))
+    return issues
+
+
+def check_suspended(event: Any, ctx: Ctx) -> list[Issue]:
+    """A suspension starts while enrolled and not suspended, and only while suspension time is left."""
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.status == "suspended":
+        return [_issue("suspended", event, f"the student is already suspended since {state.since}")]
+    if state.status != "active":
+        return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
+    policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
+    used = ctx.timeline.suspended_days()
+    if used >= _years_to_days(policy.max_suspension_years):
+        return [_issue("suspension_limit", event, f"the student has used {used} days of suspension, the limit of "
+                       f"{policy.max_suspension_years} years")]
+    return []
+
+
+def check_resumed(event: Any, ctx: Ctx) -> list[Issue]:
+    """A resumption ends a suspension, which with the earlier ones stays within the policy's limit."""
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.status != "suspended":
+        return [_issue("not_suspended", event, f"the student is not suspended on that day ({state.status})")]
+    policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
+    used = ctx.timeline.suspended_days(until=event.occurred_on)
+    limit = _years_to_days(policy.max_suspension_years)
+    if used > limit:
+        return [_issue("suspension_limit", event, f"suspensions would total {used} days, more than the limit of "
+                       f"{policy.max_suspension_years} years ({limit} days); the student must withdraw instead")]
+    return []
+
+
+def check_withdrawn(event: Any, ctx: Ctx) -> list[Issue]:
+    """Only an enrolled (or suspended) student withdraws."""
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.status not in ("active", "suspended"):
+        return [_issue("not_enrolled", event, f"the student is not enrolled on that day ({state.status})")]
+    return []
+
+
+def check_program_changed(event: Any, ctx: Ctx) -> list[Issue]:
+    """A change of program (转专业) goes to a known program of the same institution, while studying."""
+    issues = check_active(event, ctx)
+    if issues:
+        return issues
+    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    program = ctx.catalog.program(enrolment.institution, event.program, event.occurred_on)  # type: ignore[union-attr]
+    if program is None:
+        return [_issue("unknown_program", event, f"program {event.program} of "
+                       f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]  # type: ignore
+    if program.code == enrolment.program:  # type: ignore[union-attr]
+        return [_issue("same_program", event, f"the student is already in program {program.code}")]
+    return []
+
+
+def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
+    """A completed course is the enrolling school's own, in the catalog on that day, within the make-up limit."""
+    issues: list[Issue] = []
+    if ctx.acting_as is not None and event.institution != ctx.acting_as:
+        issues.append(_issue("not_own_course", event, f"{ctx.acting_as} may not record a course of "
+                             f"{event.institution}"))
+    if ctx.catalog.course(event.institution, event.course, event.occurred_on) is None:
+        return issues + [_issue("unknown_course", event, f"course {event.course} of {event.institution} is not in "
+                                f"the catalog on {event.occurred_on}")]
+    active = check_active(event, ctx)
+    if active:
+        return issues + active
+    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    if enrolment is not None and enrolment.institution != event.institution:
+        issues.append(_issue("not_home_course", event, f"course {event.course} is {event.institution}'s, but the "
+                             f"student studies at {enrolment.institution}; credit from elsewhere is recognised, "
+                             "not completed"))
+    if event.attempt == "makeup":
+        policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
+        key = (event.institution, event.course)
+        if ctx.student.makeups.get(key, 0) >= policy.max_makeups_per_course:
+            issues.append(_issue("makeup_limit", event, f"course {event.course} already has "
+                                 f"{ctx.student.makeups[key]} make-up exam(s) (补考); at most "
+                                 f"{policy.max_makeups_per_course} per course, then a retake (重修)"))
+    return issues
+
+
+def _check_target(event: Any, ctx: Ctx) -> list[Issue]:
+    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    if event.target.course is not None and enrolment is not None:
+        if ctx.catalog.course(enrolment.institution, event.target.course, event.occurred_on) is None:
+            return [_issue("unknown_course", event, f"target course {event.target.course} is not in "
+                           f"{enrolment.institution}'s catalog on {event.occurred_on}")]
+    return []
+
+
+def check_credit_recognized(event: Any, ctx: Ctx) -> list[Issue]:
+    """Recognised credit goes to a studying student, under a known agreement, toward a known target."""
+    issues = check_active(event, ctx)
+    if ctx.catalog.agreement(event.agreement_id) is None:
+        issues.append(_issue("unknown_agreement", event, f"agreement {event.agreement_id} is not in the catalog"))
+    if event.source_date > event.occurred_on:
+        issues.append(_issue("source_after_recognition", event, f"the source record of {event.source_date} is "
+                             "later than its recognition"))
+    return issues + (_check_target(event, ctx) if not issues else [])
+
+
+def check_outcome_converted(event: Any, ctx: Ctx) -> list[Issue]:
+    """Converted credit goes to a studying student, under a known rule, toward a known target."""
+    issues = check_active(event, ctx)
+    if ctx.catalog.conversion_rule(event.rule_id) is None:
+        issues.append(_issue("unknown_rule", event, f"conversion rule {event.rule_id} is not in the catalog"))
+    return issues + (_check_target(event, ctx) if not issues else [])
+
+
+def check_outcome_revoked(event: Any, ctx: Ctx) -> list[Issue]:
+    """A revocation names an outcome converted for this student."""
+    if (event.outcome_type, event.outcome_id) not in ctx.student.outcomes:
+        return [_issue("unknown_outcome", event, f"no {event.outcome_type} {event.outcome_id} was converted for "
+                       "this student")]
+    return []
+
+
+def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> list[Issue]:
+    target = ctx.find_event(event.target_event_id)
+    if target is None or target.student_id != event.student_id:
+        return [_issue("unknown_event", event, f"event {event.target_event_id} is not in this student's record")]
+    if target.kind not in kinds:
+        return [_issue("not_reversible" if kinds is REVERSIBLE_KINDS else "not_a_course", event,
+                       f"event {target.event_id} is a {target.kind} event; this applies to "
+                       f"{', '.join(sorted(kinds))} only")]
+    if target.event_id in ctx.student.reversed_ids:
+        return [_issue("already_reversed", event, f"event {target.event_id} is already reversed")]
+    if event.occurred_on < target.occurred_on:
+        return [_issue("before_target", event, f"it is dated before event {target.event_id} "
+                       f"({target.occurred_on})")]
+    return []
+
+
+def check_entry_reversed(event: Any, ctx: Ctx) -> list[Issue]:
+    """A reversal targets a reversible event of the same student, not yet reversed, dated no earlier."""
+    return _check_target_event(event, ctx, REVERSIBLE_KINDS)
+
+
+def check_grade_corrected(event: Any, ctx: Ctx) -> list[Issue]:
+    """A grade correction targets a course completion of the same student that still counts."""
+    return _check_target_event(event, ctx, frozenset({"course_completed"}))
+
+
+def check_exception_granted(event: Any, ctx: Ctx) -> list[Issue]:
+    """A registrar's exception names a requirement of the student's program, and a substitute course that exists."""
+    state = ctx.timeline.status_on(event.occurred_on)
+    if state.enrolment is None or state.status not in ("active", "suspended"):
+        return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
+    institution = state.enrolment.institution
+    code = event.program or state.enrolment.program
+    program = ctx.catalog.program(institution, code, event.occurred_on) or ctx.catalog.program(institution, code)
+    if program is None:
+        return [_issue("unknown_program", event, f"program {code} of {institution} is not in the catalog")]
+    nodes = {node.id: node for _, node in walk_requirements(program.requirements)}
+    node = nodes.get(event.requirement_id)
+    if node is None:
+        return [_issue("unknown_requirement", event, f"program {code} has no requirement {event.requirement_id}")]
+    if event.action == "substitute":
+        if ctx.catalog.course(institution, event.course) is None:
+            return [_issue("unknown_course", event, f"substitute course {event.course} is not in "
+                           f"{institution}'s catalog")]
+        if not isinstance(node, CoursesRequirement) or event.replaces not in node.courses:
+            return [_issue("not_in_requirement", event, f"requirement {event.requirement_id} does not list course "
+                           f"{event.replaces}")]
+    return []
+
+
+def check_graduated(event: Any, ctx: Ctx) -> list[Issue]:
+    """An award needs an audit that supports it; this version has no graduation audit, so it refuses every award."""
+    issues = check_active(event, ctx)
+    if issues:
+        return issues
+    return [_issue("audit_not_eligible", event, f"the award {event.award} cannot be confirmed: the graduation "
+                   "audit that must support it is not part of this version of credit_ledger")]
+
+
+CHECKS: dict[str, list[Callable[[Any, Ctx], list[Issue]]]] = {
+    "enrolled": [check_enrolled],
+    "suspended": [check_suspended],
+    "resumed": [check_resumed],
+    "withdrawn": [check_withdrawn],
+    "program_changed": [check_program_changed],
+    "course_completed": [check_course_completed],
+    "credit_recognized": [check_credit_recognized],
+    "outcome_converted": [check_outcome_converted],
+    "outcome_revoked": [check_outcome_revoked],
+    "entry_reversed": [check_entry_reversed],
+    "grade_corrected": [check_grade_corrected],
+    "exception_granted": [check_exception_granted],
+    "graduated": [check_graduated],
+}
+COMMON_CHECKS = [check_recorded_by, check_own_student, check_status_order]
+
+
+def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[str, StudentContext],
+                known_events: Mapping[str, Any], acting_as: str | None = None,
+                owners: dict[str, str | None] | None = None) -> list[Issue]:
+    """Check new events against the ledger's state; each event sees the events before it in replay order.
+
+    ``contexts`` holds what the ledger knows of each student already recorded (missing: a new student);
+    ``known_events`` the existing events that the batch's reversals and corrections refer to. When ``owners`` is
+    given it receives, per event id, the institution that records it (``acting_as``, else the event's own
+    institution, else the student's school on that day): the ledger's ``recorded_by``.
+    """
+    by_student: dict[str, list[Any]] = {}
+    for e in events:
+        by_student.setdefault(e.student_id, []).append(e)
+    issues: list[Issue] = []
+    for student_id, new in by_student.items():
+        student = contexts.get(student_id) or StudentContext(student_id)
+        status_events = list(student.status_events)
+        timeline = build_timeline(status_events)
+        ctx = Ctx(catalog, acting_as, _copy_context(student), timeline, known_events)
+        for event in replay_order(new):
+            found = []
+            for check in COMMON_CHECKS + CHECKS[event.kind]:
+                found.extend(check(event, ctx))
+            issues.extend(found)
+            if owners is not None:
+                enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
+                owners[event.event_id] = (acting_as or getattr(event, "institution", None)
+                                          or (enrolment.institution if enrolment else None))
+            _advance(ctx, event, status_events)
+    return issues
+
+
+def _copy_context(student: StudentContext) -> StudentContext:
+    return StudentContext(
+        student.student_id, list(student.status_events), student.last_dependent_date, dict(student.makeups),
+        dict(student.known_events), set(student.reversed_ids), set(student.outcomes))
+
+
+def _advance(ctx: Ctx, event: Any, status_events: list[Any]) -> None:
+    """Fold an accepted-or-not event into the context, so that later events of the batch see it."""
+    ctx.batch_events[event.event_id] = event
+    student = ctx.student
+    if event.kind in STATUS_KINDS:
+        status_events.append(event)
+        ctx.timeline = build_timeline(status_events)
+    if event.kind in DEPENDENT_KINDS:
+        if student.last_dependent_date is None or event.occurred_on > student.last_dependent_date:
+            student.last_dependent_date = event.occurred_on
+    if event.kind == "course_completed" and event.attempt == "makeup":
+        key = (event.institution, event.course)
+        student.makeups[key] = student.makeups.get(key, 0) + 1
+    elif event.kind == "entry_reversed":
+        student.reversed_ids.add(event.target_event_id)
+    elif event.kind == "outcome_converted":
+        student.outcomes.add((event.outcome_type, event.outcome_id))
+

@@ -1,0 +1,103 @@
+"""The demo: two years of a worker-student's part-time study (非全日制), recorded in an embedded SQLite ledger.
+
+Li Na works as a maintenance electrician at 湘江重工 and studies 机电一体化 part-time at 湖南湘江技师学院. Over two
+years she fails a course and passes the make-up exam (补考), retakes another (重修) for a better grade, suspends her
+study (休学) for a busy season at work, resumes (复学), and keeps earning credits. ``run`` records all of it and
+returns the ledger; ``main`` prints her transcript and balance.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .ledger import Ledger
+from .models import Catalog, CourseCompleted, Enrolled, Resumed, Suspended
+
+STUDENT = "HNJX-2024-PT-0317"
+
+
+def demo_events() -> list[Any]:
+    """The events of the demo student, in the order a registrar would record them."""
+    s, hnjx = STUDENT, "HNJX"
+
+    def course(n: int, day: date, code: str, grade: Any, attempt: str = "regular", term: str = "") -> Any:
+        return CourseCompleted(event_id=f"{s}-c{n:02d}", student_id=s, occurred_on=day, institution=hnjx,
+                               course=code, grade=grade, attempt=attempt, term=term)
+
+    return [
+        Enrolled(event_id=f"{s}-enrol", student_id=s, occurred_on=date(2024, 9, 1), institution=hnjx,
+                 program="MECH-PT-2024", mode="part_time", employer="湘江重工装备有限公司"),
+        course(1, date(2025, 1, 10), "PUB101", 82, term="2024-2025-1"),
+        course(2, date(2025, 1, 12), "MT101", 54, term="2024-2025-1"),
+        course(3, date(2025, 1, 15), "ELEC101", "良", term="2024-2025-1"),
+        course(4, date(2025, 3, 5), "MT101", 71, attempt="makeup", term="2024-2025-2"),
+        course(5, date(2025, 6, 28), "MT102", 63, term="2024-2025-2"),
+        course(6, date(2025, 6, 30), "PUB106", "合格", term="2024-2025-2"),
+        Suspended(event_id=f"{s}-suspend", student_id=s, occurred_on=date(2025, 9, 1),
+                  reason="企业生产旺季，申请休学一学期"),
+        Resumed(event_id=f"{s}-resume", student_id=s, occurred_on=date(2026, 2, 24), reason="复学"),
+        course(7, date(2026, 6, 26), "MT102", 88, attempt="retake", term="2025-2026-2"),
+        course(8, date(2026, 6, 29), "MT201", 77, term="2025-2026-2"),
+        course(9, date(2026, 7, 3), "PUB102", "中", term="2025-2026-2"),
+        course(10, date(2026, 7, 20), "MT301", "优", term="2025-2026-2"),
+    ]
+
+
+def run(db_url: str | None = None) -> Ledger:
+    """Record the demo in a ledger at ``db_url`` (in memory when ``None``) and return it. Safe to run twice:
+    re-appending identical events is a no-op."""
+    ledger = Ledger.open(db_url)
+    ledger.load_catalog(Catalog.sample())
+    ledger.append_many(demo_events())
+    return ledger
+
+
+def render(ledger: Ledger, student_id: str = STUDENT) -> str:
+    """The student's transcript and balance as text."""
+    lines = [render_transcript(ledger, student_id), ""]
+    balance = ledger.balance(student_id)
+    lines.append(f"Balance: {balance.total} credits")
+    lines.append("  by origin:   " + ", ".join(f"{k} {v}" for k, v in balance.by_origin.items()))
+    lines.append("  by category: " + ", ".join(f"{k} {v}" for k, v in balance.by_category.items()))
+    report = ledger.verify()
+    lines.append(f"Ledger verified: {report.ok} ({report.checked} rows checked)")
+    return "\n".join(lines)
+
+
+def render_transcript(ledger: Ledger, student_id: str, as_of: date | None = None) -> str:
+    """The student's transcript as a text table."""
+    lines = [f"Transcript of {student_id}" + (f" as of {as_of}" if as_of else ""), ""]
+    lines.append(f"{'date':<11} {'course':<8} {'title':<16} {'credits':>7} {'grade':>6} {'GP':>4}  note")
+    transcript = ledger.transcript(student_id, as_of)
+    for r in transcript.records:
+        note = {"retake": "retake (重修)"}.get(r.attempt or "", "")
+        if r.flagged:
+            note = f"make-up (补考), counted as {r.score}"
+        gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
+        lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {_fit(r.title, 16)} {r.credits:>7} "
+                     f"{r.grade or '':>6} {gp:>4}  {note}")
+    lines.append(f"{'':<11} {'':<8} {_fit('total', 16)} {transcript.total:>7}")
+    return "\n".join(lines)
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or cut text to a display width, counting CJK characters as two columns."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if ord(ch) > 0x2E80 else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
+
+
+def main(db_url: str | None = None) -> str:
+    """Run the demo and print (and return) what it decided."""
+    ledger = run(db_url)
+    try:
+        text = render(ledger)
+    finally:
+        ledger.close()
+    print(text)
+    return text

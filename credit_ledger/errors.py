@@ -1,0 +1,63 @@
+"""Errors of credit_ledger: tiny classes, one-line docstrings, one common base.
+
+Every refusal of a write carries ``issues`` (each with a stable ``code`` and a sentence naming the student, the record
+and the rule), and a refused write leaves the ledger exactly as it was.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Issue
+
+
+class CreditLedgerError(Exception):
+    """Base class of every error credit_ledger raises on purpose."""
+
+
+class _WithIssues(CreditLedgerError):
+    def __init__(self, issues: "Sequence[Issue]" = (), message: str | None = None):
+        self.issues = list(issues)
+        if message is None:
+            message = "; ".join(f"[{i.code}] {i.message}" for i in self.issues) or self.__class__.__doc__ or ""
+        super().__init__(message)
+
+    @property
+    def codes(self) -> list[str]:
+        """The stable codes of the issues, in order."""
+        return [i.code for i in self.issues]
+
+
+class RejectedEvent(_WithIssues):
+    """An event broke a rule of the ledger; nothing of its batch was written."""
+
+
+class DuplicateEvent(RejectedEvent):
+    """An event id is already in the ledger with other content."""
+
+
+class UnknownReference(RejectedEvent):
+    """An event names a course, program, institution or event that is not known."""
+
+
+class PermissionDenied(_WithIssues):
+    """The acting institution may not write or read this record."""
+
+
+class IntegrityError(CreditLedgerError):
+    """The stored ledger is not what the library wrote (hash chain or guards broken)."""
+
+
+class BadSignature(CreditLedgerError):
+    """A signed document is altered, unsigned or signed by an untrusted key."""
+
+
+class CatalogError(CreditLedgerError, ValueError):
+    """A catalog is invalid; each problem names the file, the key path and what is wrong."""
+
+    def __init__(self, problems: Sequence[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + p for p in self.problems))

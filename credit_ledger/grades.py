@@ -1,0 +1,163 @@
+"""Grade scales, pass marks, grade points, hours to credits, and the best attempt of a course.
+
+Three scales are in use in technical schools: 百分制 (a score of 0-100), 五级制 (优/良/中/及格/不及格, read as
+95/85/75/65/50) and 合格制 (合格/不合格, which passes without grade points). With the default policy the pass mark is
+60 and a passing score earns (score - 50) / 10 grade points:
+
+>>> from credit_ledger.models import Grade, DEFAULT_POLICY as P
+>>> grade_points(Grade.parse(85), policy=P), grade_points(Grade.parse("良"), policy=P)
+(Decimal('3.5'), Decimal('3.5'))
+>>> grade_points(Grade.parse("合格"), policy=P) is None
+True
+
+A passed make-up exam (补考) counts as 60 and is flagged; a retake (重修) counts at its actual score; a course counts
+once, by its best valid attempt:
+
+>>> best = best_attempt([Attempt("e1", "regular", Grade.parse(45)), Attempt("e2", "makeup", Grade.parse(88))],
+...                     policy=P)
+>>> best.event_id, best.score, best.flagged
+('e2', Decimal('60'), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable
+
+from .models import Grade, Policy, Scale, quantize_credits
+
+FIVE_LEVEL_SCORES = {
+    "excellent": Decimal(95), "good": Decimal(85), "average": Decimal(75), "pass": Decimal(65), "fail": Decimal(50),
+}
+"""The score a 五级制 level stands for (不及格 is read as 50, below any usual pass mark)."""
+
+
+def score_of(grade: Grade) -> Decimal | None:
+    """The 百分制 score a grade stands for; ``None`` on the pass/fail scale, which has no score.
+
+    >>> score_of(Grade.parse("优")), score_of(Grade.parse(72.5)), score_of(Grade.parse("不合格"))
+    (Decimal('95'), Decimal('72.5'), None)
+    """
+    if grade.scale is Scale.PERCENT:
+        return grade.score
+    if grade.scale is Scale.FIVE_LEVEL:
+        return FIVE_LEVEL_SCORES[grade.level]  # type: ignore[index]
+    return None
+
+
+def is_passing(grade: Grade, *, policy: Policy) -> bool:
+    """True when the grade reaches the pass mark (合格 always passes, 不合格 never).
+
+    >>> from credit_ledger.models import DEFAULT_POLICY as P
+    >>> is_passing(Grade.parse(60), policy=P), is_passing(Grade.parse(59.5), policy=P), is_passing(Grade.parse("及格"), policy=P)
+    (True, False, True)
+    """
+    if grade.scale is Scale.PASS_FAIL:
+        return grade.level == "pass"
+    return score_of(grade) >= policy.pass_mark  # type: ignore[operator]
+
+
+def grade_points(grade: Grade, *, policy: Policy, score: Decimal | None = None) -> Decimal | None:
+    """(score - 50) / 10 for a passing score, 0 for a failing one, ``None`` on the pass/fail scale.
+
+    ``score`` overrides the grade's own score (a passed make-up counts at the make-up score).
+    """
+    if grade.scale is Scale.PASS_FAIL:
+        return None
+    value = score if score is not None else score_of(grade)
+    if value is None or value < policy.pass_mark:
+        return Decimal(0)
+    return max((value - 50) / 10, Decimal(0))
+
+
+def hours_to_credits(hours: Decimal, *, policy: Policy) -> Decimal:
+    """Class hours to credits: 16 hours = 1 credit by default, rounded to 0.01.
+
+    >>> from credit_ledger.models import DEFAULT_POLICY as P
+    >>> hours_to_credits(Decimal(72), policy=P)
+    Decimal('4.50')
+    """
+    return quantize_credits(Decimal(hours) / policy.hours_per_credit)
+
+
+def weeks_to_credits(weeks: Decimal, *, policy: Policy) -> Decimal:
+    """Practice weeks to credits: 1 week = 1 credit by default.
+
+    >>> from credit_ledger.models import DEFAULT_POLICY as P
+    >>> weeks_to_credits(Decimal(8), policy=P)
+    Decimal('8.00')
+    """
+    return quantize_credits(Decimal(weeks) / policy.weeks_per_credit)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One valid attempt at a course: the event, the kind of attempt and the (corrected) grade."""
+
+    event_id: str
+    attempt: str
+    grade: Grade
+    order: int = 0
+    """Position in the student's history; of equal attempts the earlier counts."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountedAttempt:
+    """The attempt that counts for a course, with the score and grade points it counts at."""
+
+    event_id: str
+    attempt: str
+    grade: Grade
+    passing: bool
+    score: Decimal | None
+    grade_points: Decimal | None
+    flagged: bool
+
+
+def count_attempt(attempt: Attempt, *, policy: Policy) -> CountedAttempt:
+    """How one attempt counts: a passed make-up at the make-up score (flagged), anything else as graded.
+
+    >>> from credit_ledger.models import DEFAULT_POLICY as P
+    >>> c = count_attempt(Attempt("e", "makeup", Grade.parse("良")), policy=P)
+    >>> c.score, c.grade_points, c.flagged
+    (Decimal('60'), Decimal('1'), True)
+    """
+    passing = is_passing(attempt.grade, policy=policy)
+    score = score_of(attempt.grade)
+    flagged = False
+    if attempt.attempt == "makeup" and passing:
+        flagged = True
+        if score is not None:
+            score = min(score, policy.makeup_score)
+    return CountedAttempt(
+        event_id=attempt.event_id,
+        attempt=attempt.attempt,
+        grade=attempt.grade,
+        passing=passing,
+        score=score,
+        grade_points=grade_points(attempt.grade, policy=policy, score=score),
+        flagged=flagged,
+    )
+
+
+def best_attempt(attempts: Iterable[Attempt], *, policy: Policy) -> CountedAttempt | None:
+    """The attempt that counts for a course: passing before failing, then the highest counted score, then the
+    earliest. Make-ups beyond ``policy.max_makeups_per_course`` are not valid attempts and are ignored. ``None`` when
+    there is no attempt.
+    """
+    best: tuple | None = None
+    chosen: CountedAttempt | None = None
+    makeups = 0
+    for attempt in sorted(attempts, key=lambda a: a.order):
+        if attempt.attempt == "makeup":
+            makeups += 1
+            if makeups > policy.max_makeups_per_course:
+                continue
+        counted = count_attempt(attempt, policy=policy)
+        # pass/fail grades have no score; they rank as the pass mark (a pass) or below anything (a fail)
+        rank_score = counted.score if counted.score is not None else (policy.pass_mark if counted.passing else -1)
+        key = (counted.passing, rank_score, -attempt.order)
+        if best is None or key > best:
+            best, chosen = key, counted
+    return chosen

@@ -1,0 +1,278 @@
+"""Replaying a student's events: status over time (enrolled, suspended 休学, resumed 复学, ...) and the effective
+credit records (best attempt per course, reversals, grade corrections and revocations applied).
+
+Pure functions over events and a catalog: no session, no engine, no clock. Events replay in a fixed order (date,
+then kind rank, then recording order), so the same history always gives the same answer:
+
+>>> from datetime import date as d
+>>> from credit_ledger.models import Catalog, Enrolled, CourseCompleted
+>>> cat = Catalog.sample()
+>>> evs = [Enrolled(event_id="e1", student_id="S1", occurred_on=d(2025, 9, 1), institution="HNJX", program="CNC-SR-2025"),
+...        CourseCompleted(event_id="c1", student_id="S1", occurred_on=d(2026, 1, 10), institution="HNJX",
+...                        course="MECH101", grade=52),
+...        CourseCompleted(event_id="c2", student_id="S1", occurred_on=d(2026, 3, 1), institution="HNJX",
+...                        course="MECH101", grade=71, attempt="makeup")]
+>>> [(r.course, r.credits, r.score, r.flagged) for r in transcript_records(evs, catalog=cat)]
+[('MECH101', Decimal('4.00'), Decimal('60'), True)]
+>>> build_timeline(evs).status_on(d(2025, 8, 31)).status, build_timeline(evs).status_on(d(2025, 9, 1)).status
+('not_enrolled', 'active')
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Literal, Sequence
+
+from .grades import Attempt, best_attempt
+from .models import (
+    DEFAULT_POLICY,
+    KIND_RANK,
+    STATUS_KINDS,
+    Balance,
+    Catalog,
+    CourseCompleted,
+    CreditRecognized,
+    CreditRecord,
+    EntryReversed,
+    GradeCorrected,
+    OutcomeConverted,
+    OutcomeRevoked,
+    Policy,
+    Program,
+)
+
+Status = Literal["not_enrolled", "active", "suspended", "withdrawn", "graduated"]
+
+
+def replay_order(events: Iterable[Any]) -> list[Any]:
+    """Events in replay order: by date, then kind rank, then the order given (recording order)."""
+    indexed = list(enumerate(events))
+    indexed.sort(key=lambda p: (p[1].occurred_on, KIND_RANK[p[1].kind], p[0]))
+    return [e for _, e in indexed]
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """One enrolment: where, in what program and mode, from when."""
+
+    institution: str
+    program: str
+    mode: str
+    start: date
+    employer: str | None = None
+    entry_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A student's status from ``since`` on, with the enrolment it belongs to (if any)."""
+
+    since: date
+    status: Status
+    enrolment: Enrolment | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A student's status changes in replay order; ``status_on(day)`` applies every change dated on or before it."""
+
+    states: tuple[State, ...] = ()
+
+    def status_on(self, day: date) -> State:
+        """The state in force on ``day`` (changes dated that day included)."""
+        current = State(since=date.min, status="not_enrolled")
+        for state in self.states:
+            if state.since > day:
+                break
+            current = state
+        return current
+
+    @property
+    def last(self) -> State:
+        """The latest state."""
+        return self.states[-1] if self.states else State(since=date.min, status="not_enrolled")
+
+    @property
+    def last_change(self) -> date | None:
+        """The date of the latest status change."""
+        return self.states[-1].since if self.states else None
+
+    def suspensions(self) -> list[tuple[date, date | None]]:
+        """Suspension spans ``(start, end)``; ``end`` is the resumption (or withdrawal), ``None`` while open."""
+        spans: list[tuple[date, date | None]] = []
+        start: date | None = None
+        for state in self.states:
+            if state.status == "suspended" and start is None:
+                start = state.since
+            elif state.status != "suspended" and start is not None:
+                spans.append((start, state.since))
+                start = None
+        if start is not None:
+            spans.append((start, None))
+        return spans
+
+    def suspended_days(self, until: date | None = None) -> int:
+        """Days spent suspended; an open suspension counts up to ``until`` (or not at all without it)."""
+        total = 0
+        for start, end in self.suspensions():
+            stop = end if end is not None else until
+            if stop is not None and stop > start:
+                total += (stop - start).days
+        return total
+
+    def current_enrolment(self) -> Enrolment | None:
+        """The enrolment of the latest state, or of the last enrolment if the student has left."""
+        for state in reversed(self.states):
+            if state.enrolment is not None:
+                return state.enrolment
+        return None
+
+
+def build_timeline(events: Iterable[Any]) -> Timeline:
+    """The status timeline of one student's events (other kinds are ignored)."""
+    states: list[State] = []
+    current = State(since=date.min, status="not_enrolled")
+    for event in replay_order(e for e in events if e.kind in STATUS_KINDS):
+        day = event.occurred_on
+        if event.kind == "enrolled":
+            enrolment = Enrolment(event.institution, event.program, event.mode, day, event.employer,
+                                  event.entry_basis)
+            current = State(day, "active", enrolment)
+        elif event.kind == "suspended":
+            current = State(day, "suspended", current.enrolment)
+        elif event.kind == "resumed":
+            current = State(day, "active", current.enrolment)
+        elif event.kind == "withdrawn":
+            current = State(day, "withdrawn", current.enrolment)
+        elif event.kind == "graduated":
+            current = State(day, "graduated", current.enrolment)
+        elif event.kind == "program_changed" and current.enrolment is not None:
+            current = State(day, current.status, replace(current.enrolment, program=event.program))
+        states.append(current)
+    return Timeline(tuple(states))
+
+
+def policy_for(timeline: Timeline, catalog: Catalog, on: date | None = None) -> Policy:
+    """The policy of the student's program (on ``on``, else the latest), or the default policy."""
+    program = program_for(timeline, catalog, on)
+    return program.policy if program is not None else DEFAULT_POLICY
+
+
+def program_for(timeline: Timeline, catalog: Catalog, on: date | None = None) -> Program | None:
+    """The catalog version of the student's program on ``on`` (or the latest program's version in force now)."""
+    state = timeline.status_on(on) if on is not None else timeline.last
+    enrolment = state.enrolment or timeline.current_enrolment()
+    if enrolment is None:
+        return None
+    return catalog.program(enrolment.institution, enrolment.program, on) or catalog.program(
+        enrolment.institution, enrolment.program)
+
+
+def effective_events(events: Sequence[Any], as_of: date | None = None) -> list[Any]:
+    """Events dated on or before ``as_of`` (all when ``None``), in recording order."""
+    if as_of is None:
+        return list(events)
+    return [e for e in events if e.occurred_on <= as_of]
+
+
+def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date | None = None,
+                       policy: Policy | None = None) -> list[CreditRecord]:
+    """The counted credit records of one student's events (given in recording order).
+
+    A course counts once, by its best valid attempt with grade corrections applied; reversed events and
+    conversions of revoked outcomes do not count. Caps, expiry and requirements are the audit's business.
+    """
+    events = effective_events(events, as_of)
+    timeline = build_timeline(events)
+    if policy is None:
+        policy = policy_for(timeline, catalog, as_of)
+    reversed_ids = {e.target_event_id for e in events if isinstance(e, EntryReversed)}
+    revoked = {(e.outcome_type, e.outcome_id) for e in events if isinstance(e, OutcomeRevoked)}
+    corrected: dict[str, Any] = {}
+    for e in replay_order(e for e in events if isinstance(e, GradeCorrected) and e.event_id not in reversed_ids):
+        corrected[e.target_event_id] = e.grade  # the latest correction wins
+    order = {e.event_id: i for i, e in enumerate(events)}
+    home = timeline.current_enrolment()
+    home_institution = home.institution if home else None
+
+    attempts: dict[tuple[str, str], list[tuple[Attempt, CourseCompleted]]] = defaultdict(list)
+    records: list[CreditRecord] = []
+    for e in events:
+        if e.event_id in reversed_ids:
+            continue
+        if isinstance(e, CourseCompleted):
+            grade = corrected.get(e.event_id, e.grade)
+            attempts[(e.institution, e.course)].append((Attempt(e.event_id, e.attempt, grade, order[e.event_id]), e))
+        elif isinstance(e, CreditRecognized):
+            records.append(_external_record(e, "recognized", catalog, home_institution or e.recorded_by))
+        elif isinstance(e, OutcomeConverted) and (e.outcome_type, e.outcome_id) not in revoked:
+            records.append(_external_record(e, "converted", catalog, home_institution or e.recorded_by))
+    for (institution, code), tries in attempts.items():
+        by_id = {a.event_id: ev for a, ev in tries}
+        best = best_attempt([a for a, _ in tries], policy=policy)
+        if best is None or not best.passing:
+            continue
+        ev = by_id[best.event_id]
+        course = catalog.course(institution, code, ev.occurred_on) or catalog.course(institution, code)
+        credits = ev.credits if ev.credits is not None else (course.credits if course else Decimal(0))
+        records.append(CreditRecord(
+            course=code, institution=institution, title=course.title if course else code,
+            category=course.category if course else "unknown", tags=course.tags if course else (),
+            mode=course.mode if course else "classroom", credits=credits, grade=str(best.grade),
+            score=best.score, grade_points=best.grade_points, attempt=best.attempt, flagged=best.flagged,
+            origin="home", event_id=ev.event_id, occurred_on=ev.occurred_on,
+        ))
+    records.sort(key=lambda r: (r.occurred_on, r.course or "", r.event_id))
+    return records
+
+
+def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog: Catalog,
+                     home_institution: str | None) -> CreditRecord:
+    target_course = e.target.course
+    course = None
+    if target_course is not None and home_institution is not None:
+        course = catalog.course(home_institution, target_course, e.occurred_on) or catalog.course(
+            home_institution, target_course)
+    if origin == "recognized":
+        title = course.title if course else e.source_course
+        extra: dict[str, Any] = {"grade": str(e.source_grade)}
+    else:
+        title = e.title
+        extra = {"valid_until": e.valid_until, "outcome_id": e.outcome_id}
+    return CreditRecord(
+        course=target_course, institution=home_institution or "", title=title,
+        category=e.target.category or (course.category if course else "unknown"),
+        tags=course.tags if course else (), mode=course.mode if course else "classroom",
+        credits=e.credits, origin=origin, event_id=e.event_id, occurred_on=e.occurred_on, **extra,
+    )
+
+
+def balance_of(student_id: str, records: Iterable[CreditRecord], as_of: date | None = None) -> Balance:
+    """Totals of credit records by origin (home / recognized / converted) and by category."""
+    zero = Decimal("0.00")
+    by_origin = {"home": zero, "recognized": zero, "converted": zero}
+    by_category: dict[str, Decimal] = defaultdict(Decimal)
+    for r in records:
+        by_origin[r.origin] += r.credits
+        by_category[r.category] += r.credits
+    return Balance(student_id=student_id, as_of=as_of, total=sum(by_origin.values(), zero),
+                   by_origin=by_origin, by_category=dict(sorted(by_category.items())))
+
+
+@dataclass
+class StudentContext:
+    """What the append checks need to know of a student already in the ledger (loaded in bulk by the ledger)."""
+
+    student_id: str
+    status_events: list[Any] = field(default_factory=list)
+    last_dependent_date: date | None = None
+    """The latest date of an existing event that depends on the student's status (courses, credits, awards)."""
+    makeups: dict[tuple[str, str], int] = field(default_factory=dict)
+    known_events: dict[str, Any] = field(default_factory=dict)
+    """Existing events that new reversals or corrections refer to, by id."""
+    reversed_ids: set[str] = field(default_factory=set)
+    outcomes: set[tuple[str, str]] = field(default_factory=set)
+    """Outcomes converted for this student, as (type, id)."""

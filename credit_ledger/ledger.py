@@ -1,0 +1,313 @@
+"""The Ledger facade: open, append, reverse, query and verify a ledger of student credit events.
+
+It wires the pieces and owns none of their rules: it reads rows through ``storage.Store``, replays them with
+``history``, checks new events with ``checks`` and writes what passes, atomically.
+
+>>> import credit_ledger as cl
+>>> from datetime import date as d
+>>> ledger = cl.Ledger.open()
+>>> ledger.load_catalog(cl.Catalog.sample())
+>>> _ = ledger.append(cl.Enrolled(event_id="S1-enrol", student_id="S1", occurred_on=d(2025, 9, 1),
+...                               institution="HNJX", program="CNC-SR-2025"))
+>>> _ = ledger.append(cl.CourseCompleted(event_id="S1-MECH101", student_id="S1", occurred_on=d(2026, 1, 12),
+...                                      institution="HNJX", course="MECH101", grade=86))
+>>> ledger.balance("S1").total
+Decimal('4.00')
+>>> ledger.verify().ok
+True
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from .checks import DEPENDENT_KINDS, check_batch, error_for
+from .errors import UnknownReference
+from .history import StudentContext, balance_of, build_timeline, transcript_records
+from .models import (
+    EVENT_ADAPTER,
+    STATUS_KINDS,
+    Balance,
+    Catalog,
+    EntryReversed,
+    Issue,
+    Receipt,
+    Transcript,
+    VerifyReport,
+)
+from .storage import GENESIS, Store, StoredEvent, row_hash, checkpoint_hash, subject_of, verify_store
+
+_CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _as_event(value: Any) -> Any:
+    """An event model from a model or plain data (a dict as read from JSON)."""
+    if hasattr(value, "kind") and hasattr(value, "model_dump"):
+        return value
+    return EVENT_ADAPTER.validate_python(value)
+
+
+def _same_content(a: Any, b: Any) -> bool:
+    """True when two events are the same fact (``recorded_by`` is the ledger's stamp and does not count)."""
+    if type(a) is not type(b):
+        return False
+    if a == b:
+        return True
+    return a.model_copy(update={"recorded_by": None}) == b.model_copy(update={"recorded_by": None})
+
+
+class Ledger:
+    """A ledger of credit events on SQLite or PostgreSQL.
+
+    Open with ``Ledger.open(url, acting_as=...)``; every write is checked against the catalog, the student's history
+    and the acting institution's rights, and is either written whole or refused with a typed error that leaves the
+    ledger as it was.
+    """
+
+    def __init__(self, store: Store, *, acting_as: str | None = None):
+        self._store = store
+        self.acting_as = acting_as
+        self._catalog = Catalog()
+        self._catalog_rows = 0
+        self._refresh_catalog()
+
+    @classmethod
+    def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
+        """Open a ledger: in-memory SQLite with no ``url``, a SQLite file for a path, or an SQLAlchemy URL."""
+        return cls(Store.open(url), acting_as=acting_as)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._store.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """The database URL (password hidden)."""
+        return self._store.engine.url.render_as_string(hide_password=True)
+
+    # -- the catalog ---------------------------------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog this ledger judges records by: every catalog ever loaded into it, merged."""
+        self._refresh_catalog()
+        return self._catalog
+
+    def _refresh_catalog(self) -> None:
+        with self._store.read() as conn:
+            self._sync_catalog(conn)
+
+    def _sync_catalog(self, conn: Any) -> None:
+        """Merge catalogs stored since this ledger object last looked (another process may have loaded one)."""
+        rows = self._store.catalogs(conn)
+        if len(rows) == self._catalog_rows:
+            return
+        catalog = self._catalog
+        for _seq, _at, content, _prev, _hash in rows[self._catalog_rows:]:
+            catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
+        self._catalog, self._catalog_rows = catalog, len(rows)
+
+    def load_catalog(self, catalog: Catalog) -> None:
+        """Add a catalog's entries to the ledger's (stored with the ledger). Loading the same catalog again is a
+        no-op; changing an entry version already loaded is a ``CatalogError``: add a version with a later
+        ``valid_from`` instead.
+        """
+        with self._store.write() as conn:
+            self._sync_catalog(conn)
+            if self._catalog.merge(catalog) is self._catalog:
+                return
+            self._store.insert_catalog(conn, _now(), catalog.to_json())
+            self._sync_catalog(conn)
+
+    # -- writes --------------------------------------------------------------------------------------------------
+
+    def append(self, event: Any) -> Receipt:
+        """Append one event; returns its ``Receipt``. Re-appending the identical event returns the first receipt."""
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Iterable[Any]) -> list[Receipt]:
+        """Append events atomically: all are written, or none (the error names every refused event).
+
+        Checks and hashes run in bulk; the rows go in with one executemany, and one checkpoint covers the batch.
+        """
+        batch = [_as_event(e) for e in events]
+        if not batch:
+            return []
+        with self._store.write() as conn:
+            self._sync_catalog(conn)
+            existing = self._store.find_events(conn, (e.event_id for e in batch))
+            receipts: dict[str, Receipt] = {}
+            new: list[Any] = []
+            seen: dict[str, Any] = {}
+            issues: list[Issue] = []
+            for e in batch:
+                stored = existing.get(e.event_id)
+                prior = seen.get(e.event_id)
+                if stored is not None:
+                    if stored.student_id != e.student_id or not _same_content(_parse(stored), e):
+                        issues.append(_duplicate(e, "is already in the ledger with other content"))
+                    else:
+                        receipts[e.event_id] = Receipt(seq=stored.seq, event_id=e.event_id,
+                                                       event_hash=stored.event_hash)
+                elif prior is not None:
+                    if not _same_content(prior, e):
+                        issues.append(_duplicate(e, "appears twice in the batch with different content"))
+                else:
+                    seen[e.event_id] = e
+                    new.append(e)
+            if issues:
+                raise error_for(issues)(issues)
+            if new:
+                receipts.update(self._write(conn, new))
+        return [receipts[e.event_id] for e in batch]
+
+    def _write(self, conn: Any, new: list[Any]) -> dict[str, Receipt]:
+        store = self._store
+        students = {e.student_id for e in new}
+        contexts = self._contexts(conn, students, new)
+        targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
+        known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
+        owners: dict[str, str | None] = {}
+        issues = check_batch(new, catalog=self._catalog, contexts=contexts, known_events=known,
+                             acting_as=self.acting_as, owners=owners)
+        if issues:
+            raise error_for(issues)(issues)
+
+        heads = store.heads(conn, students)
+        seq = store.max_seq(conn)
+        first_seq = seq + 1
+        recorded_at = _now()
+        rows: list[tuple] = []
+        receipts: dict[str, Receipt] = {}
+        for e in new:
+            recorded_by = owners.get(e.event_id)
+            if e.recorded_by != recorded_by:
+                e = e.model_copy(update={"recorded_by": recorded_by})
+            payload = e.model_dump_json()
+            n, prev = heads.get(e.student_id, (0, GENESIS))
+            seq += 1
+            n += 1
+            h = row_hash(prev, n, recorded_at, payload)
+            heads[e.student_id] = (n, h)
+            rows.append((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(),
+                         subject_of(e.model_dump(mode="json")) if e.kind != "course_completed"
+                         else f"{e.institution}/{e.course}",
+                         recorded_by, recorded_at, payload, prev, h))
+            receipts[e.event_id] = Receipt(seq=seq, event_id=e.event_id, event_hash=h)
+        cp_seq, cp_prev = store.last_checkpoint(conn)
+        store.insert_events(conn, rows)
+        store.insert_checkpoint(conn, (cp_seq + 1, first_seq, seq, recorded_at, cp_prev,
+                                       checkpoint_hash(cp_prev, first_seq, seq, recorded_at, (r[-1] for r in rows))))
+        return receipts
+
+    def _contexts(self, conn: Any, students: set[str], new: Sequence[Any]) -> dict[str, StudentContext]:
+        """What the checks need to know of the batch's students, in a handful of bulk queries."""
+        store = self._store
+        contexts: dict[str, StudentContext] = {}
+        rows = store.rows_of_kinds(conn, students, _CONTEXT_KINDS)
+        for student_id, _seq, kind, subject, payload in rows:
+            ctx = contexts.setdefault(student_id, StudentContext(student_id))
+            if kind in STATUS_KINDS:
+                ctx.status_events.append(EVENT_ADAPTER.validate_json(payload))
+            elif kind == "entry_reversed":
+                ctx.reversed_ids.add(subject)
+            elif kind == "outcome_converted":
+                outcome_type, _, outcome_id = (subject or "").partition("/")
+                ctx.outcomes.add((outcome_type, outcome_id))
+        for student_id, day in store.latest_dates(conn, students, DEPENDENT_KINDS).items():
+            contexts.setdefault(student_id, StudentContext(student_id)).last_dependent_date = day
+        makeups = {f"{e.institution}/{e.course}" for e in new
+                   if e.kind == "course_completed" and e.attempt == "makeup"}
+        if makeups:
+            for student_id, _seq, _kind, subject, payload in store.rows_by_subject(conn, "course_completed", makeups):
+                ctx = contexts.get(student_id)
+                if ctx is None or student_id not in students:
+                    continue
+                event = EVENT_ADAPTER.validate_json(payload)
+                if event.attempt == "makeup" and event.event_id not in ctx.reversed_ids:
+                    key = (event.institution, event.course)
+                    ctx.makeups[key] = ctx.makeups.get(key, 0) + 1
+        return contexts
+
+    def reverse(self, event_id: str, *, reason: str, occurred_on: date, reversal_id: str | None = None) -> Receipt:
+        """Append an ``EntryReversed`` for ``event_id`` (a correction is a reversal plus a new event).
+
+        The reversal's id defaults to ``"<event_id>:reversed"``, so calling ``reverse`` twice is harmless.
+        """
+        with self._store.read() as conn:
+            found = self._store.find_events(conn, [event_id]).get(event_id)
+        if found is None:
+            raise UnknownReference([Issue(code="unknown_event", event_id=event_id,
+                                          message=f"event {event_id} is not in the ledger; nothing to reverse")])
+        return self.append(EntryReversed(event_id=reversal_id or f"{event_id}:reversed", student_id=found.student_id,
+                                         occurred_on=occurred_on, target_event_id=event_id, reason=reason))
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
+        """A student's raw history in recording order (events dated after ``as_of`` left out)."""
+        with self._store.read() as conn:
+            rows = self._store.student_payloads(conn, student_id)
+        events = [EVENT_ADAPTER.validate_json(payload) for _seq, payload in rows]
+        if as_of is not None:
+            events = [e for e in events if e.occurred_on <= as_of]
+        return events
+
+    def transcript(self, student_id: str, as_of: date | None = None) -> Transcript:
+        """The student's effective credit records: best attempt per course, reversals and corrections applied."""
+        records = transcript_records(self.events(student_id), catalog=self.catalog, as_of=as_of)
+        return Transcript(student_id=student_id, as_of=as_of, records=tuple(records))
+
+    def balance(self, student_id: str, as_of: date | None = None) -> Balance:
+        """The student's effective credits in total, by origin (home / recognized / converted) and by category."""
+        return balance_of(student_id, self.transcript(student_id, as_of).records, as_of)
+
+    def status(self, student_id: str, on: date) -> str:
+        """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
+        return build_timeline(self.events(student_id)).status_on(on).status
+
+    def students(self) -> list[str]:
+        """Every student id with at least one event."""
+        with self._store.read() as conn:
+            return self._store.student_ids(conn)
+
+    def count(self) -> int:
+        """The number of events in the ledger."""
+        with self._store.read() as conn:
+            return self._store.count(conn)
+
+    # -- integrity -----------------------------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Recompute every row's hash, every student's chain and every checkpoint; name the first bad row."""
+        checked, finding = verify_store(self._store)
+        if finding is None:
+            return VerifyReport(ok=True, checked=checked)
+        return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
+
+    def head(self) -> str:
+        """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
+        with self._store.read() as conn:
+            return self._store.last_checkpoint(conn)[1]
+
+
+def _parse(stored: StoredEvent) -> Any:
+    return EVENT_ADAPTER.validate_json(stored.payload)
+
+
+def _duplicate(event: Any, what: str) -> Issue:
+    return Issue(code="duplicate_event", event_id=event.event_id, student_id=event.student_id,
+                 message=f"student {event.student_id}, event {event.event_id}: the event id {what}; an event id "
+                         "names one fact forever (use a new id, or reverse and re-record)")
+

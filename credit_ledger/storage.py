@@ -1,0 +1,505 @@
+"""Storage: SQLModel tables, engines for SQLite and PostgreSQL, append-only guards and the hash chain.
+
+Every event is one row of ``events``; rows are never updated or deleted. The database itself refuses it: triggers
+abort any UPDATE or DELETE on ``events``, ``checkpoints`` and ``catalogs``. And should someone drop the triggers and
+edit the file, the hashes tell: each row's hash covers the previous hash of the same student (a chain per student),
+and each append writes a ledger-wide checkpoint whose hash covers the hashes of every row it added and the previous
+checkpoint. ``verify`` recomputes them all and names the first row that is not what the library wrote.
+
+Hashes are SHA-256 over text the library wrote (the event's JSON is stored as written, never re-serialised):
+
+>>> row_hash(GENESIS, 1, "2026-01-01T00:00:00+00:00", '{"event_id":"e1"}')[:16]
+'3cadb5377eb627a5'
+
+Only this module talks SQL; it knows rows, not rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import Index, Text, UniqueConstraint, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Field, SQLModel, create_engine
+
+from .errors import CreditLedgerError, IntegrityError
+
+SCHEMA_VERSION = 1
+GENESIS = "0" * 64
+"""The ``prev_hash`` of a student's first row and of the first checkpoint."""
+
+_CHUNK = 900
+"""Bound parameters per IN list (SQLite's older limit is 999)."""
+
+
+class EventRow(SQLModel, table=True):
+    """One appended event: its JSON as written, where it sits in its student's chain, and its hash."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("student_id", "student_seq", name="uq_events_student_chain"),
+        Index("ix_events_student_kind", "student_id", "kind"),
+        Index("ix_events_subject", "subject"),
+    )
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    event_id: str = Field(max_length=128, unique=True)
+    student_id: str = Field(max_length=128)
+    student_seq: int
+    kind: str = Field(max_length=32)
+    occurred_on: date
+    subject: str | None = Field(default=None, max_length=300)
+    recorded_by: str | None = Field(default=None, max_length=64)
+    recorded_at: str = Field(max_length=40)
+    payload: str = Field(sa_type=Text)
+    prev_hash: str = Field(max_length=64)
+    event_hash: str = Field(max_length=64)
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A ledger-wide checkpoint: the hash of the rows ``first_seq``..``last_seq`` chained to the previous one."""
+
+    __tablename__ = "checkpoints"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    first_seq: int
+    last_seq: int
+    recorded_at: str = Field(max_length=40)
+    prev_hash: str = Field(max_length=64)
+    checkpoint_hash: str = Field(max_length=64)
+
+
+class CatalogRow(SQLModel, table=True):
+    """A catalog as loaded into the ledger; the ledger's catalog is all of them merged in order."""
+
+    __tablename__ = "catalogs"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    loaded_at: str = Field(max_length=40)
+    content: str = Field(sa_type=Text)
+    prev_hash: str = Field(max_length=64)
+    content_hash: str = Field(max_length=64)
+
+
+class MetaRow(SQLModel, table=True):
+    """Facts about the ledger itself, e.g. ``schema_version``."""
+
+    __tablename__ = "ledger_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+GUARDED_TABLES = ("events", "checkpoints", "catalogs")
+EVENT_COLUMNS = ("seq", "event_id", "student_id", "student_seq", "kind", "occurred_on", "subject", "recorded_by",
+                 "recorded_at", "payload", "prev_hash", "event_hash")
+
+
+# -- hashes ------------------------------------------------------------------------------------------------------------
+
+
+def row_hash(prev_hash: str, student_seq: int, recorded_at: str, payload: str) -> str:
+    """The hash of an event row, chained to the previous row of the same student."""
+    return hashlib.sha256(f"{prev_hash}\n{student_seq}\n{recorded_at}\n{payload}".encode()).hexdigest()
+
+
+def checkpoint_hash(prev_hash: str, first_seq: int, last_seq: int, recorded_at: str, hashes: Iterable[str]) -> str:
+    """The hash of a checkpoint over the row hashes of ``first_seq``..``last_seq``."""
+    h = hashlib.sha256(f"{prev_hash}\n{first_seq}\n{last_seq}\n{recorded_at}\n".encode())
+    for value in hashes:
+        h.update(value.encode())
+    return h.hexdigest()
+
+
+def content_hash(prev_hash: str, content: str) -> str:
+    """The hash of a stored catalog, chained to the previous one."""
+    return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
+
+
+# -- engines -----------------------------------------------------------------------------------------------------------
+
+
+def normalise_url(url: str | None) -> str:
+    """``None`` is in-memory SQLite; a bare path is a SQLite file; anything with ``://`` is an SQLAlchemy URL.
+
+    >>> normalise_url(None), normalise_url("records.db"), normalise_url("postgresql+psycopg://h/db")
+    ('sqlite://', 'sqlite:///records.db', 'postgresql+psycopg://h/db')
+    """
+    if url is None or url in ("", ":memory:"):
+        return "sqlite://"
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    return url
+
+
+def make_engine(url: str | None) -> Engine:
+    """An engine with the ledger's connection settings (WAL and a busy timeout on SQLite files)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+        _sqlite_transactions(engine, wal=not memory)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
+    """Take transaction control from pysqlite: BEGIN (or BEGIN IMMEDIATE for writes) is ours to emit."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# -- the store ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event row as read back: ledger-wide ``seq``, the chain hash and the JSON written."""
+
+    seq: int
+    event_id: str
+    student_id: str
+    kind: str
+    event_hash: str
+    payload: str
+
+
+class Store:
+    """The ledger's tables on one engine. Rows in, rows out; no rules."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._init_schema()
+
+    @classmethod
+    def open(cls, url: str | None = None) -> "Store":
+        """Open (and create or upgrade) the ledger at ``url``."""
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+    # -- schema --------------------------------------------------------------------------------------------------
+
+    def _init_schema(self) -> None:
+        with self.write() as conn:
+            SQLModel.metadata.create_all(conn, tables=[EventRow.__table__, CheckpointRow.__table__,  # type: ignore
+                                                       CatalogRow.__table__, MetaRow.__table__])
+            found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
+            if found is None:
+                conn.exec_driver_sql(f"INSERT INTO ledger_meta (key, value) VALUES ('schema_version', "
+                                     f"'{SCHEMA_VERSION}')")
+            elif int(found) > SCHEMA_VERSION:
+                raise CreditLedgerError(f"this ledger has schema version {found}; this credit_ledger knows only up "
+                                        f"to {SCHEMA_VERSION}: upgrade credit_ledger to open it")
+            self._install_guards(conn)
+
+    def _install_guards(self, conn: Connection) -> None:
+        if self.dialect == "sqlite":
+            for table in GUARDED_TABLES:
+                for op in ("UPDATE", "DELETE"):
+                    conn.exec_driver_sql(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, 'credit_ledger: {table} are append-only ({op} refused)'); END")
+        elif self.dialect == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION credit_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'credit_ledger: % are append-only (% refused)', TG_TABLE_NAME, TG_OP; END $$")
+            for table in GUARDED_TABLES:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION credit_ledger_append_only()")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION credit_ledger_append_only()")
+
+    # -- transactions --------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self, retries: int = 8) -> Iterator[Connection]:
+        """A write transaction that holds the ledger's write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+        lock), so that reads for validation and the append see the same ledger. Retries taking the lock with backoff.
+        """
+        delay = 0.05
+        for attempt in range(retries + 1):
+            conn = self.engine.connect()
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            try:
+                tx = conn.begin()
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7413201)")
+            except OperationalError:
+                conn.close()
+                if attempt == retries:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            try:
+                yield conn
+            except BaseException:
+                tx.rollback()
+                conn.close()
+                raise
+            tx.commit()
+            conn.close()
+            return
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (one consistent snapshot)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def _in(self, conn: Connection, sql: str, values: Sequence[Any], extra: Sequence[Any] = ()) -> list[Any]:
+        """Run ``sql`` (with ``{in}`` for the placeholder list) over ``values`` in chunks."""
+        out: list[Any] = []
+        values = list(values)
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i:i + _CHUNK]
+            marks = ", ".join([self._param] * len(chunk))
+            out.extend(conn.exec_driver_sql(sql.format(in_=marks), tuple(chunk) + tuple(extra)).fetchall())
+        return out
+
+    def find_events(self, conn: Connection, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        """Stored rows by event id, for the ids that exist."""
+        rows = self._in(conn, "SELECT seq, event_id, student_id, kind, event_hash, payload FROM events "
+                              "WHERE event_id IN ({in_})", sorted(set(event_ids)))
+        return {r[1]: StoredEvent(*r) for r in rows}
+
+    def rows_of_kinds(self, conn: Connection, student_ids: Iterable[str], kinds: Iterable[str]
+                      ) -> list[tuple[str, int, str, str | None, str]]:
+        """``(student_id, seq, kind, subject, payload)`` of the students' rows of the given kinds, by seq."""
+        kinds = sorted(kinds)
+        marks = ", ".join([self._param] * len(kinds))
+        rows = self._in(conn, "SELECT student_id, seq, kind, subject, payload FROM events "
+                              f"WHERE student_id IN ({{in_}}) AND kind IN ({marks})", sorted(set(student_ids)), kinds)
+        rows.sort(key=lambda r: r[1])
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def rows_by_subject(self, conn: Connection, kind: str, subjects: Iterable[str]
+                        ) -> list[tuple[str, int, str, str | None, str]]:
+        """``(student_id, seq, kind, subject, payload)`` of rows of ``kind`` about the given subjects."""
+        rows = self._in(conn, "SELECT student_id, seq, kind, subject, payload FROM events "
+                              f"WHERE subject IN ({{in_}}) AND kind = {self._param}", sorted(set(subjects)), [kind])
+        rows.sort(key=lambda r: r[1])
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def latest_dates(self, conn: Connection, student_ids: Iterable[str], kinds: Iterable[str]) -> dict[str, date]:
+        """The latest ``occurred_on`` per student among rows of the given kinds."""
+        kinds = sorted(kinds)
+        marks = ", ".join([self._param] * len(kinds))
+        rows = self._in(conn, "SELECT student_id, MAX(occurred_on) FROM events WHERE student_id IN ({in_}) "
+                              f"AND kind IN ({marks}) GROUP BY student_id", sorted(set(student_ids)), kinds)
+        return {r[0]: (r[1] if isinstance(r[1], date) else date.fromisoformat(r[1])) for r in rows
+                if r[1] is not None}
+
+    def heads(self, conn: Connection, student_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """The last ``(student_seq, event_hash)`` of each student's chain."""
+        rows = self._in(
+            conn,
+            "SELECT e.student_id, e.student_seq, e.event_hash FROM events e JOIN "
+            "(SELECT student_id, MAX(student_seq) AS m FROM events WHERE student_id IN ({in_}) GROUP BY student_id) h "
+            "ON e.student_id = h.student_id AND e.student_seq = h.m", sorted(set(student_ids)))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def student_payloads(self, conn: Connection, student_id: str) -> list[tuple[int, str]]:
+        """``(seq, payload)`` of one student's rows in recording order."""
+        p = self._param
+        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+            f"SELECT seq, payload FROM events WHERE student_id = {p} ORDER BY student_seq", (student_id,))]
+
+    def student_ids(self, conn: Connection) -> list[str]:
+        """Every student id in the ledger, sorted."""
+        return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]
+
+    def max_seq(self, conn: Connection) -> int:
+        """The highest event ``seq`` (0 when empty)."""
+        return conn.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM events").scalar() or 0
+
+    def count(self, conn: Connection) -> int:
+        """The number of event rows."""
+        return conn.exec_driver_sql("SELECT COUNT(*) FROM events").scalar() or 0
+
+    def last_checkpoint(self, conn: Connection) -> tuple[int, str]:
+        """``(seq, checkpoint_hash)`` of the last checkpoint, ``(0, GENESIS)`` when there is none."""
+        row = conn.exec_driver_sql("SELECT seq, checkpoint_hash FROM checkpoints ORDER BY seq DESC LIMIT 1").first()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def iter_event_rows(self, conn: Connection, batch: int = 20000) -> Iterator[tuple]:
+        """Every event row (``EVENT_COLUMNS``) in ``seq`` order, fetched in pages."""
+        cols = ", ".join(EVENT_COLUMNS)
+        last = 0
+        while True:
+            rows = conn.exec_driver_sql(
+                f"SELECT {cols} FROM events WHERE seq > {self._param} ORDER BY seq LIMIT {int(batch)}",
+                (last,)).fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+    def checkpoints(self, conn: Connection) -> list[tuple[int, int, int, str, str, str]]:
+        """Every checkpoint ``(seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash)`` in order."""
+        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+            "SELECT seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash FROM checkpoints ORDER BY seq")]
+
+    def catalogs(self, conn: Connection) -> list[tuple[int, str, str, str, str]]:
+        """Every stored catalog ``(seq, loaded_at, content, prev_hash, content_hash)`` in order."""
+        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+            "SELECT seq, loaded_at, content, prev_hash, content_hash FROM catalogs ORDER BY seq")]
+
+    # -- writes --------------------------------------------------------------------------------------------------
+
+    def insert_events(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        """Insert event rows (tuples in ``EVENT_COLUMNS`` order) with one executemany."""
+        if not rows:
+            return
+        if self.dialect != "sqlite":
+            rows = [r[:5] + (date.fromisoformat(r[5]),) + r[6:] for r in rows]
+        marks = ", ".join([self._param] * len(EVENT_COLUMNS))
+        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", list(rows))
+
+    def insert_checkpoint(self, conn: Connection, row: tuple[int, int, int, str, str, str]) -> None:
+        """Insert one checkpoint row ``(seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash)``."""
+        p = self._param
+        conn.exec_driver_sql("INSERT INTO checkpoints (seq, first_seq, last_seq, recorded_at, prev_hash, "
+                             f"checkpoint_hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p})", row)
+
+    def insert_catalog(self, conn: Connection, loaded_at: str, content: str) -> None:
+        """Store a loaded catalog, chained to the previous one."""
+        last = conn.exec_driver_sql("SELECT seq, content_hash FROM catalogs ORDER BY seq DESC LIMIT 1").first()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        p = self._param
+        conn.exec_driver_sql(f"INSERT INTO catalogs (seq, loaded_at, content, prev_hash, content_hash) VALUES "
+                             f"({p}, {p}, {p}, {p}, {p})", (seq, loaded_at, content, prev, content_hash(prev, content)))
+
+
+# -- verification --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first thing ``verify_rows`` found wrong."""
+
+    seq: int
+    reason: str
+
+
+def subject_of(payload: dict[str, Any]) -> str | None:
+    """The indexed ``subject`` column of an event: its course, target event or outcome.
+
+    >>> subject_of({"kind": "course_completed", "institution": "HNJX", "course": "CNC201"})
+    'HNJX/CNC201'
+    """
+    kind = payload.get("kind")
+    if kind == "course_completed":
+        return f"{payload['institution']}/{payload['course']}"
+    if kind in ("entry_reversed", "grade_corrected"):
+        return payload["target_event_id"]
+    if kind in ("outcome_converted", "outcome_revoked"):
+        return f"{payload['outcome_type']}/{payload['outcome_id']}"
+    if kind == "credit_recognized":
+        return f"{payload['source_institution']}/{payload['source_course']}"
+    return None
+
+
+def verify_store(store: Store) -> tuple[int, Finding | None]:
+    """Recheck every row, chain and checkpoint; ``(rows checked, first finding or None)``."""
+    with store.read() as conn:
+        checkpoints = store.checkpoints(conn)
+        catalogs = store.catalogs(conn)
+        rows = store.iter_event_rows(conn)
+        return _verify(rows, checkpoints, catalogs)
+
+
+def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tuple]) -> tuple[int, Finding | None]:
+    prev = GENESIS
+    for i, (seq, _loaded_at, content, prev_hash, stored) in enumerate(catalogs, start=1):
+        if seq != i or prev_hash != prev or content_hash(prev_hash, content) != stored:
+            return 0, Finding(0, f"stored catalog {seq} was altered or removed")
+        prev = stored
+
+    heads: dict[str, tuple[int, str]] = {}
+    checked = 0
+    expected_seq = 1
+    cp_iter = iter(checkpoints)
+    cp = next(cp_iter, None)
+    cp_prev = GENESIS
+    cp_number = 1
+    pending: list[str] = []
+    for row in rows:
+        (seq, event_id, student_id, student_seq, kind, occurred_on, subject, recorded_by, recorded_at, payload,
+         prev_hash, stored_hash) = row
+        if seq != expected_seq:
+            return checked, Finding(expected_seq, f"row {expected_seq} is missing (next row is {seq})")
+        expected_seq += 1
+        checked += 1
+        if row_hash(prev_hash, student_seq, recorded_at, payload) != stored_hash:
+            return checked, Finding(seq, f"row {seq} (event {event_id}) does not match its hash: it was altered")
+        last_n, last_hash = heads.get(student_id, (0, GENESIS))
+        if student_seq != last_n + 1 or prev_hash != last_hash:
+            return checked, Finding(seq, f"row {seq} (event {event_id}) breaks the chain of student {student_id}")
+        heads[student_id] = (student_seq, stored_hash)
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return checked, Finding(seq, f"row {seq} holds unreadable JSON")
+        day = occurred_on if isinstance(occurred_on, str) else occurred_on.isoformat()
+        if (data.get("event_id"), data.get("student_id"), data.get("kind"), data.get("occurred_on"),
+                data.get("recorded_by"), subject_of(data)) != (event_id, student_id, kind, day, recorded_by, subject):
+            return checked, Finding(seq, f"row {seq} (event {event_id}): its columns differ from its JSON")
+        pending.append(stored_hash)
+        if cp is None:
+            return checked, Finding(seq, f"row {seq} is not covered by any checkpoint")
+        if cp[0] != cp_number or cp[1] != seq - len(pending) + 1:
+            return checked, Finding(seq, f"checkpoint {cp_number} is missing or out of place")
+        if seq == cp[2]:
+            if cp[4] != cp_prev or checkpoint_hash(cp_prev, cp[1], cp[2], cp[3], pending) != cp[5]:
+                return checked, Finding(cp[1], f"checkpoint {cp[0]} over rows {cp[1]}..{cp[2]} does not match: a row "
+                                        "in that range was altered, or the checkpoint was")
+            cp_prev = cp[5]
+            cp_number += 1
+            pending = []
+            cp = next(cp_iter, None)
+    if cp is not None:
+        return checked, Finding(cp[1] + len(pending), f"rows up to {cp[2]} are named by checkpoint {cp[0]} but "
+                                "missing: rows were removed from the end")
+    return checked, None
+
+
+__all__ = ["Store", "StoredEvent", "EventRow", "CheckpointRow", "CatalogRow", "MetaRow", "row_hash",
+           "checkpoint_hash", "verify_store", "subject_of", "GENESIS", "SCHEMA_VERSION", "IntegrityError"]

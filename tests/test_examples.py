@@ -1,0 +1,62 @@
+"""Every script in examples/ runs with main(db_url=...) and reports no errors; so does the demo."""
+
+from __future__ import annotations
+
+import importlib.util
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import credit_ledger as cl
+from credit_ledger import demo
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_there_are_examples():
+    assert EXAMPLES, "examples/ is empty"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_on_a_file(path, tmp_path):
+    module = _load(path)
+    module.main(f"sqlite:///{tmp_path / 'example.db'}")
+    ledger = cl.Ledger.open(str(tmp_path / "example.db"))
+    assert ledger.verify().ok
+    ledger.close()
+
+
+def test_quickstart_balance():
+    balance = _load(EXAMPLES[[p.stem for p in EXAMPLES].index("quickstart")]).main(None)
+    assert balance.total == Decimal("12.00")
+    assert balance.by_origin["home"] == Decimal("12.00")
+
+
+def test_demo_prints_transcript_and_balance(tmp_path, capsys):
+    text = demo.main(str(tmp_path / "demo.db"))
+    assert "make-up (补考), counted as 60" in text
+    assert "retake (重修)" in text
+    # MT101 failed (54) then make-up 71 counted as 60; MT102 63 then retake 88 counts once at 88
+    ledger = cl.Ledger.open(str(tmp_path / "demo.db"))
+    records = {r.course: r for r in ledger.transcript(demo.STUDENT).records}
+    assert records["MT101"].score == Decimal(60) and records["MT101"].flagged
+    assert records["MT102"].score == Decimal(88) and records["MT102"].attempt == "retake"
+    assert ledger.balance(demo.STUDENT).total == Decimal("44.00")
+    assert ledger.status(demo.STUDENT, demo.date(2025, 12, 1)) == "suspended"
+    ledger.close()
+
+
+def test_demo_twice_is_idempotent(tmp_path):
+    db = str(tmp_path / "demo.db")
+    demo.run(db).close()
+    ledger = demo.run(db)
+    assert ledger.count() == len(demo.demo_events())
+    ledger.close()
