@@ -78,6 +78,8 @@ class Ctx:
     timeline: Timeline
     known_events: Mapping[str, Any]
     batch_events: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    """The institution recording the event being checked (the ledger's ``recorded_by``)."""
 
     def find_event(self, event_id: str) -> Any:
         """An existing or earlier-in-batch event by id."""
@@ -138,10 +140,10 @@ def check_own_student(event: Any, ctx: Ctx) -> list[Issue]:
 
 
 def check_recorded_by(event: Any, ctx: Ctx) -> list[Issue]:
-    """``recorded_by`` is set by the ledger; a caller may only repeat the acting institution."""
-    if event.recorded_by is not None and ctx.acting_as is not None and event.recorded_by != ctx.acting_as:
-        return [_issue("recorded_by_mismatch", event, f"recorded_by {event.recorded_by} is not the acting "
-                       f"institution {ctx.acting_as}")]
+    """``recorded_by`` is set by the ledger; a caller may only repeat what the ledger would set."""
+    if event.recorded_by is not None and event.recorded_by != ctx.owner:
+        return [_issue("recorded_by_mismatch", event, f"recorded_by {event.recorded_by} is not the recording "
+                       f"institution {ctx.owner}")]
     return []
 
 
@@ -368,49 +370,50 @@ COMMON_CHECKS = [check_recorded_by, check_own_student, check_status_order]
 
 def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[str, StudentContext],
                 known_events: Mapping[str, Any], acting_as: str | None = None,
-                owners: dict[str, str | None] | None = None) -> list[Issue]:
+                owners: dict[str, str | None] | None = None,
+                after: dict[str, StudentContext] | None = None) -> list[Issue]:
     """Check new events against the ledger's state; each event sees the events before it in replay order.
 
     ``contexts`` holds what the ledger knows of each student already recorded (missing: a new student);
-    ``known_events`` the existing events that the batch's reversals and corrections refer to. When ``owners`` is
-    given it receives, per event id, the institution that records it (``acting_as``, else the event's own
-    institution, else the student's school on that day): the ledger's ``recorded_by``.
+    ``known_events`` the existing events that the batch's reversals and corrections refer to. The contexts are not
+    changed. When given, ``owners`` receives per event id the institution that records it (``acting_as``, else the
+    event's own institution, else the student's school on that day: the ledger's ``recorded_by``), and ``after``
+    receives each student's context with the batch folded in.
     """
     by_student: dict[str, list[Any]] = {}
     for e in events:
         by_student.setdefault(e.student_id, []).append(e)
     issues: list[Issue] = []
     for student_id, new in by_student.items():
-        student = contexts.get(student_id) or StudentContext(student_id)
-        status_events = list(student.status_events)
-        timeline = build_timeline(status_events)
-        ctx = Ctx(catalog, acting_as, _copy_context(student), timeline, known_events)
-        for event in replay_order(new):
-            found = []
-            for check in COMMON_CHECKS + CHECKS[event.kind]:
-                found.extend(check(event, ctx))
-            issues.extend(found)
+        student = contexts.get(student_id)
+        student = student.copy() if student is not None else StudentContext(student_id)
+        if student.timeline is None:
+            student.timeline = build_timeline(student.status_events)
+        ctx = Ctx(catalog, acting_as, student, student.timeline, known_events)
+        for event in replay_order(new) if len(new) > 1 else new:
+            enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
+            ctx.owner = acting_as or getattr(event, "institution", None) or (
+                enrolment.institution if enrolment else None)
+            for check in COMMON_CHECKS:
+                issues.extend(check(event, ctx))
+            for check in CHECKS[event.kind]:
+                issues.extend(check(event, ctx))
             if owners is not None:
-                enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
-                owners[event.event_id] = (acting_as or getattr(event, "institution", None)
-                                          or (enrolment.institution if enrolment else None))
-            _advance(ctx, event, status_events)
+                owners[event.event_id] = ctx.owner
+            _advance(ctx, event)
+        if after is not None:
+            student.timeline = ctx.timeline
+            after[student_id] = student
     return issues
 
 
-def _copy_context(student: StudentContext) -> StudentContext:
-    return StudentContext(
-        student.student_id, list(student.status_events), student.last_dependent_date, dict(student.makeups),
-        dict(student.known_events), set(student.reversed_ids), set(student.outcomes))
-
-
-def _advance(ctx: Ctx, event: Any, status_events: list[Any]) -> None:
-    """Fold an accepted-or-not event into the context, so that later events of the batch see it."""
+def _advance(ctx: Ctx, event: Any) -> None:
+    """Fold an event into the context, so that later events of the batch see it."""
     ctx.batch_events[event.event_id] = event
     student = ctx.student
     if event.kind in STATUS_KINDS:
-        status_events.append(event)
-        ctx.timeline = build_timeline(status_events)
+        student.status_events.append(event)
+        ctx.timeline = build_timeline(student.status_events)
     if event.kind in DEPENDENT_KINDS:
         if student.last_dependent_date is None or event.occurred_on > student.last_dependent_date:
             student.last_dependent_date = event.occurred_on
@@ -421,4 +424,3 @@ def _advance(ctx: Ctx, event: Any, status_events: list[Any]) -> None:
         student.reversed_ids.add(event.target_event_id)
     elif event.kind == "outcome_converted":
         student.outcomes.add((event.outcome_type, event.outcome_id))
-

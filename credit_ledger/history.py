@@ -20,6 +20,7 @@ then kind rank, then recording order), so the same history always gives the same
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -75,20 +76,23 @@ class State:
     enrolment: Enrolment | None = None
 
 
+_NOBODY = State(since=date.min, status="not_enrolled")
+
+
 @dataclass(frozen=True)
 class Timeline:
     """A student's status changes in replay order; ``status_on(day)`` applies every change dated on or before it."""
 
     states: tuple[State, ...] = ()
+    _days: tuple[date, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_days", tuple(s.since for s in self.states))
 
     def status_on(self, day: date) -> State:
         """The state in force on ``day`` (changes dated that day included)."""
-        current = State(since=date.min, status="not_enrolled")
-        for state in self.states:
-            if state.since > day:
-                break
-            current = state
-        return current
+        i = bisect_right(self._days, day)
+        return self.states[i - 1] if i else _NOBODY
 
     @property
     def last(self) -> State:
@@ -276,3 +280,11 @@ class StudentContext:
     reversed_ids: set[str] = field(default_factory=set)
     outcomes: set[tuple[str, str]] = field(default_factory=set)
     """Outcomes converted for this student, as (type, id)."""
+    timeline: Timeline | None = None
+    """``build_timeline(status_events)``, kept to save rebuilding it."""
+
+    def copy(self) -> "StudentContext":
+        """A copy whose collections can change without touching this one."""
+        return StudentContext(self.student_id, list(self.status_events), self.last_dependent_date,
+                              dict(self.makeups), dict(self.known_events), set(self.reversed_ids),
+                              set(self.outcomes), self.timeline)

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 
@@ -36,9 +37,11 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .storage import GENESIS, Store, StoredEvent, row_hash, checkpoint_hash, subject_of, verify_store
+from .storage import GENESIS, Store, StoredEvent, checkpoint_hash, row_hash, verify_store
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
+_CACHE_STUDENTS = 200_000
+"""At most this many students' check contexts are kept between appends (a cache, rebuilt from rows when stale)."""
 
 
 def _now() -> str:
@@ -74,6 +77,8 @@ class Ledger:
         self.acting_as = acting_as
         self._catalog = Catalog()
         self._catalog_rows = 0
+        self._cache: dict[str, tuple[tuple[int, str], StudentContext]] = {}
+        self._pending_cache: dict[str, tuple[tuple[int, str], StudentContext]] = {}
         self._refresh_catalog()
 
     @classmethod
@@ -169,70 +174,96 @@ class Ledger:
             if issues:
                 raise error_for(issues)(issues)
             if new:
+                self._pending_cache = {}
                 receipts.update(self._write(conn, new))
+        # committed: keep what the checks learnt (a failed batch leaves the cache as it was)
+        if len(self._cache) > _CACHE_STUDENTS:
+            self._cache.clear()
+        self._cache.update(self._pending_cache)
+        self._pending_cache = {}
         return [receipts[e.event_id] for e in batch]
 
     def _write(self, conn: Any, new: list[Any]) -> dict[str, Receipt]:
         store = self._store
         students = {e.student_id for e in new}
-        contexts = self._contexts(conn, students, new)
+        heads = store.heads(conn, students)
+        contexts = self._contexts(conn, students, heads, new)
         targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
         known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
         owners: dict[str, str | None] = {}
+        after: dict[str, StudentContext] = {}
         issues = check_batch(new, catalog=self._catalog, contexts=contexts, known_events=known,
-                             acting_as=self.acting_as, owners=owners)
+                             acting_as=self.acting_as, owners=owners, after=after)
         if issues:
             raise error_for(issues)(issues)
 
-        heads = store.heads(conn, students)
         seq = store.max_seq(conn)
         first_seq = seq + 1
         recorded_at = _now()
         rows: list[tuple] = []
         receipts: dict[str, Receipt] = {}
         for e in new:
-            recorded_by = owners.get(e.event_id)
-            if e.recorded_by != recorded_by:
-                e = e.model_copy(update={"recorded_by": recorded_by})
             payload = e.model_dump_json()
+            recorded_by = owners[e.event_id]
+            if e.recorded_by is None and recorded_by is not None:
+                # stamp recorded_by in the JSON: the key is written as "recorded_by":null, and a quote inside any
+                # string value is escaped, so the first unescaped occurrence is the field itself
+                payload = payload.replace('"recorded_by":null', f'"recorded_by":{json.dumps(recorded_by)}', 1)
             n, prev = heads.get(e.student_id, (0, GENESIS))
             seq += 1
             n += 1
             h = row_hash(prev, n, recorded_at, payload)
             heads[e.student_id] = (n, h)
-            rows.append((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(),
-                         subject_of(e.model_dump(mode="json")) if e.kind != "course_completed"
-                         else f"{e.institution}/{e.course}",
+            rows.append((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), _subject(e),
                          recorded_by, recorded_at, payload, prev, h))
             receipts[e.event_id] = Receipt(seq=seq, event_id=e.event_id, event_hash=h)
         cp_seq, cp_prev = store.last_checkpoint(conn)
         store.insert_events(conn, rows)
         store.insert_checkpoint(conn, (cp_seq + 1, first_seq, seq, recorded_at, cp_prev,
                                        checkpoint_hash(cp_prev, first_seq, seq, recorded_at, (r[-1] for r in rows))))
+        # what the checks learnt of each student is kept for the next batch, valid while the chain head is unchanged
+        self._pending_cache = {sid: (heads[sid], ctx) for sid, ctx in after.items()}
         return receipts
 
-    def _contexts(self, conn: Any, students: set[str], new: Sequence[Any]) -> dict[str, StudentContext]:
-        """What the checks need to know of the batch's students, in a handful of bulk queries."""
+    def _contexts(self, conn: Any, students: set[str], heads: dict[str, tuple[int, str]],
+                  new: Sequence[Any]) -> dict[str, StudentContext]:
+        """What the checks need to know of the batch's students: from the cache where the student's chain head is
+        the one cached (no other writer touched the student), else from a handful of bulk queries."""
         store = self._store
         contexts: dict[str, StudentContext] = {}
-        rows = store.rows_of_kinds(conn, students, _CONTEXT_KINDS)
-        for student_id, _seq, kind, subject, payload in rows:
-            ctx = contexts.setdefault(student_id, StudentContext(student_id))
-            if kind in STATUS_KINDS:
-                ctx.status_events.append(EVENT_ADAPTER.validate_json(payload))
-            elif kind == "entry_reversed":
-                ctx.reversed_ids.add(subject)
-            elif kind == "outcome_converted":
-                outcome_type, _, outcome_id = (subject or "").partition("/")
-                ctx.outcomes.add((outcome_type, outcome_id))
-        for student_id, day in store.latest_dates(conn, students, DEPENDENT_KINDS).items():
-            contexts.setdefault(student_id, StudentContext(student_id)).last_dependent_date = day
-        makeups = {f"{e.institution}/{e.course}" for e in new
+        stale: set[str] = set()
+        for student_id in students:
+            head = heads.get(student_id)
+            cached = self._cache.get(student_id)
+            if head is None:
+                continue  # a new student
+            if cached is not None and cached[0] == head:
+                ctx = cached[1].copy()
+                ctx.makeups = {}
+                contexts[student_id] = ctx
+            else:
+                stale.add(student_id)
+        if stale:
+            for student_id, _seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
+                ctx = contexts.setdefault(student_id, StudentContext(student_id))
+                if kind in STATUS_KINDS:
+                    ctx.status_events.append(EVENT_ADAPTER.validate_json(payload))
+                elif kind == "entry_reversed":
+                    ctx.reversed_ids.add(subject)
+                elif kind == "outcome_converted":
+                    outcome_type, _, outcome_id = (subject or "").partition("/")
+                    ctx.outcomes.add((outcome_type, outcome_id))
+            for student_id, day in store.latest_dates(conn, stale, DEPENDENT_KINDS).items():
+                contexts.setdefault(student_id, StudentContext(student_id)).last_dependent_date = day
+        makeups = {(e.student_id, f"{e.institution}/{e.course}") for e in new
                    if e.kind == "course_completed" and e.attempt == "makeup"}
         if makeups:
-            for student_id, _seq, _kind, subject, payload in store.rows_by_subject(conn, "course_completed", makeups):
+            subjects = {subject for _, subject in makeups}
+            with_makeups = {student_id for student_id, _ in makeups}
+            for student_id, _seq, _kind, subject, payload in store.rows_of_kinds(conn, with_makeups,
+                                                                                {"course_completed"}):
                 ctx = contexts.get(student_id)
-                if ctx is None or student_id not in students:
+                if ctx is None or subject not in subjects:
                     continue
                 event = EVENT_ADAPTER.validate_json(payload)
                 if event.attempt == "makeup" and event.event_id not in ctx.reversed_ids:
@@ -300,6 +331,18 @@ class Ledger:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
+
+
+def _subject(e: Any) -> str | None:
+    if e.kind == "course_completed":
+        return f"{e.institution}/{e.course}"
+    if e.kind in ("entry_reversed", "grade_corrected"):
+        return e.target_event_id
+    if e.kind in ("outcome_converted", "outcome_revoked"):
+        return f"{e.outcome_type}/{e.outcome_id}"
+    if e.kind == "credit_recognized":
+        return f"{e.source_institution}/{e.source_course}"
+    return None
 
 
 def _parse(stored: StoredEvent) -> Any:

@@ -46,8 +46,7 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("student_id", "student_seq", name="uq_events_student_chain"),
-        Index("ix_events_student_kind", "student_id", "kind"),
-        Index("ix_events_subject", "subject"),
+        Index("ix_events_student_kind", "student_id", "kind", "subject"),
     )
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -231,7 +230,7 @@ class Store:
         elif self.dialect == "postgresql":
             conn.exec_driver_sql(
                 "CREATE OR REPLACE FUNCTION credit_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN RAISE EXCEPTION 'credit_ledger: % are append-only (% refused)', TG_TABLE_NAME, TG_OP; END $$")
+                "BEGIN RAISE EXCEPTION 'credit_ledger: %% are append-only (%% refused)', TG_TABLE_NAME, TG_OP; END $$")
             for table in GUARDED_TABLES:
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
                 conn.exec_driver_sql(
@@ -310,14 +309,6 @@ class Store:
         rows.sort(key=lambda r: r[1])
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
-    def rows_by_subject(self, conn: Connection, kind: str, subjects: Iterable[str]
-                        ) -> list[tuple[str, int, str, str | None, str]]:
-        """``(student_id, seq, kind, subject, payload)`` of rows of ``kind`` about the given subjects."""
-        rows = self._in(conn, "SELECT student_id, seq, kind, subject, payload FROM events "
-                              f"WHERE subject IN ({{in_}}) AND kind = {self._param}", sorted(set(subjects)), [kind])
-        rows.sort(key=lambda r: r[1])
-        return [tuple(r) for r in rows]  # type: ignore[misc]
-
     def latest_dates(self, conn: Connection, student_ids: Iterable[str], kinds: Iterable[str]) -> dict[str, date]:
         """The latest ``occurred_on`` per student among rows of the given kinds."""
         kinds = sorted(kinds)
@@ -328,13 +319,18 @@ class Store:
                 if r[1] is not None}
 
     def heads(self, conn: Connection, student_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """The last ``(student_seq, event_hash)`` of each student's chain."""
-        rows = self._in(
-            conn,
-            "SELECT e.student_id, e.student_seq, e.event_hash FROM events e JOIN "
-            "(SELECT student_id, MAX(student_seq) AS m FROM events WHERE student_id IN ({in_}) GROUP BY student_id) h "
-            "ON e.student_id = h.student_id AND e.student_seq = h.m", sorted(set(student_ids)))
-        return {r[0]: (r[1], r[2]) for r in rows}
+        """The last ``(student_seq, event_hash)`` of each student's chain: one index seek per student."""
+        out: dict[str, tuple[int, str]] = {}
+        values = sorted(set(student_ids))
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i:i + _CHUNK]
+            ids = ", ".join([f"({self._param})"] * len(chunk))
+            rows = conn.exec_driver_sql(
+                f"WITH ids(id) AS (VALUES {ids}) SELECT e.student_id, e.student_seq, e.event_hash FROM ids "
+                "JOIN events e ON e.student_id = ids.id AND e.student_seq = "
+                "(SELECT MAX(m.student_seq) FROM events m WHERE m.student_id = ids.id)", tuple(chunk)).fetchall()
+            out.update((r[0], (r[1], r[2])) for r in rows)
+        return out
 
     def student_payloads(self, conn: Connection, student_id: str) -> list[tuple[int, str]]:
         """``(seq, payload)`` of one student's rows in recording order."""
