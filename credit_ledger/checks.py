@@ -118,7 +118,7 @@ def check_status_order(event: Any, ctx: Ctx) -> list[Issue]:
 
 def check_active(event: Any, ctx: Ctx) -> list[Issue]:
     """Credits and awards are recorded only while the student is enrolled and not suspended on that day."""
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.status == "suspended":
         return [_issue("suspended", event, f"the student is suspended (休学) since {state.since}; credits are "
                        "earned only while enrolled and not suspended")]
@@ -132,7 +132,7 @@ def check_own_student(event: Any, ctx: Ctx) -> list[Issue]:
     """With ``acting_as``, an institution writes only for students enrolled with it."""
     if ctx.acting_as is None or event.kind == "enrolled":
         return []
-    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
+    enrolment = ctx.timeline.status_at(event).enrolment or ctx.timeline.current_enrolment()
     if enrolment is None or enrolment.institution != ctx.acting_as:
         owner = enrolment.institution if enrolment else "no institution"
         return [_issue("not_own_student", event, f"{ctx.acting_as} may not record events of a student of {owner}")]
@@ -163,7 +163,7 @@ def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
     if program is None:
         return issues + [_issue("unknown_program", event, f"program {event.program} of {event.institution} is not "
                                 f"in the catalog on {event.occurred_on}")]
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.status in ("active", "suspended"):
         issues.append(_issue("already_enrolled", event, f"the student is already enrolled in "
                              f"{state.enrolment.program} at {state.enrolment.institution}"))  # type: ignore[union-attr]
@@ -178,7 +178,7 @@ def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
 
 def check_suspended(event: Any, ctx: Ctx) -> list[Issue]:
     """A suspension starts while enrolled and not suspended, and only while suspension time is left."""
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.status == "suspended":
         return [_issue("suspended", event, f"the student is already suspended since {state.since}")]
     if state.status != "active":
@@ -193,7 +193,7 @@ def check_suspended(event: Any, ctx: Ctx) -> list[Issue]:
 
 def check_resumed(event: Any, ctx: Ctx) -> list[Issue]:
     """A resumption ends a suspension, which with the earlier ones stays within the policy's limit."""
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.status != "suspended":
         return [_issue("not_suspended", event, f"the student is not suspended on that day ({state.status})")]
     policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
@@ -207,7 +207,7 @@ def check_resumed(event: Any, ctx: Ctx) -> list[Issue]:
 
 def check_withdrawn(event: Any, ctx: Ctx) -> list[Issue]:
     """Only an enrolled (or suspended) student withdraws."""
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.status not in ("active", "suspended"):
         return [_issue("not_enrolled", event, f"the student is not enrolled on that day ({state.status})")]
     return []
@@ -218,7 +218,7 @@ def check_program_changed(event: Any, ctx: Ctx) -> list[Issue]:
     issues = check_active(event, ctx)
     if issues:
         return issues
-    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    enrolment = ctx.timeline.status_at(event).enrolment
     program = ctx.catalog.program(enrolment.institution, event.program, event.occurred_on)  # type: ignore[union-attr]
     if program is None:
         return [_issue("unknown_program", event, f"program {event.program} of "
@@ -240,7 +240,7 @@ def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
     active = check_active(event, ctx)
     if active:
         return issues + active
-    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    enrolment = ctx.timeline.status_at(event).enrolment
     if enrolment is not None and enrolment.institution != event.institution:
         issues.append(_issue("not_home_course", event, f"course {event.course} is {event.institution}'s, but the "
                              f"student studies at {enrolment.institution}; credit from elsewhere is recognised, "
@@ -256,7 +256,7 @@ def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
 
 
 def _check_target(event: Any, ctx: Ctx) -> list[Issue]:
-    enrolment = ctx.timeline.status_on(event.occurred_on).enrolment
+    enrolment = ctx.timeline.status_at(event).enrolment
     if event.target.course is not None and enrolment is not None:
         if ctx.catalog.course(enrolment.institution, event.target.course, event.occurred_on) is None:
             return [_issue("unknown_course", event, f"target course {event.target.course} is not in "
@@ -319,7 +319,7 @@ def check_grade_corrected(event: Any, ctx: Ctx) -> list[Issue]:
 
 def check_exception_granted(event: Any, ctx: Ctx) -> list[Issue]:
     """A registrar's exception names a requirement of the student's program, and a substitute course that exists."""
-    state = ctx.timeline.status_on(event.occurred_on)
+    state = ctx.timeline.status_at(event)
     if state.enrolment is None or state.status not in ("active", "suspended"):
         return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
     institution = state.enrolment.institution
@@ -391,7 +391,7 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
             student.timeline = build_timeline(student.status_events)
         ctx = Ctx(catalog, acting_as, student, student.timeline, known_events)
         for event in replay_order(new) if len(new) > 1 else new:
-            enrolment = ctx.timeline.status_on(event.occurred_on).enrolment or ctx.timeline.current_enrolment()
+            enrolment = ctx.timeline.status_at(event).enrolment or ctx.timeline.current_enrolment()
             ctx.owner = acting_as or getattr(event, "institution", None) or (
                 enrolment.institution if enrolment else None)
             for check in COMMON_CHECKS:

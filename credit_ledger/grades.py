@@ -129,7 +129,7 @@ def count_attempt(attempt: Attempt, *, policy: Policy) -> CountedAttempt:
     if attempt.attempt == "makeup" and passing:
         flagged = True
         if score is not None:
-            score = min(score, policy.makeup_score)
+            score = min(score, policy.makeup_score if policy.makeup_score is not None else policy.pass_mark)
     return CountedAttempt(
         event_id=attempt.event_id,
         attempt=attempt.attempt,

@@ -69,14 +69,17 @@ class Enrolment:
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """A student's status from ``since`` on, with the enrolment it belongs to (if any)."""
+    """A student's status from ``since`` on, with the enrolment it belongs to (if any). ``rank`` is the kind rank
+    of the event that set it, which places it within its day."""
 
     since: date
     status: Status
     enrolment: Enrolment | None = None
+    rank: int = 0
 
 
 _NOBODY = State(since=date.min, status="not_enrolled")
+_LAST_RANK = max(KIND_RANK.values())
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,21 @@ class Timeline:
     """A student's status changes in replay order; ``status_on(day)`` applies every change dated on or before it."""
 
     states: tuple[State, ...] = ()
-    _days: tuple[date, ...] = field(default=(), init=False, repr=False, compare=False)
+    _keys: tuple[tuple[date, int], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_days", tuple(s.since for s in self.states))
+        object.__setattr__(self, "_keys", tuple((s.since, s.rank) for s in self.states))
 
     def status_on(self, day: date) -> State:
-        """The state in force on ``day`` (changes dated that day included)."""
-        i = bisect_right(self._days, day)
+        """The state at the end of ``day`` (every change dated that day applied)."""
+        i = bisect_right(self._keys, (day, _LAST_RANK))
+        return self.states[i - 1] if i else _NOBODY
+
+    def status_at(self, event: Any) -> State:
+        """The state an event meets in replay order: changes of its day that replay before it are applied, those
+        that replay after it are not. A course dated the day a suspension (休学) starts was studied before it; a
+        course dated the day of a resumption (复学) after it."""
+        i = bisect_right(self._keys, (event.occurred_on, KIND_RANK[event.kind]))
         return self.states[i - 1] if i else _NOBODY
 
     @property
@@ -140,21 +150,21 @@ def build_timeline(events: Iterable[Any]) -> Timeline:
     states: list[State] = []
     current = State(since=date.min, status="not_enrolled")
     for event in replay_order(e for e in events if e.kind in STATUS_KINDS):
-        day = event.occurred_on
+        day, rank = event.occurred_on, KIND_RANK[event.kind]
         if event.kind == "enrolled":
             enrolment = Enrolment(event.institution, event.program, event.mode, day, event.employer,
                                   event.entry_basis)
-            current = State(day, "active", enrolment)
+            current = State(day, "active", enrolment, rank)
         elif event.kind == "suspended":
-            current = State(day, "suspended", current.enrolment)
+            current = State(day, "suspended", current.enrolment, rank)
         elif event.kind == "resumed":
-            current = State(day, "active", current.enrolment)
+            current = State(day, "active", current.enrolment, rank)
         elif event.kind == "withdrawn":
-            current = State(day, "withdrawn", current.enrolment)
+            current = State(day, "withdrawn", current.enrolment, rank)
         elif event.kind == "graduated":
-            current = State(day, "graduated", current.enrolment)
+            current = State(day, "graduated", current.enrolment, rank)
         elif event.kind == "program_changed" and current.enrolment is not None:
-            current = State(day, current.status, replace(current.enrolment, program=event.program))
+            current = State(day, current.status, replace(current.enrolment, program=event.program), rank)
         states.append(current)
     return Timeline(tuple(states))
 

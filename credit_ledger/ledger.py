@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 
 from .checks import DEPENDENT_KINDS, check_batch, error_for
-from .errors import UnknownReference
+from .errors import DuplicateEvent, RejectedEvent, UnknownReference
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
@@ -37,7 +37,7 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .storage import GENESIS, Store, StoredEvent, checkpoint_hash, row_hash, verify_store
+from .storage import GENESIS, Store, StoredEvent, row_hash, verify_store
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _CACHE_STUDENTS = 200_000
@@ -217,10 +217,8 @@ class Ledger:
             rows.append((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), _subject(e),
                          recorded_by, recorded_at, payload, prev, h))
             receipts[e.event_id] = Receipt(seq=seq, event_id=e.event_id, event_hash=h)
-        cp_seq, cp_prev = store.last_checkpoint(conn)
         store.insert_events(conn, rows)
-        store.insert_checkpoint(conn, (cp_seq + 1, first_seq, seq, recorded_at, cp_prev,
-                                       checkpoint_hash(cp_prev, first_seq, seq, recorded_at, (r[-1] for r in rows))))
+        store.write_checkpoint(conn, first_seq, seq, recorded_at, (r[-1] for r in rows))
         # what the checks learnt of each student is kept for the next batch, valid while the chain head is unchanged
         self._pending_cache = {sid: (heads[sid], ctx) for sid, ctx in after.items()}
         return receipts
@@ -274,15 +272,23 @@ class Ledger:
     def reverse(self, event_id: str, *, reason: str, occurred_on: date, reversal_id: str | None = None) -> Receipt:
         """Append an ``EntryReversed`` for ``event_id`` (a correction is a reversal plus a new event).
 
-        The reversal's id defaults to ``"<event_id>:reversed"``, so calling ``reverse`` twice is harmless.
+        The reversal's id defaults to ``"<event_id>:reversed"``: calling ``reverse`` again with the same arguments
+        returns the first receipt, and with other arguments is refused as ``already_reversed``.
         """
         with self._store.read() as conn:
             found = self._store.find_events(conn, [event_id]).get(event_id)
         if found is None:
             raise UnknownReference([Issue(code="unknown_event", event_id=event_id,
                                           message=f"event {event_id} is not in the ledger; nothing to reverse")])
-        return self.append(EntryReversed(event_id=reversal_id or f"{event_id}:reversed", student_id=found.student_id,
-                                         occurred_on=occurred_on, target_event_id=event_id, reason=reason))
+        reversal = EntryReversed(event_id=reversal_id or f"{event_id}:reversed", student_id=found.student_id,
+                                 occurred_on=occurred_on, target_event_id=event_id, reason=reason)
+        try:
+            return self.append(reversal)
+        except DuplicateEvent:
+            raise RejectedEvent([Issue(
+                code="already_reversed", event_id=reversal.event_id, student_id=found.student_id,
+                message=f"student {found.student_id}, event {event_id}: already reversed by {reversal.event_id} "
+                        "with other details")]) from None
 
     # -- reads ---------------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -156,6 +157,11 @@ class Grade(Frozen):
                 raise ValueError(f"a pass/fail (合格制) grade is 'pass' or 'fail', not {self.level!r}")
         return self
 
+    @field_validator("score")
+    @classmethod
+    def _unsigned_zero(cls, value: Decimal | None) -> Decimal | None:
+        return abs(value) if value is not None and value.is_zero() else value
+
     @classmethod
     def parse(cls, value: Any) -> "Grade":
         """Read a grade from a score, a word or a mapping."""
@@ -178,7 +184,8 @@ class Policy(Frozen):
     """The numbers a school sets per program; defaults are those of DESIGN.md."""
 
     pass_mark: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(60)
-    makeup_score: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(60)
+    makeup_score: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    """The score a passed make-up exam (补考) counts at; ``None``: the pass mark."""
     max_makeups_per_course: Annotated[int, Field(ge=0, le=10)] = 1
     hours_per_credit: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal(16)
     weeks_per_credit: Annotated[Decimal, Field(gt=0, le=52)] = Decimal(1)
@@ -346,10 +353,8 @@ _NODE_CLASSES = {
 
 def _node_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        for key in _NODE_KEYS:
-            if key in value:
-                return f"node:{key}"
-        return None
+        found = [key for key in _NODE_KEYS if key in value]
+        return f"node:{found[0]}" if len(found) == 1 else None
     return _NODE_CLASSES.get(type(value))
 
 
@@ -364,7 +369,7 @@ Requirement = Annotated[
     Discriminator(
         _node_kind,
         custom_error_type="requirement_kind",
-        custom_error_message="a requirement has one of the keys all, pick, courses, credits or hours",
+        custom_error_message="a requirement has exactly one of the keys all, pick, courses, credits or hours",
     ),
 ]
 AllRequirement.model_rebuild()
@@ -417,6 +422,8 @@ class Program(_Versioned):
 
     @model_validator(mode="after")
     def _years(self) -> "Program":
+        if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
+            raise ValueError(f"min_years ({self.min_years}) is more than max_years ({self.max_years})")
         if self.earliest_years > self.standard_years:
             raise ValueError(f"min_years ({self.earliest_years}) is more than standard_years ({self.standard_years})")
         if self.latest_years < self.standard_years:
@@ -799,20 +806,23 @@ def catalog_problems(catalog: Catalog) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _plausible(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"{value} is outside {EARLIEST_DATE} .. {LATEST_DATE}")
+    return value
+
+
+RecordDate = Annotated[date, AfterValidator(_plausible)]
+"""A date in a record: 1950-01-01 .. 2199-12-31 (anything else is a typing error, not a fact)."""
+
+
 class _EventBase(Frozen):
     event_id: Identifier
     """Caller-chosen and stable: re-appending the identical event is a no-op."""
     student_id: Identifier
-    occurred_on: date
+    occurred_on: RecordDate
     recorded_by: Code | None = None
-    """The acting institution; set by the ledger."""
-
-    @field_validator("occurred_on")
-    @classmethod
-    def _plausible_date(cls, value: date) -> date:
-        if not EARLIEST_DATE <= value <= LATEST_DATE:
-            raise ValueError(f"occurred_on {value} is outside {EARLIEST_DATE} .. {LATEST_DATE}")
-        return value
+    """The recording institution; set by the ledger (``acting_as``, else the student's school)."""
 
 
 class Enrolled(_EventBase):
@@ -827,7 +837,7 @@ class Enrolled(_EventBase):
 
     @model_validator(mode="after")
     def _employer(self) -> "Enrolled":
-        if self.mode == "apprentice" and not self.employer:
+        if self.mode == "apprentice" and not (self.employer or "").strip():
             raise ValueError("an apprentice enrolment names the employer")
         return self
 
@@ -882,7 +892,7 @@ class CreditRecognized(_EventBase):
     source_course: Code
     source_credits: Credits
     source_grade: Grade
-    source_date: date
+    source_date: RecordDate
     target: Target
     credits: Credits
     agreement_id: Code
@@ -900,7 +910,7 @@ class OutcomeConverted(_EventBase):
     target: Target
     credits: Credits
     rule_id: Code
-    valid_until: date | None = None
+    valid_until: RecordDate | None = None
 
 
 class OutcomeRevoked(_EventBase):

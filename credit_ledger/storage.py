@@ -3,8 +3,9 @@
 Every event is one row of ``events``; rows are never updated or deleted. The database itself refuses it: triggers
 abort any UPDATE or DELETE on ``events``, ``checkpoints`` and ``catalogs``. And should someone drop the triggers and
 edit the file, the hashes tell: each row's hash covers the previous hash of the same student (a chain per student),
-and each append writes a ledger-wide checkpoint whose hash covers the hashes of every row it added and the previous
-checkpoint. ``verify`` recomputes them all and names the first row that is not what the library wrote.
+and each append writes a ledger-wide checkpoint whose hash covers the hashes of every row it added, the previous
+checkpoint and the catalog in force (loading a catalog writes a checkpoint too, over no rows). ``verify`` recomputes
+them all and names the first row that is not what the library wrote.
 
 Hashes are SHA-256 over text the library wrote (the event's JSON is stored as written, never re-serialised):
 
@@ -72,6 +73,7 @@ class CheckpointRow(SQLModel, table=True):
     first_seq: int
     last_seq: int
     recorded_at: str = Field(max_length=40)
+    catalog_hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     checkpoint_hash: str = Field(max_length=64)
 
@@ -110,17 +112,18 @@ def row_hash(prev_hash: str, student_seq: int, recorded_at: str, payload: str) -
     return hashlib.sha256(f"{prev_hash}\n{student_seq}\n{recorded_at}\n{payload}".encode()).hexdigest()
 
 
-def checkpoint_hash(prev_hash: str, first_seq: int, last_seq: int, recorded_at: str, hashes: Iterable[str]) -> str:
-    """The hash of a checkpoint over the row hashes of ``first_seq``..``last_seq``."""
-    h = hashlib.sha256(f"{prev_hash}\n{first_seq}\n{last_seq}\n{recorded_at}\n".encode())
+def checkpoint_hash(prev_hash: str, first_seq: int, last_seq: int, recorded_at: str, catalog_hash: str,
+                    hashes: Iterable[str]) -> str:
+    """The hash of a checkpoint over the row hashes of ``first_seq``..``last_seq`` and the catalog in force."""
+    h = hashlib.sha256(f"{prev_hash}\n{first_seq}\n{last_seq}\n{recorded_at}\n{catalog_hash}\n".encode())
     for value in hashes:
         h.update(value.encode())
     return h.hexdigest()
 
 
-def content_hash(prev_hash: str, content: str) -> str:
-    """The hash of a stored catalog, chained to the previous one."""
-    return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
+def content_hash(prev_hash: str, loaded_at: str, content: str) -> str:
+    """The hash of a stored catalog and when it was loaded, chained to the previous one."""
+    return hashlib.sha256(f"{prev_hash}\n{loaded_at}\n{content}".encode()).hexdigest()
 
 
 # -- engines -----------------------------------------------------------------------------------------------------------
@@ -355,6 +358,11 @@ class Store:
         row = conn.exec_driver_sql("SELECT seq, checkpoint_hash FROM checkpoints ORDER BY seq DESC LIMIT 1").first()
         return (row[0], row[1]) if row else (0, GENESIS)
 
+    def catalog_head(self, conn: Connection) -> str:
+        """The hash of the last stored catalog (``GENESIS`` when none)."""
+        row = conn.exec_driver_sql("SELECT content_hash FROM catalogs ORDER BY seq DESC LIMIT 1").first()
+        return row[0] if row else GENESIS
+
     def iter_event_rows(self, conn: Connection, batch: int = 20000) -> Iterator[tuple]:
         """Every event row (``EVENT_COLUMNS``) in ``seq`` order, fetched in pages."""
         cols = ", ".join(EVENT_COLUMNS)
@@ -368,10 +376,11 @@ class Store:
             yield from rows
             last = rows[-1][0]
 
-    def checkpoints(self, conn: Connection) -> list[tuple[int, int, int, str, str, str]]:
-        """Every checkpoint ``(seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash)`` in order."""
+    def checkpoints(self, conn: Connection) -> list[tuple[int, int, int, str, str, str, str]]:
+        """Every checkpoint ``(seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash)``."""
         return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
-            "SELECT seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash FROM checkpoints ORDER BY seq")]
+            "SELECT seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash FROM checkpoints "
+            "ORDER BY seq")]
 
     def catalogs(self, conn: Connection) -> list[tuple[int, str, str, str, str]]:
         """Every stored catalog ``(seq, loaded_at, content, prev_hash, content_hash)`` in order."""
@@ -389,11 +398,18 @@ class Store:
         marks = ", ".join([self._param] * len(EVENT_COLUMNS))
         conn.exec_driver_sql(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", list(rows))
 
-    def insert_checkpoint(self, conn: Connection, row: tuple[int, int, int, str, str, str]) -> None:
-        """Insert one checkpoint row ``(seq, first_seq, last_seq, recorded_at, prev_hash, checkpoint_hash)``."""
+    def write_checkpoint(self, conn: Connection, first_seq: int, last_seq: int, recorded_at: str,
+                         hashes: Iterable[str]) -> str:
+        """Write the checkpoint over rows ``first_seq``..``last_seq`` (none when ``last_seq < first_seq``), chained
+        to the previous checkpoint and bound to the catalog in force; returns its hash."""
+        cp_seq, prev = self.last_checkpoint(conn)
+        catalog = self.catalog_head(conn)
+        value = checkpoint_hash(prev, first_seq, last_seq, recorded_at, catalog, hashes)
         p = self._param
-        conn.exec_driver_sql("INSERT INTO checkpoints (seq, first_seq, last_seq, recorded_at, prev_hash, "
-                             f"checkpoint_hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p})", row)
+        conn.exec_driver_sql("INSERT INTO checkpoints (seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, "
+                             f"checkpoint_hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                             (cp_seq + 1, first_seq, last_seq, recorded_at, catalog, prev, value))
+        return value
 
     def insert_catalog(self, conn: Connection, loaded_at: str, content: str) -> None:
         """Store a loaded catalog, chained to the previous one."""
@@ -401,7 +417,9 @@ class Store:
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         p = self._param
         conn.exec_driver_sql(f"INSERT INTO catalogs (seq, loaded_at, content, prev_hash, content_hash) VALUES "
-                             f"({p}, {p}, {p}, {p}, {p})", (seq, loaded_at, content, prev, content_hash(prev, content)))
+                             f"({p}, {p}, {p}, {p}, {p})", (seq, loaded_at, content, prev, content_hash(prev, loaded_at, content)))
+        top = self.max_seq(conn)
+        self.write_checkpoint(conn, top + 1, top, loaded_at, ())
 
 
 # -- verification --------------------------------------------------------------------------------------------------
@@ -444,22 +462,47 @@ def verify_store(store: Store) -> tuple[int, Finding | None]:
 
 def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tuple]) -> tuple[int, Finding | None]:
     prev = GENESIS
-    for i, (seq, _loaded_at, content, prev_hash, stored) in enumerate(catalogs, start=1):
-        if seq != i or prev_hash != prev or content_hash(prev_hash, content) != stored:
+    catalog_hashes = {GENESIS}
+    for i, (seq, loaded_at, content, prev_hash, stored) in enumerate(catalogs, start=1):
+        if seq != i or prev_hash != prev or content_hash(prev_hash, loaded_at, content) != stored:
             return 0, Finding(0, f"stored catalog {seq} was altered or removed")
         prev = stored
+        catalog_hashes.add(stored)
 
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     expected_seq = 1
-    cp_iter = iter(checkpoints)
-    cp = next(cp_iter, None)
-    cp_prev = GENESIS
-    cp_number = 1
     pending: list[str] = []
+    state = {"prev": GENESIS, "number": 0}
+    cps = iter(checkpoints)
+    cp = next(cps, None)
+
+    def close(cp: tuple) -> Finding | None:
+        """Check a checkpoint over the pending row hashes, then move on."""
+        number, first, last, recorded_at, catalog, prev_hash, value = cp
+        state["number"] += 1
+        if number != state["number"] or prev_hash != state["prev"]:
+            return Finding(first, f"checkpoint {state['number']} is missing or out of place")
+        if catalog not in catalog_hashes:
+            return Finding(first, f"checkpoint {number} names a catalog that is no longer stored: a catalog was "
+                                  "removed or altered")
+        if checkpoint_hash(prev_hash, first, last, recorded_at, catalog, pending) != value:
+            return Finding(first, f"checkpoint {number} over rows {first}..{last} does not match: a row in that "
+                                  "range was altered, or the checkpoint was")
+        state["prev"] = value
+        pending.clear()
+        return None
+
     for row in rows:
         (seq, event_id, student_id, student_seq, kind, occurred_on, subject, recorded_by, recorded_at, payload,
          prev_hash, stored_hash) = row
+        while cp is not None and cp[2] < cp[1] and cp[1] <= seq:  # checkpoints over no rows (catalog loads)
+            if cp[1] != expected_seq:
+                return checked, Finding(expected_seq, f"checkpoint {cp[0]} is out of place")
+            finding = close(cp)
+            if finding:
+                return checked, finding
+            cp = next(cps, None)
         if seq != expected_seq:
             return checked, Finding(expected_seq, f"row {expected_seq} is missing (next row is {seq})")
         expected_seq += 1
@@ -481,19 +524,23 @@ def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tupl
         pending.append(stored_hash)
         if cp is None:
             return checked, Finding(seq, f"row {seq} is not covered by any checkpoint")
-        if cp[0] != cp_number or cp[1] != seq - len(pending) + 1:
-            return checked, Finding(seq, f"checkpoint {cp_number} is missing or out of place")
+        if cp[1] != seq - len(pending) + 1:
+            return checked, Finding(seq, f"checkpoint {cp[0]} is out of place")
         if seq == cp[2]:
-            if cp[4] != cp_prev or checkpoint_hash(cp_prev, cp[1], cp[2], cp[3], pending) != cp[5]:
-                return checked, Finding(cp[1], f"checkpoint {cp[0]} over rows {cp[1]}..{cp[2]} does not match: a row "
-                                        "in that range was altered, or the checkpoint was")
-            cp_prev = cp[5]
-            cp_number += 1
-            pending = []
-            cp = next(cp_iter, None)
+            finding = close(cp)
+            if finding:
+                return checked, finding
+            cp = next(cps, None)
+    while cp is not None and cp[2] < cp[1] and cp[1] == expected_seq:
+        finding = close(cp)
+        if finding:
+            return checked, finding
+        cp = next(cps, None)
     if cp is not None:
-        return checked, Finding(cp[1] + len(pending), f"rows up to {cp[2]} are named by checkpoint {cp[0]} but "
+        return checked, Finding(expected_seq, f"rows from {expected_seq} are named by checkpoint {cp[0]} but "
                                 "missing: rows were removed from the end")
+    if pending:
+        return checked, Finding(expected_seq - len(pending), "the last rows are not covered by any checkpoint")
     return checked, None
 
 
