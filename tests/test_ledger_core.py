@@ -1,0 +1,99 @@
+"""The ledger's own mechanics: the recorded_by stamp, reversal ids, the check-context cache across writers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+import pytest
+
+import credit_ledger as cl
+
+
+def enrol(student="S1", day=date(2025, 9, 1), **kw):
+    return cl.Enrolled(event_id=f"{student}-enrol", student_id=student, occurred_on=day, institution="HNJX",
+                       program=kw.pop("program", "CNC-SR-2025"), **kw)
+
+
+def course(eid, student="S1", day=date(2026, 1, 10), code="MECH101", grade=80, **kw):
+    return cl.CourseCompleted(event_id=eid, student_id=student, occurred_on=day, institution="HNJX", course=code,
+                              grade=grade, **kw)
+
+
+def test_recorded_by_is_stamped_even_when_ids_look_like_json(file_ledger, tmp_path):
+    tricky = 'x","recorded_by":null,"y":"'
+    file_ledger.append(enrol())
+    file_ledger.append(course(tricky))
+    stored = file_ledger.events("S1")[-1]
+    assert stored.event_id == tricky and stored.recorded_by == "HNJX"
+    row = sqlite3.connect(tmp_path / "ledger.db").execute(
+        "SELECT payload, recorded_by FROM events WHERE seq = 2").fetchone()
+    assert json.loads(row[0])["recorded_by"] == "HNJX" == row[1]
+    assert file_ledger.verify().ok
+    # the identical event again, with or without the stamp, is the same fact
+    assert file_ledger.append(course(tricky)) == file_ledger.append(stored)
+
+
+def test_reverse_again_with_other_details_is_already_reversed(ledger):
+    ledger.append(enrol())
+    ledger.append(course("c1"))
+    first = ledger.reverse("c1", reason="wrong student", occurred_on=date(2026, 2, 1))
+    assert ledger.reverse("c1", reason="wrong student", occurred_on=date(2026, 2, 1)) == first
+    with pytest.raises(cl.RejectedEvent) as refused:
+        ledger.reverse("c1", reason="again", occurred_on=date(2026, 3, 1))
+    assert refused.value.codes == ["already_reversed"]
+    assert not isinstance(refused.value, cl.DuplicateEvent)
+
+
+def test_another_writer_invalidates_the_cached_context(tmp_path, catalog):
+    """Ledger A has checked S1 before; ledger B (another process, same file) suspends S1; A must see it."""
+    path = str(tmp_path / "shared.db")
+    a = cl.Ledger.open(path)
+    a.load_catalog(catalog)
+    b = cl.Ledger.open(path)
+    a.append(enrol())
+    a.append(course("c1"))
+    b.append(cl.Suspended(event_id="S1-susp", student_id="S1", occurred_on=date(2026, 2, 1)))
+    with pytest.raises(cl.RejectedEvent) as refused:
+        a.append(course("c2", day=date(2026, 3, 1), code="MECH102"))
+    assert refused.value.codes == ["suspended"]
+    b.append(cl.Resumed(event_id="S1-res", student_id="S1", occurred_on=date(2026, 4, 1)))
+    a.append(course("c3", day=date(2026, 4, 2), code="MECH102"))
+    assert a.balance("S1").total == 8
+    assert a.verify().ok
+    a.close()
+    b.close()
+
+
+def test_a_refused_batch_leaves_the_cache_as_it_was(ledger):
+    ledger.append(enrol())
+    with pytest.raises(cl.RejectedEvent):
+        ledger.append_many([cl.Suspended(event_id="s", student_id="S1", occurred_on=date(2026, 1, 1)),
+                            course("bad", code="NOPE")])
+    # had the refused suspension leaked into the cached context, this course would be refused as suspended
+    ledger.append(course("c1", day=date(2026, 2, 1)))
+    assert ledger.balance("S1").total == 4
+
+
+def test_makeups_are_counted_from_the_ledger_not_from_the_cache(ledger):
+    ledger.append(enrol())
+    ledger.append(course("c1", grade=40))
+    ledger.append(course("c2", grade=65, attempt="makeup", day=date(2026, 2, 1)))
+    ledger.append(course("c3", code="MECH102"))  # another batch: the student's context is now cached
+    with pytest.raises(cl.RejectedEvent) as refused:
+        ledger.append(course("c4", grade=90, attempt="makeup", day=date(2026, 3, 1)))
+    assert refused.value.codes == ["makeup_limit"]
+    ledger.reverse("c2", reason="recorded for the wrong course", occurred_on=date(2026, 3, 2))
+    ledger.append(course("c5", grade=90, attempt="makeup", day=date(2026, 3, 3)))
+
+
+def test_catalog_reloaded_from_another_writer(tmp_path, catalog):
+    path = str(tmp_path / "c.db")
+    a = cl.Ledger.open(path)
+    b = cl.Ledger.open(path)
+    a.load_catalog(catalog)
+    b.append(enrol())  # b has not seen the catalog yet; it must pick it up from the store
+    assert b.count() == 1
+    a.close()
+    b.close()
