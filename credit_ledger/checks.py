@@ -18,11 +18,12 @@ Codes and the error class the ledger raises for them are in ``ERROR_OF_CODE``; a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import DuplicateEvent, PermissionDenied, RejectedEvent, UnknownReference
-from .history import StudentContext, Timeline, build_timeline, policy_for, replay_order
+from .history import State, StudentContext, Timeline, build_timeline, policy_for, replay_order
 from .models import (
     STATUS_KINDS,
     Catalog,
@@ -59,6 +60,10 @@ DEPENDENT_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_c
 """Kinds whose validity depends on the student's status on their date."""
 
 
+NO_ISSUES: tuple[Issue, ...] = ()
+"""What a check returns when it finds nothing (a shared empty tuple: no allocation per event)."""
+
+
 def error_for(issues: Iterable[Issue]) -> type[Exception]:
     """The most serious error class among the issues' codes."""
     classes = {ERROR_OF_CODE.get(i.code, RejectedEvent) for i in issues}
@@ -68,22 +73,40 @@ def error_for(issues: Iterable[Issue]) -> type[Exception]:
     return RejectedEvent
 
 
-@dataclass
+@dataclass(slots=True)
 class Ctx:
-    """What one event's checks see: the catalog, the acting institution, and the student as replayed so far."""
+    """What one event's checks see: the catalog, the acting institution, and the student as replayed so far
+    (the stored context with the batch's earlier events folded in)."""
 
     catalog: Catalog
     acting_as: str | None
+    known_events: Mapping[str, Any]
     student: StudentContext
     timeline: Timeline
-    known_events: Mapping[str, Any]
+    last_dependent_date: date | None = None
+    """The latest date of an event that depends on the student's status (courses, credits, awards)."""
+    makeups: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Make-up exams (补考) per (institution, course) that still count."""
+    reversed_ids: frozenset[str] = frozenset()
+    outcomes: frozenset[tuple[str, str]] = frozenset()
+    status_events: tuple[Any, ...] = ()
     batch_events: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     """The institution recording the event being checked (the ledger's ``recorded_by``)."""
+    state: State | None = None
+    """The status the event being checked meets (``timeline.status_at(event)``)."""
 
     def find_event(self, event_id: str) -> Any:
         """An existing or earlier-in-batch event by id."""
         return self.batch_events.get(event_id) or self.known_events.get(event_id)
+
+    def folded(self) -> StudentContext:
+        """The student's context with the batch folded in (the stored one when nothing it holds changed)."""
+        base = self.student
+        if (self.status_events is base.status_events and self.reversed_ids is base.reversed_ids
+                and self.outcomes is base.outcomes):
+            return base
+        return StudentContext(base.student_id, self.status_events, self.reversed_ids, self.outcomes, self.timeline)
 
 
 def _issue(code: str, event: Any, message: str) -> Issue:
@@ -104,53 +127,53 @@ def _years_to_days(years: Decimal) -> int:
 # -- shared checks ---------------------------------------------------------------------------------------------------
 
 
-def check_status_order(event: Any, ctx: Ctx) -> list[Issue]:
+def check_status_order(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Status changes are recorded in date order, after the records that depend on the earlier status."""
     if event.kind not in STATUS_KINDS:
-        return []
-    latest = max((d for d in (ctx.timeline.last_change, ctx.student.last_dependent_date) if d is not None),
+        return NO_ISSUES
+    latest = max((d for d in (ctx.timeline.last_change, ctx.last_dependent_date) if d is not None),
                  default=None)
     if latest is not None and event.occurred_on < latest:
         return [_issue("out_of_order", event, f"a status change dated {event.occurred_on} comes before the "
                        f"student's record of {latest}; status changes are recorded in date order")]
-    return []
+    return NO_ISSUES
 
 
-def check_active(event: Any, ctx: Ctx) -> list[Issue]:
+def check_active(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Credits and awards are recorded only while the student is enrolled and not suspended on that day."""
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.status == "suspended":
         return [_issue("suspended", event, f"the student is suspended (休学) since {state.since}; credits are "
                        "earned only while enrolled and not suspended")]
     if state.status != "active":
         where = f" ({state.status} since {state.since})" if state.status != "not_enrolled" else ""
         return [_issue("not_enrolled", event, f"the student is not enrolled on that day{where}")]
-    return []
+    return NO_ISSUES
 
 
-def check_own_student(event: Any, ctx: Ctx) -> list[Issue]:
+def check_own_student(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """With ``acting_as``, an institution writes only for students enrolled with it."""
     if ctx.acting_as is None or event.kind == "enrolled":
-        return []
-    enrolment = ctx.timeline.status_at(event).enrolment or ctx.timeline.current_enrolment()
+        return NO_ISSUES
+    enrolment = ctx.state.enrolment or ctx.timeline.current_enrolment()
     if enrolment is None or enrolment.institution != ctx.acting_as:
         owner = enrolment.institution if enrolment else "no institution"
         return [_issue("not_own_student", event, f"{ctx.acting_as} may not record events of a student of {owner}")]
-    return []
+    return NO_ISSUES
 
 
-def check_recorded_by(event: Any, ctx: Ctx) -> list[Issue]:
+def check_recorded_by(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """``recorded_by`` is set by the ledger; a caller may only repeat what the ledger would set."""
     if event.recorded_by is not None and event.recorded_by != ctx.owner:
         return [_issue("recorded_by_mismatch", event, f"recorded_by {event.recorded_by} is not the recording "
                        f"institution {ctx.owner}")]
-    return []
+    return NO_ISSUES
 
 
 # -- per kind --------------------------------------------------------------------------------------------------------
 
 
-def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
+def check_enrolled(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """An enrolment names a known program of the institution, in a mode it offers, while not already enrolled."""
     issues: list[Issue] = []
     if ctx.acting_as is not None and event.institution != ctx.acting_as:
@@ -163,7 +186,7 @@ def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
     if program is None:
         return issues + [_issue("unknown_program", event, f"program {event.program} of {event.institution} is not "
                                 f"in the catalog on {event.occurred_on}")]
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.status in ("active", "suspended"):
         issues.append(_issue("already_enrolled", event, f"the student is already enrolled in "
                              f"{state.enrolment.program} at {state.enrolment.institution}"))  # type: ignore[union-attr]
@@ -176,9 +199,9 @@ def check_enrolled(event: Any, ctx: Ctx) -> list[Issue]:
     return issues
 
 
-def check_suspended(event: Any, ctx: Ctx) -> list[Issue]:
+def check_suspended(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A suspension starts while enrolled and not suspended, and only while suspension time is left."""
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.status == "suspended":
         return [_issue("suspended", event, f"the student is already suspended since {state.since}")]
     if state.status != "active":
@@ -188,12 +211,12 @@ def check_suspended(event: Any, ctx: Ctx) -> list[Issue]:
     if used >= _years_to_days(policy.max_suspension_years):
         return [_issue("suspension_limit", event, f"the student has used {used} days of suspension, the limit of "
                        f"{policy.max_suspension_years} years")]
-    return []
+    return NO_ISSUES
 
 
-def check_resumed(event: Any, ctx: Ctx) -> list[Issue]:
+def check_resumed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A resumption ends a suspension, which with the earlier ones stays within the policy's limit."""
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.status != "suspended":
         return [_issue("not_suspended", event, f"the student is not suspended on that day ({state.status})")]
     policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
@@ -202,33 +225,33 @@ def check_resumed(event: Any, ctx: Ctx) -> list[Issue]:
     if used > limit:
         return [_issue("suspension_limit", event, f"suspensions would total {used} days, more than the limit of "
                        f"{policy.max_suspension_years} years ({limit} days); the student must withdraw instead")]
-    return []
+    return NO_ISSUES
 
 
-def check_withdrawn(event: Any, ctx: Ctx) -> list[Issue]:
+def check_withdrawn(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Only an enrolled (or suspended) student withdraws."""
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.status not in ("active", "suspended"):
         return [_issue("not_enrolled", event, f"the student is not enrolled on that day ({state.status})")]
-    return []
+    return NO_ISSUES
 
 
-def check_program_changed(event: Any, ctx: Ctx) -> list[Issue]:
+def check_program_changed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A change of program (转专业) goes to a known program of the same institution, while studying."""
     issues = check_active(event, ctx)
     if issues:
         return issues
-    enrolment = ctx.timeline.status_at(event).enrolment
+    enrolment = ctx.state.enrolment
     program = ctx.catalog.program(enrolment.institution, event.program, event.occurred_on)  # type: ignore[union-attr]
     if program is None:
         return [_issue("unknown_program", event, f"program {event.program} of "
                        f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]  # type: ignore
     if program.code == enrolment.program:  # type: ignore[union-attr]
         return [_issue("same_program", event, f"the student is already in program {program.code}")]
-    return []
+    return NO_ISSUES
 
 
-def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
+def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A completed course is the enrolling school's own, in the catalog on that day, within the make-up limit."""
     issues: list[Issue] = []
     if ctx.acting_as is not None and event.institution != ctx.acting_as:
@@ -239,8 +262,8 @@ def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
                                 f"the catalog on {event.occurred_on}")]
     active = check_active(event, ctx)
     if active:
-        return issues + active
-    enrolment = ctx.timeline.status_at(event).enrolment
+        return issues + list(active)
+    enrolment = ctx.state.enrolment  # type: ignore[union-attr]
     if enrolment is not None and enrolment.institution != event.institution:
         issues.append(_issue("not_home_course", event, f"course {event.course} is {event.institution}'s, but the "
                              f"student studies at {enrolment.institution}; credit from elsewhere is recognised, "
@@ -248,50 +271,50 @@ def check_course_completed(event: Any, ctx: Ctx) -> list[Issue]:
     if event.attempt == "makeup":
         policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
         key = (event.institution, event.course)
-        if ctx.student.makeups.get(key, 0) >= policy.max_makeups_per_course:
+        if ctx.makeups.get(key, 0) >= policy.max_makeups_per_course:
             issues.append(_issue("makeup_limit", event, f"course {event.course} already has "
-                                 f"{ctx.student.makeups[key]} make-up exam(s) (补考); at most "
+                                 f"{ctx.makeups[key]} make-up exam(s) (补考); at most "
                                  f"{policy.max_makeups_per_course} per course, then a retake (重修)"))
-    return issues
+    return issues or NO_ISSUES
 
 
-def _check_target(event: Any, ctx: Ctx) -> list[Issue]:
-    enrolment = ctx.timeline.status_at(event).enrolment
+def _check_target(event: Any, ctx: Ctx) -> Sequence[Issue]:
+    enrolment = ctx.state.enrolment
     if event.target.course is not None and enrolment is not None:
         if ctx.catalog.course(enrolment.institution, event.target.course, event.occurred_on) is None:
             return [_issue("unknown_course", event, f"target course {event.target.course} is not in "
                            f"{enrolment.institution}'s catalog on {event.occurred_on}")]
-    return []
+    return NO_ISSUES
 
 
-def check_credit_recognized(event: Any, ctx: Ctx) -> list[Issue]:
+def check_credit_recognized(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Recognised credit goes to a studying student, under a known agreement, toward a known target."""
-    issues = check_active(event, ctx)
+    issues = list(check_active(event, ctx))
     if ctx.catalog.agreement(event.agreement_id) is None:
         issues.append(_issue("unknown_agreement", event, f"agreement {event.agreement_id} is not in the catalog"))
     if event.source_date > event.occurred_on:
         issues.append(_issue("source_after_recognition", event, f"the source record of {event.source_date} is "
                              "later than its recognition"))
-    return issues + (_check_target(event, ctx) if not issues else [])
+    return issues + (list(_check_target(event, ctx)) if not issues else [])
 
 
-def check_outcome_converted(event: Any, ctx: Ctx) -> list[Issue]:
+def check_outcome_converted(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Converted credit goes to a studying student, under a known rule, toward a known target."""
-    issues = check_active(event, ctx)
+    issues = list(check_active(event, ctx))
     if ctx.catalog.conversion_rule(event.rule_id) is None:
         issues.append(_issue("unknown_rule", event, f"conversion rule {event.rule_id} is not in the catalog"))
-    return issues + (_check_target(event, ctx) if not issues else [])
+    return issues + (list(_check_target(event, ctx)) if not issues else [])
 
 
-def check_outcome_revoked(event: Any, ctx: Ctx) -> list[Issue]:
+def check_outcome_revoked(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A revocation names an outcome converted for this student."""
-    if (event.outcome_type, event.outcome_id) not in ctx.student.outcomes:
+    if (event.outcome_type, event.outcome_id) not in ctx.outcomes:
         return [_issue("unknown_outcome", event, f"no {event.outcome_type} {event.outcome_id} was converted for "
                        "this student")]
-    return []
+    return NO_ISSUES
 
 
-def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> list[Issue]:
+def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> Sequence[Issue]:
     target = ctx.find_event(event.target_event_id)
     if target is None or target.student_id != event.student_id:
         return [_issue("unknown_event", event, f"event {event.target_event_id} is not in this student's record")]
@@ -299,27 +322,27 @@ def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> list[Iss
         return [_issue("not_reversible" if kinds is REVERSIBLE_KINDS else "not_a_course", event,
                        f"event {target.event_id} is a {target.kind} event; this applies to "
                        f"{', '.join(sorted(kinds))} only")]
-    if target.event_id in ctx.student.reversed_ids:
+    if target.event_id in ctx.reversed_ids:
         return [_issue("already_reversed", event, f"event {target.event_id} is already reversed")]
     if event.occurred_on < target.occurred_on:
         return [_issue("before_target", event, f"it is dated before event {target.event_id} "
                        f"({target.occurred_on})")]
-    return []
+    return NO_ISSUES
 
 
-def check_entry_reversed(event: Any, ctx: Ctx) -> list[Issue]:
+def check_entry_reversed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A reversal targets a reversible event of the same student, not yet reversed, dated no earlier."""
     return _check_target_event(event, ctx, REVERSIBLE_KINDS)
 
 
-def check_grade_corrected(event: Any, ctx: Ctx) -> list[Issue]:
+def check_grade_corrected(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A grade correction targets a course completion of the same student that still counts."""
     return _check_target_event(event, ctx, frozenset({"course_completed"}))
 
 
-def check_exception_granted(event: Any, ctx: Ctx) -> list[Issue]:
+def check_exception_granted(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A registrar's exception names a requirement of the student's program, and a substitute course that exists."""
-    state = ctx.timeline.status_at(event)
+    state = ctx.state
     if state.enrolment is None or state.status not in ("active", "suspended"):
         return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
     institution = state.enrolment.institution
@@ -338,10 +361,10 @@ def check_exception_granted(event: Any, ctx: Ctx) -> list[Issue]:
         if not isinstance(node, CoursesRequirement) or event.replaces not in node.courses:
             return [_issue("not_in_requirement", event, f"requirement {event.requirement_id} does not list course "
                            f"{event.replaces}")]
-    return []
+    return NO_ISSUES
 
 
-def check_graduated(event: Any, ctx: Ctx) -> list[Issue]:
+def check_graduated(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """An award needs an audit that supports it; this version has no graduation audit, so it refuses every award."""
     issues = check_active(event, ctx)
     if issues:
@@ -350,7 +373,7 @@ def check_graduated(event: Any, ctx: Ctx) -> list[Issue]:
                    "audit that must support it is not part of this version of credit_ledger")]
 
 
-CHECKS: dict[str, list[Callable[[Any, Ctx], list[Issue]]]] = {
+CHECKS: dict[str, list[Callable[[Any, Ctx], Sequence[Issue]]]] = {
     "enrolled": [check_enrolled],
     "suspended": [check_suspended],
     "resumed": [check_resumed],
@@ -370,57 +393,72 @@ COMMON_CHECKS = [check_recorded_by, check_own_student, check_status_order]
 
 def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[str, StudentContext],
                 known_events: Mapping[str, Any], acting_as: str | None = None,
+                last_dependent: Mapping[str, date] | None = None,
+                makeups: Mapping[tuple[str, str, str], int] | None = None,
                 owners: dict[str, str | None] | None = None,
-                after: dict[str, StudentContext] | None = None) -> list[Issue]:
+                after: dict[str, tuple[StudentContext, date | None]] | None = None) -> list[Issue]:
     """Check new events against the ledger's state; each event sees the events before it in replay order.
 
     ``contexts`` holds what the ledger knows of each student already recorded (missing: a new student);
-    ``known_events`` the existing events that the batch's reversals and corrections refer to. The contexts are not
-    changed. When given, ``owners`` receives per event id the institution that records it (``acting_as``, else the
-    event's own institution, else the student's school on that day: the ledger's ``recorded_by``), and ``after``
-    receives each student's context with the batch folded in.
+    ``known_events`` the existing events that the batch's reversals and corrections refer to; ``last_dependent``
+    the latest date of each student's status-dependent records; ``makeups`` the make-ups that count per (student,
+    institution, course) for the courses the batch makes up. Nothing given is changed. When given, ``owners``
+    receives per event id the institution that records it (``acting_as``, else the event's own institution, else
+    the student's school on that day: the ledger's ``recorded_by``), and ``after`` receives each student's context
+    with the batch folded in, and the latest dependent date.
     """
     by_student: dict[str, list[Any]] = {}
     for e in events:
         by_student.setdefault(e.student_id, []).append(e)
+    last_dependent = last_dependent or {}
     issues: list[Issue] = []
     for student_id, new in by_student.items():
-        student = contexts.get(student_id)
-        student = student.copy() if student is not None else StudentContext(student_id)
-        if student.timeline is None:
-            student.timeline = build_timeline(student.status_events)
-        ctx = Ctx(catalog, acting_as, student, student.timeline, known_events)
+        student = contexts.get(student_id) or StudentContext(student_id)
+        ctx = Ctx(catalog, acting_as, known_events, student, student.timeline, last_dependent.get(student_id),
+                  reversed_ids=student.reversed_ids, outcomes=student.outcomes,
+                  status_events=student.status_events)
+        if makeups:
+            ctx.makeups = {(i, c): n for (s, i, c), n in makeups.items() if s == student_id}
         for event in replay_order(new) if len(new) > 1 else new:
-            enrolment = ctx.timeline.status_at(event).enrolment or ctx.timeline.current_enrolment()
+            ctx.state = state = ctx.timeline.status_at(event)
+            enrolment = state.enrolment or ctx.timeline.current_enrolment()
             ctx.owner = acting_as or getattr(event, "institution", None) or (
                 enrolment.institution if enrolment else None)
             for check in COMMON_CHECKS:
-                issues.extend(check(event, ctx))
+                found = check(event, ctx)
+                if found:
+                    issues.extend(found)
             for check in CHECKS[event.kind]:
-                issues.extend(check(event, ctx))
+                found = check(event, ctx)
+                if found:
+                    issues.extend(found)
             if owners is not None:
                 owners[event.event_id] = ctx.owner
             _advance(ctx, event)
         if after is not None:
-            student.timeline = ctx.timeline
-            after[student_id] = student
+            after[student_id] = (ctx.folded(), ctx.last_dependent_date)
     return issues
 
 
 def _advance(ctx: Ctx, event: Any) -> None:
     """Fold an event into the context, so that later events of the batch see it."""
     ctx.batch_events[event.event_id] = event
-    student = ctx.student
-    if event.kind in STATUS_KINDS:
-        student.status_events.append(event)
-        ctx.timeline = build_timeline(student.status_events)
-    if event.kind in DEPENDENT_KINDS:
-        if student.last_dependent_date is None or event.occurred_on > student.last_dependent_date:
-            student.last_dependent_date = event.occurred_on
-    if event.kind == "course_completed" and event.attempt == "makeup":
-        key = (event.institution, event.course)
-        student.makeups[key] = student.makeups.get(key, 0) + 1
-    elif event.kind == "entry_reversed":
-        student.reversed_ids.add(event.target_event_id)
-    elif event.kind == "outcome_converted":
-        student.outcomes.add((event.outcome_type, event.outcome_id))
+    kind = event.kind
+    if kind in STATUS_KINDS:
+        ctx.status_events = ctx.status_events + (event,)
+        ctx.timeline = build_timeline(ctx.status_events)
+    if kind in DEPENDENT_KINDS:
+        if ctx.last_dependent_date is None or event.occurred_on > ctx.last_dependent_date:
+            ctx.last_dependent_date = event.occurred_on
+    if kind == "course_completed":
+        if event.attempt == "makeup":
+            key = (event.institution, event.course)
+            ctx.makeups[key] = ctx.makeups.get(key, 0) + 1
+    elif kind == "entry_reversed":
+        ctx.reversed_ids = ctx.reversed_ids | {event.target_event_id}
+        target = ctx.find_event(event.target_event_id)
+        if target is not None and target.kind == "course_completed" and target.attempt == "makeup":
+            key = (target.institution, target.course)
+            ctx.makeups[key] = max(ctx.makeups.get(key, 0) - 1, 0)
+    elif kind == "outcome_converted":
+        ctx.outcomes = ctx.outcomes | {(event.outcome_type, event.outcome_id)}

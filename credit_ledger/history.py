@@ -276,25 +276,25 @@ def balance_of(student_id: str, records: Iterable[CreditRecord], as_of: date | N
                    by_origin=by_origin, by_category=dict(sorted(by_category.items())))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StudentContext:
-    """What the append checks need to know of a student already in the ledger (loaded in bulk by the ledger)."""
+    """What the append checks need to know of a student already in the ledger (loaded in bulk by the ledger, and
+    kept between appends while the student's chain head is unchanged). Immutable: checks fold a batch into a new
+    one, so a refused batch leaves nothing behind."""
 
     student_id: str
-    status_events: list[Any] = field(default_factory=list)
-    last_dependent_date: date | None = None
-    """The latest date of an existing event that depends on the student's status (courses, credits, awards)."""
-    makeups: dict[tuple[str, str], int] = field(default_factory=dict)
-    known_events: dict[str, Any] = field(default_factory=dict)
-    """Existing events that new reversals or corrections refer to, by id."""
-    reversed_ids: set[str] = field(default_factory=set)
-    outcomes: set[tuple[str, str]] = field(default_factory=set)
+    status_events: tuple[Any, ...] = ()
+    reversed_ids: frozenset[str] = frozenset()
+    """Events of this student that are reversed."""
+    outcomes: frozenset[tuple[str, str]] = frozenset()
     """Outcomes converted for this student, as (type, id)."""
-    timeline: Timeline | None = None
-    """``build_timeline(status_events)``, kept to save rebuilding it."""
+    timeline: Timeline = field(default_factory=Timeline)
+    """``build_timeline(status_events)``."""
 
-    def copy(self) -> "StudentContext":
-        """A copy whose collections can change without touching this one."""
-        return StudentContext(self.student_id, list(self.status_events), self.last_dependent_date,
-                              dict(self.makeups), dict(self.known_events), set(self.reversed_ids),
-                              set(self.outcomes), self.timeline)
+    @classmethod
+    def of(cls, student_id: str, status_events: Iterable[Any] = (), reversed_ids: Iterable[str] = (),
+           outcomes: Iterable[tuple[str, str]] = ()) -> "StudentContext":
+        """A context with its timeline built."""
+        status_events = tuple(status_events)
+        return cls(student_id, status_events, frozenset(reversed_ids), frozenset(outcomes),
+                   build_timeline(status_events))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Index, Text, UniqueConstraint, event, text
+from sqlalchemy import Text, UniqueConstraint, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
@@ -47,7 +47,6 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("student_id", "student_seq", name="uq_events_student_chain"),
-        Index("ix_events_student_kind", "student_id", "kind", "subject"),
     )
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -166,6 +165,7 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: the indexes of a big ledger stay hot
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

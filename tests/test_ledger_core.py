@@ -97,3 +97,26 @@ def test_catalog_reloaded_from_another_writer(tmp_path, catalog):
     assert b.count() == 1
     a.close()
     b.close()
+
+
+def _big_batch(n, first=0):
+    return [course(f"g{i}", code=("MECH101", "MECH102", "ELEC101")[i % 3], grade=70 + i % 30)
+            for i in range(first, first + n)]
+
+
+def test_bulk_append_restores_the_garbage_collector(ledger):
+    import gc
+
+    ledger.append(enrol())
+    assert gc.isenabled()
+    ledger.append_many(_big_batch(1200))
+    assert gc.isenabled()
+    with pytest.raises(cl.RejectedEvent):
+        ledger.append_many(_big_batch(1200, 5000) + [course("bad", code="NOPE")])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ledger.append_many(_big_batch(1200, 9000))
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()
