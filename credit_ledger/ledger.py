@@ -157,13 +157,13 @@ class Ledger:
 
     def _sync_catalog(self, conn: Any) -> None:
         """Merge catalogs stored since this ledger object last looked (another process may have loaded one)."""
-        rows = self._store.catalogs(conn)
-        if len(rows) == self._catalog_rows:
+        rows = self._store.catalogs(conn, after=self._catalog_rows)
+        if not rows:
             return
         catalog = self._catalog
-        for _seq, _at, content, _prev, _hash in rows[self._catalog_rows:]:
+        for _seq, _at, content, _prev, _hash in rows:
             catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
-        self._catalog, self._catalog_rows = catalog, len(rows)
+        self._catalog, self._catalog_rows = catalog, rows[-1][0]
 
     def load_catalog(self, catalog: Catalog) -> None:
         """Add a catalog's entries to the ledger's (stored with the ledger). Loading the same catalog again is a
@@ -259,7 +259,7 @@ class Ledger:
         receipts: dict[str, Receipt] = {}
         add_row, make_hash, get_head = rows.append, row_hash, heads.get
         for e in new:
-            payload = e.model_dump_json()
+            payload = e.__pydantic_serializer__.to_json(e).decode()
             recorded_by = owners[e.event_id]
             if e.recorded_by is None and recorded_by is not None:
                 # stamp recorded_by in the JSON: the key is written as "recorded_by":null, and a quote inside any

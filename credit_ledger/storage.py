@@ -382,10 +382,11 @@ class Store:
             "SELECT seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash FROM checkpoints "
             "ORDER BY seq")]
 
-    def catalogs(self, conn: Connection) -> list[tuple[int, str, str, str, str]]:
-        """Every stored catalog ``(seq, loaded_at, content, prev_hash, content_hash)`` in order."""
+    def catalogs(self, conn: Connection, after: int = 0) -> list[tuple[int, str, str, str, str]]:
+        """Stored catalogs ``(seq, loaded_at, content, prev_hash, content_hash)`` with ``seq > after``, in order."""
         return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
-            "SELECT seq, loaded_at, content, prev_hash, content_hash FROM catalogs ORDER BY seq")]
+            "SELECT seq, loaded_at, content, prev_hash, content_hash FROM catalogs WHERE seq > "
+            f"{self._param} ORDER BY seq", (after,))]
 
     # -- writes --------------------------------------------------------------------------------------------------
 
