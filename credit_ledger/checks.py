@@ -218,6 +218,9 @@ def check_resumed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A resumption ends a suspension, which with the earlier ones stays within the policy's limit."""
     state = ctx.state
     if state.status != "suspended":
+        if ctx.timeline.status_on(event.occurred_on).status == "suspended":
+            return [_issue("not_suspended", event, "the suspension (休学) starts that day; within a day study comes "
+                           "first and a suspension last, so it can end no earlier than the next day")]
         return [_issue("not_suspended", event, f"the student is not suspended on that day ({state.status})")]
     policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
     used = ctx.timeline.suspended_days(until=event.occurred_on)
@@ -437,13 +440,16 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
             enrolment = state.enrolment or ctx.timeline.current_enrolment()
             ctx.owner = acting_as or getattr(event, "institution", None) or (
                 enrolment.institution if enrolment else None)
+            refused = False
             for check in plan[event.kind]:
                 found = check(event, ctx)
                 if found:
                     issues.extend(found)
+                    refused = True
             if owners is not None:
                 owners[event.event_id] = ctx.owner
-            _advance(ctx, event)
+            if not refused:  # later events of the batch see only what would be written
+                _advance(ctx, event)
         if after is not None:
             after[student_id] = (ctx.folded(), ctx.last_dependent_date)
     return issues

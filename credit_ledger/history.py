@@ -151,6 +151,8 @@ def build_timeline(events: Iterable[Any]) -> Timeline:
     current = State(since=date.min, status="not_enrolled")
     for event in replay_order(e for e in events if e.kind in STATUS_KINDS):
         day, rank = event.occurred_on, KIND_RANK[event.kind]
+        if event.kind != "enrolled" and current.enrolment is None:
+            continue  # a status change with no enrolment to change (refused on append) changes nothing
         if event.kind == "enrolled":
             enrolment = Enrolment(event.institution, event.program, event.mode, day, event.employer,
                                   event.entry_basis)

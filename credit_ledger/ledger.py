@@ -233,13 +233,11 @@ class Ledger:
         store = self._store
         students = {e.student_id for e in new}
         seq = store.max_seq(conn)
-        if seq == self._cache_seq:
-            # nobody wrote since our last append (rows are never removed, so seq only grows): the cached chain
-            # heads are current, and only students we have not seen need a look-up
-            heads = {sid: self._cache[sid][0] for sid in students if sid in self._cache}
-            heads.update(store.heads(conn, students - heads.keys()))
-        else:
-            heads = store.heads(conn, students)
+        if seq != self._cache_seq:
+            self._forget_students_written_since(conn, seq)
+        # the cache is now current as of seq: cached chain heads are the stored ones; unseen students are looked up
+        heads = {sid: self._cache[sid][0] for sid in students if sid in self._cache}
+        heads.update(store.heads(conn, students - heads.keys()))
         contexts, last_dependent = self._contexts(conn, students, heads)
         makeups = self._makeups(conn, new, contexts)
         targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
@@ -280,6 +278,17 @@ class Ledger:
         store.write_checkpoint(conn, first_seq, seq, recorded_at, (r[-1] for r in rows))
         learnt = {sid: (heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
         return receipts, learnt, seq
+
+    def _forget_students_written_since(self, conn: Any, seq: int) -> None:
+        """Another writer appended since our last append: drop the cached contexts of the students it wrote for
+        (rows are never removed and seq only grows, so the rows after our last seq are exactly what changed)."""
+        if self._cache:
+            if 0 <= self._cache_seq and seq - self._cache_seq <= _CACHE_STUDENTS:
+                for student_id in self._store.students_since(conn, self._cache_seq):
+                    self._cache.pop(student_id, None)
+            else:
+                self._cache.clear()
+        self._cache_seq = seq
 
     def _contexts(self, conn: Any, students: set[str], heads: dict[str, tuple[int, str]]
                   ) -> tuple[dict[str, StudentContext], dict[str, date]]:

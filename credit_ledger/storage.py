@@ -345,6 +345,11 @@ class Store:
         """Every student id in the ledger, sorted."""
         return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]
 
+    def students_since(self, conn: Connection, seq: int) -> set[str]:
+        """The students with rows after ``seq``."""
+        return {r[0] for r in conn.exec_driver_sql(
+            f"SELECT DISTINCT student_id FROM events WHERE seq > {self._param}", (seq,))}
+
     def max_seq(self, conn: Connection) -> int:
         """The highest event ``seq`` (0 when empty)."""
         return conn.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM events").scalar() or 0

@@ -120,3 +120,35 @@ def test_bulk_append_restores_the_garbage_collector(ledger):
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_a_second_handle_never_leaves_stale_chain_heads(tmp_path, catalog):
+    """Found by the stateful machine: A's cache must forget students B wrote for, not only the batch's."""
+    path = str(tmp_path / "two.db")
+    a = cl.Ledger.open(path)
+    a.load_catalog(catalog)
+    b = cl.Ledger.open(path)
+    for s in ("S1", "S2"):
+        a.append(enrol(s))
+    b.append(course("S2-MECH101", student="S2", day=date(2025, 10, 1)))
+    a.append(course("S1-MECH101", student="S1", day=date(2025, 10, 2)))
+    a.append(course("S2-CNC201", student="S2", code="CNC201", day=date(2025, 10, 3)))
+    b.append(cl.Suspended(event_id="S1-susp", student_id="S1", occurred_on=date(2025, 11, 1)))
+    a.append(course("S2-MECH102", student="S2", code="MECH102", day=date(2025, 11, 2)))
+    with pytest.raises(cl.RejectedEvent) as refused:  # A must know S1 is suspended, though it was B that wrote it
+        a.append(course("S1-MECH102", student="S1", code="MECH102", day=date(2025, 11, 3)))
+    assert refused.value.codes == ["suspended"]
+    assert a.verify().ok and a.count() == 7
+    a.close()
+    b.close()
+
+
+def test_a_suspension_ends_its_day(ledger):
+    ledger.append(enrol())
+    ledger.append(cl.Suspended(event_id="s", student_id="S1", occurred_on=date(2026, 1, 10)))
+    # a course dated the day the suspension starts was studied before it
+    ledger.append(course("c1", day=date(2026, 1, 10)))
+    with pytest.raises(cl.RejectedEvent) as refused:
+        ledger.append(cl.Resumed(event_id="r", student_id="S1", occurred_on=date(2026, 1, 10)))
+    assert refused.value.codes == ["not_suspended"] and "next day" in refused.value.issues[0].message
+    assert ledger.status("S1", date(2026, 1, 10)) == "suspended"

@@ -1,0 +1,141 @@
+"""Hypothesis strategies shared by the tests: ids, grades on the three scales, courses, programs and dates.
+
+The values are plain (strings, Decimals, dates) so that a test can compute what it expects without calling the
+library's own rules. Course codes come from the sample catalog's HNJX courses (``Catalog.sample()``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+# -- ids --------------------------------------------------------------------------------------------------------
+
+STUDENT_POOL = ("S1", "S2", "学生-3")
+"""A small pool of student ids, so that rules keep meeting the same students."""
+
+GHOST_STUDENT = "S-ghost"
+"""A student id that no rule ever enrols."""
+
+_ID_ALPHABET = st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from("学生张王李赵甲乙丙")
+
+
+def student_ids() -> st.SearchStrategy[str]:
+    """A student id from the small pool (use ``identifiers()`` for arbitrary ids)."""
+    return st.sampled_from(STUDENT_POOL)
+
+
+def identifiers(max_size: int = 40) -> st.SearchStrategy[str]:
+    """Any valid event or student id: printable, no surrounding space (1-128 characters allowed)."""
+    inner = st.text(_ID_ALPHABET | st.just(" "), max_size=max(0, max_size - 2))
+    return st.builds(lambda a, mid, b: a + mid.strip() + b if mid.strip() else a + b,
+                     st.text(_ID_ALPHABET, min_size=1, max_size=1), inner,
+                     st.text(_ID_ALPHABET, max_size=1))
+
+
+# -- grades -----------------------------------------------------------------------------------------------------
+
+FIVE_LEVEL_WORDS = ("优", "良", "中", "及格", "不及格")
+PASS_FAIL_WORDS = ("合格", "不合格")
+
+# scores near the pass mark are the interesting ones; keep them likely
+_NEAR_PASS = [Decimal(s) for s in ("59.9", "60", "60.0", "60.1", "59", "61", "0", "100")]
+
+
+def percent_scores() -> st.SearchStrategy[Decimal]:
+    """A 百分制 score 0-100 with at most one decimal place."""
+    tenths = st.integers(min_value=0, max_value=1000).map(lambda n: Decimal(n) / 10)
+    whole = st.integers(min_value=0, max_value=100).map(Decimal)
+    return st.one_of(st.sampled_from(_NEAR_PASS), whole, tenths)
+
+
+def five_level_words() -> st.SearchStrategy[str]:
+    """A 五级制 word: 优/良/中/及格/不及格."""
+    return st.sampled_from(FIVE_LEVEL_WORDS)
+
+
+def pass_fail_words() -> st.SearchStrategy[str]:
+    """A 合格制 word: 合格/不合格."""
+    return st.sampled_from(PASS_FAIL_WORDS)
+
+
+def grades() -> st.SearchStrategy[Decimal | str]:
+    """A grade as a caller writes it: a score (Decimal) or a word, on any of the three scales (mostly percent)."""
+    return st.one_of(percent_scores(), percent_scores(), five_level_words(), pass_fail_words())
+
+
+# -- courses and programs ---------------------------------------------------------------------------------------
+
+HOME = "HNJX"
+
+CNC_COURSES = ("PUB101", "PUB107", "MECH101", "CNC201", "CNC203", "PRA301", "EL101", "EL103", "ONL102")
+"""HNJX courses of the full-time CNC program's tree (CNC203 has a 2026-09-01 version with more credits)."""
+
+MECH_PT_COURSES = ("PUB101", "MT101", "MT102", "ELEC101", "MT301")
+"""HNJX courses of the part-time MECH program's tree."""
+
+COURSES = tuple(dict.fromkeys(CNC_COURSES + MECH_PT_COURSES))
+"""HNJX course codes a program of the sample catalog can use."""
+
+UNKNOWN_COURSES = ("NOPE101", "MECH999", "XT-CNC1")
+"""Codes that are not HNJX courses (XT-CNC1 is a partner school's)."""
+
+PROGRAMS = (("CNC-SR-2025", "full_time"), ("MECH-PT-2024", "part_time"))
+"""The sample catalog's HNJX programs with the one mode each admits."""
+
+EMPLOYERS = ("湘江重工装备有限公司", "长沙某机床厂", "Acme Tooling Ltd.")
+
+
+def course_codes() -> st.SearchStrategy[str]:
+    """An HNJX course code of the sample catalog."""
+    return st.sampled_from(COURSES)
+
+
+FEW_COURSES = ("MECH101", "CNC203", "PRA301", "ONL102")
+"""A handful of courses (core, practice, online; CNC203 changes credits on 2026-09-01), so attempts meet."""
+
+
+def few_course_codes() -> st.SearchStrategy[str]:
+    """Mostly one of a handful of courses (so that retakes, make-ups and best attempts meet), sometimes any."""
+    return st.one_of(st.sampled_from(FEW_COURSES), st.sampled_from(FEW_COURSES), course_codes())
+
+
+def unknown_course_codes() -> st.SearchStrategy[str]:
+    """A course code HNJX does not have."""
+    return st.sampled_from(UNKNOWN_COURSES)
+
+
+def attempts() -> st.SearchStrategy[str]:
+    """The kind of a course attempt."""
+    return st.sampled_from(("regular", "regular", "retake", "makeup"))
+
+
+def enrolments() -> st.SearchStrategy[dict]:
+    """Keyword arguments of an HNJX enrolment: a program, its mode and (part-time) an employer."""
+    full = st.fixed_dictionaries({"program": st.just("CNC-SR-2025"), "mode": st.just("full_time")})
+    part = st.fixed_dictionaries({"program": st.just("MECH-PT-2024"), "mode": st.just("part_time"),
+                                  "employer": st.sampled_from(EMPLOYERS)})
+    return st.one_of(full, part)
+
+
+def reasons() -> st.SearchStrategy[str]:
+    """A short free-text reason."""
+    return st.sampled_from(("录入错误", "成绩复核", "entered twice", "", "病假"))
+
+
+# -- dates ------------------------------------------------------------------------------------------------------
+
+START = date(2025, 8, 20)
+"""Where the stateful machine's clock starts (the CNC203 revision of 2026-09-01 is a year later)."""
+
+
+def day_steps(max_days: int = 45) -> st.SearchStrategy[int]:
+    """How many days a clock moves on: often 0 (same day), mostly a few days or weeks."""
+    return st.one_of(st.just(0), st.integers(min_value=1, max_value=max_days))
+
+
+def dates(start: date = date(2023, 1, 1), end: date = date(2029, 12, 31)) -> st.SearchStrategy[date]:
+    """A date between ``start`` and ``end``."""
+    return st.integers(min_value=0, max_value=(end - start).days).map(lambda n: start + timedelta(days=n))
