@@ -39,10 +39,11 @@ from .models import (
     EntryReversed,
     Issue,
     Receipt,
+    Receipts,
     Transcript,
     VerifyReport,
 )
-from .storage import GENESIS, Store, StoredEvent, row_hash, verify_store
+from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_store
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _NO_HEAD = (0, GENESIS)
@@ -181,20 +182,20 @@ class Ledger:
 
     def append(self, event: Any) -> Receipt:
         """Append one event; returns its ``Receipt``. Re-appending the identical event returns the first receipt."""
-        return self.append_many([event])[0]
+        return self.append_many([event])[0]  # type: ignore[no-any-return]
 
-    def append_many(self, events: Iterable[Any]) -> list[Receipt]:
+    def append_many(self, events: Iterable[Any]) -> Receipts:
         """Append events atomically: all are written, or none (the error names every refused event).
 
-        Checks and hashes run in bulk; the rows go in with one executemany, and one checkpoint covers the batch.
+        Returns one receipt per event given, in order (a read-only sequence of ``Receipt``). Checks and hashes run
+        in bulk; the rows go in with one executemany, and one checkpoint covers the batch.
         """
         batch = [_as_event(e) for e in events]
         if not batch:
-            return []
+            return Receipts([], [], [])
         with _gc_paused(len(batch)), self._store.write() as conn:
             self._sync_catalog(conn)
             existing = self._store.find_events(conn, (e.event_id for e in batch))
-            receipts: dict[str, Receipt] = {}
             new: list[Any] = []
             seen: dict[str, Any] = {}
             issues: list[Issue] = []
@@ -204,9 +205,6 @@ class Ledger:
                 if stored is not None:
                     if stored.student_id != e.student_id or not _same_content(_parse(stored), e):
                         issues.append(_duplicate(e, "is already in the ledger with other content"))
-                    else:
-                        receipts[e.event_id] = Receipt(seq=stored.seq, event_id=e.event_id,
-                                                       event_hash=stored.event_hash)
                 elif prior is not None:
                     if not _same_content(prior, e):
                         issues.append(_duplicate(e, "appears twice in the batch with different content"))
@@ -217,19 +215,30 @@ class Ledger:
                 raise error_for(issues)(issues)
             learnt = None
             if new:
-                written, learnt, last_seq = self._write(conn, new)
-                receipts.update(written)
+                seqs, hashes, learnt, last_seq = self._write(conn, new)
         if learnt is not None:
             # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
             if len(self._cache) > _CACHE_STUDENTS:
                 self._cache.clear()
             self._cache.update(learnt)
             self._cache_seq = last_seq
-        return [receipts[e.event_id] for e in batch]
+        if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
+            return Receipts(seqs, [e.event_id for e in batch], hashes)
+        where = {e.event_id: i for i, e in enumerate(new)}
+        out_seqs, out_hashes = [], []
+        for e in batch:
+            stored = existing.get(e.event_id)
+            if stored is not None:
+                out_seqs.append(stored.seq)
+                out_hashes.append(stored.event_hash)
+            else:
+                out_seqs.append(seqs[where[e.event_id]])
+                out_hashes.append(hashes[where[e.event_id]])
+        return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
 
-    def _write(self, conn: Any, new: list[Any]) -> tuple[dict[str, Receipt], dict[str, Any], int]:
-        """Check and write new events; returns their receipts, what the checks learnt per student (for the cache,
-        once the transaction commits) and the highest seq written."""
+    def _write(self, conn: Any, new: list[Any]) -> tuple[list[int], list[str], dict[str, Any], int]:
+        """Check and write new events; returns their seqs and hashes (in order), what the checks learnt per student
+        (for the cache, once the transaction commits) and the highest seq written."""
         store = self._store
         students = {e.student_id for e in new}
         seq = store.max_seq(conn)
@@ -254,8 +263,9 @@ class Ledger:
         recorded_at = _now()
         stamps: dict[str | None, str] = {}
         rows: list[tuple] = []
-        receipts: dict[str, Receipt] = {}
-        add_row, make_hash, get_head = rows.append, row_hash, heads.get
+        seqs: list[int] = []
+        hashes: list[str] = []
+        add_row, add_seq, add_hash, make_hash, get_head = rows.append, seqs.append, hashes.append, row_hash, heads.get
         for e in new:
             payload = e.__pydantic_serializer__.to_json(e).decode()
             recorded_by = owners[e.event_id]
@@ -271,13 +281,14 @@ class Ledger:
             n += 1
             h = make_hash(prev, n, recorded_at, payload)
             heads[e.student_id] = (n, h)
-            add_row((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), _subject(e),
+            add_row((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), subject_of(vars(e)),
                          recorded_by, recorded_at, payload, prev, h))
-            receipts[e.event_id] = Receipt(seq=seq, event_id=e.event_id, event_hash=h)
+            add_seq(seq)
+            add_hash(h)
         store.insert_events(conn, rows)
-        store.write_checkpoint(conn, first_seq, seq, recorded_at, (r[-1] for r in rows))
+        store.write_checkpoint(conn, first_seq, seq, recorded_at, hashes)
         learnt = {sid: (heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
-        return receipts, learnt, seq
+        return seqs, hashes, learnt, seq
 
     def _forget_students_written_since(self, conn: Any, seq: int) -> None:
         """Another writer appended since our last append: drop the cached contexts of the students it wrote for
@@ -414,18 +425,6 @@ class Ledger:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
-
-
-def _subject(e: Any) -> str | None:
-    if e.kind == "course_completed":
-        return f"{e.institution}/{e.course}"
-    if e.kind in ("entry_reversed", "grade_corrected"):
-        return e.target_event_id
-    if e.kind in ("outcome_converted", "outcome_revoked"):
-        return f"{e.outcome_type}/{e.outcome_id}"
-    if e.kind == "credit_recognized":
-        return f"{e.source_institution}/{e.source_course}"
-    return None
 
 
 def _parse(stored: StoredEvent) -> Any:

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Union
+from typing import Annotated, Any, Iterable, Literal, Sequence, Union
 
 from pydantic import (
     AfterValidator,
@@ -1018,6 +1018,41 @@ class Receipt(Frozen):
     seq: int
     event_id: str
     event_hash: str
+
+
+class Receipts(Sequence[Receipt]):
+    """The receipts of one ``append_many``, one per event given, in the order given.
+
+    A read-only sequence that makes each ``Receipt`` when it is read: a bulk load of a million events need not
+    build a million objects nobody looks at. It compares equal to any sequence of the same receipts.
+    """
+
+    __slots__ = ("_seqs", "_ids", "_hashes")
+
+    def __init__(self, seqs: Sequence[int], event_ids: Sequence[str], hashes: Sequence[str]):
+        if not len(seqs) == len(event_ids) == len(hashes):
+            raise ValueError("receipts need as many seqs, event ids and hashes")
+        self._seqs, self._ids, self._hashes = seqs, event_ids, hashes
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return Receipt(seq=self._seqs[index], event_id=self._ids[index], event_hash=self._hashes[index])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __repr__(self) -> str:
+        return f"Receipts({list(self)!r})"
+
+    def to_list(self) -> list[Receipt]:
+        """The receipts as a plain list."""
+        return list(self)
 
 
 class CreditRecord(Frozen):

@@ -166,6 +166,7 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: the indexes of a big ledger stay hot
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")  # checkpoint every ~40 MiB of WAL, not 4 MiB
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -440,7 +441,8 @@ class Finding:
 
 
 def subject_of(payload: dict[str, Any]) -> str | None:
-    """The indexed ``subject`` column of an event: its course, target event or outcome.
+    """The ``subject`` column of an event (its course, target event or outcome), from its JSON data or its model's
+    fields (``vars(event)``).
 
     >>> subject_of({"kind": "course_completed", "institution": "HNJX", "course": "CNC201"})
     'HNJX/CNC201'

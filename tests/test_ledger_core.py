@@ -152,3 +152,21 @@ def test_a_suspension_ends_its_day(ledger):
         ledger.append(cl.Resumed(event_id="r", student_id="S1", occurred_on=date(2026, 1, 10)))
     assert refused.value.codes == ["not_suspended"] and "next day" in refused.value.issues[0].message
     assert ledger.status("S1", date(2026, 1, 10)) == "suspended"
+
+
+def test_append_many_receipts_are_a_sequence_in_the_order_given(ledger):
+    ledger.append(enrol())
+    first = ledger.append(course("c1"))
+    receipts = ledger.append_many([course("c2", code="MECH102"), course("c1"), course("c2", code="MECH102"),
+                                   course("c3", code="ELEC101")])
+    assert len(receipts) == 4
+    assert [r.event_id for r in receipts] == ["c2", "c1", "c2", "c3"]
+    assert receipts[1] == first and receipts[0] == receipts[2]
+    assert receipts[-1].seq == receipts[0].seq + 1
+    assert receipts[1:3] == [first, receipts[0]]
+    assert receipts == receipts.to_list() and receipts.to_list() == list(receipts)
+    assert receipts != receipts[:3] and receipts != "c1"
+    assert "Receipt(" in repr(receipts)
+    assert ledger.append_many([]) == []
+    with pytest.raises(ValueError):
+        cl.Receipts([1], ["a", "b"], ["h"])
