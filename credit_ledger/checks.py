@@ -83,14 +83,16 @@ class Ctx:
     known_events: Mapping[str, Any]
     student: StudentContext
     timeline: Timeline
-    last_dependent_date: date | None = None
+    last_dependent_date: date | None
     """The latest date of an event that depends on the student's status (courses, credits, awards)."""
-    makeups: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Make-up exams (补考) per (institution, course) that still count."""
-    reversed_ids: frozenset[str] = frozenset()
-    outcomes: frozenset[tuple[str, str]] = frozenset()
-    status_events: tuple[Any, ...] = ()
-    batch_events: dict[str, Any] = field(default_factory=dict)
+    makeups: dict[tuple[str, str], int] | None
+    """Make-up exams (补考) per (institution, course) that still count (``None``: none)."""
+    reversed_ids: frozenset[str]
+    outcomes: frozenset[tuple[str, str]]
+    status_events: tuple[Any, ...]
+    batch_events: dict[str, Any]
+    """The batch's accepted events by id, when the batch refers to events (reversals, corrections)."""
+    track_events: bool = False
     owner: str | None = None
     """The institution recording the event being checked (the ledger's ``recorded_by``)."""
     state: State | None = None
@@ -274,9 +276,10 @@ def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     if event.attempt == "makeup":
         policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
         key = (event.institution, event.course)
-        if ctx.makeups.get(key, 0) >= policy.max_makeups_per_course:
+        done = (ctx.makeups or {}).get(key, 0)
+        if done >= policy.max_makeups_per_course:
             issues.append(_issue("makeup_limit", event, f"course {event.course} already has "
-                                 f"{ctx.makeups[key]} make-up exam(s) (补考); at most "
+                                 f"{done} make-up exam(s) (补考); at most "
                                  f"{policy.max_makeups_per_course} per course, then a retake (重修)"))
     return issues or NO_ISSUES
 
@@ -423,18 +426,22 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
     with the batch folded in, and the latest dependent date.
     """
     by_student: dict[str, list[Any]] = {}
+    refers = False
     for e in events:
         by_student.setdefault(e.student_id, []).append(e)
+        refers = refers or e.kind in ("entry_reversed", "grade_corrected")
     last_dependent = last_dependent or {}
+    makeups_of: dict[str, dict[tuple[str, str], int]] = {}
+    for (student_id, institution, code), n in (makeups or {}).items():
+        makeups_of.setdefault(student_id, {})[(institution, code)] = n
     plan = _plan(acting_as)
+    batch_events: dict[str, Any] = {}
     issues: list[Issue] = []
     for student_id, new in by_student.items():
         student = contexts.get(student_id) or StudentContext(student_id)
         ctx = Ctx(catalog, acting_as, known_events, student, student.timeline, last_dependent.get(student_id),
-                  reversed_ids=student.reversed_ids, outcomes=student.outcomes,
-                  status_events=student.status_events)
-        if makeups:
-            ctx.makeups = {(i, c): n for (s, i, c), n in makeups.items() if s == student_id}
+                  makeups_of.get(student_id), student.reversed_ids, student.outcomes, student.status_events,
+                  batch_events, refers)
         for event in replay_order(new) if len(new) > 1 else new:
             ctx.state = state = ctx.timeline.status_at(event)
             enrolment = state.enrolment or ctx.timeline.current_enrolment()
@@ -456,24 +463,31 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
 
 
 def _advance(ctx: Ctx, event: Any) -> None:
-    """Fold an event into the context, so that later events of the batch see it."""
-    ctx.batch_events[event.event_id] = event
+    """Fold an accepted event into the context, so that later events of the batch see it."""
+    if ctx.track_events:
+        ctx.batch_events[event.event_id] = event
     kind = event.kind
-    if kind in STATUS_KINDS:
-        ctx.status_events = ctx.status_events + (event,)
-        ctx.timeline = build_timeline(ctx.status_events)
     if kind in DEPENDENT_KINDS:
         if ctx.last_dependent_date is None or event.occurred_on > ctx.last_dependent_date:
             ctx.last_dependent_date = event.occurred_on
-    if kind == "course_completed":
-        if event.attempt == "makeup":
-            key = (event.institution, event.course)
-            ctx.makeups[key] = ctx.makeups.get(key, 0) + 1
+        if kind == "course_completed":
+            if event.attempt == "makeup":
+                _count_makeup(ctx, event, +1)
+            return
+    if kind in STATUS_KINDS:
+        ctx.status_events = ctx.status_events + (event,)
+        ctx.timeline = build_timeline(ctx.status_events)
     elif kind == "entry_reversed":
         ctx.reversed_ids = ctx.reversed_ids | {event.target_event_id}
         target = ctx.find_event(event.target_event_id)
         if target is not None and target.kind == "course_completed" and target.attempt == "makeup":
-            key = (target.institution, target.course)
-            ctx.makeups[key] = max(ctx.makeups.get(key, 0) - 1, 0)
+            _count_makeup(ctx, target, -1)
     elif kind == "outcome_converted":
         ctx.outcomes = ctx.outcomes | {(event.outcome_type, event.outcome_id)}
+
+
+def _count_makeup(ctx: Ctx, course: Any, step: int) -> None:
+    if ctx.makeups is None:
+        ctx.makeups = {}
+    key = (course.institution, course.course)
+    ctx.makeups[key] = max(ctx.makeups.get(key, 0) + step, 0)

@@ -101,8 +101,11 @@ class Timeline:
         """The state an event meets in replay order: changes of its day that replay before it are applied, those
         that replay after it are not. A course dated the day a suspension (休学) starts was studied before it; a
         course dated the day of a resumption (复学) after it."""
+        states = self.states
+        if states and event.occurred_on > states[-1].since:
+            return states[-1]  # the usual case: after the latest change
         i = bisect_right(self._keys, (event.occurred_on, KIND_RANK[event.kind]))
-        return self.states[i - 1] if i else _NOBODY
+        return states[i - 1] if i else _NOBODY
 
     @property
     def last(self) -> State:

@@ -244,10 +244,7 @@ class Ledger:
         seq = store.max_seq(conn)
         if seq != self._cache_seq:
             self._forget_students_written_since(conn, seq)
-        # the cache is now current as of seq: cached chain heads are the stored ones; unseen students are looked up
-        heads = {sid: self._cache[sid][0] for sid in students if sid in self._cache}
-        heads.update(store.heads(conn, students - heads.keys()))
-        contexts, last_dependent = self._contexts(conn, students, heads)
+        heads, contexts, last_dependent = self._contexts(conn, students)
         makeups = self._makeups(conn, new, contexts)
         targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
         known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
@@ -301,27 +298,29 @@ class Ledger:
                 self._cache.clear()
         self._cache_seq = seq
 
-    def _contexts(self, conn: Any, students: set[str], heads: dict[str, tuple[int, str]]
-                  ) -> tuple[dict[str, StudentContext], dict[str, date]]:
-        """What the checks need to know of the batch's students, and the latest date of each one's status-dependent
-        records: from the cache where the student's chain head is the one cached (no other writer touched the
-        student since), else from a few bulk queries."""
+    def _contexts(self, conn: Any, students: set[str]
+                  ) -> tuple[dict[str, tuple[int, str]], dict[str, StudentContext], dict[str, date]]:
+        """The chain heads of the batch's students, what the checks need to know of them, and the latest date of
+        each one's status-dependent records: from the cache (current as of the ledger's highest seq, see
+        ``_forget_students_written_since``), else from a few bulk queries. New students have none of these."""
         store = self._store
+        heads: dict[str, tuple[int, str]] = {}
         contexts: dict[str, StudentContext] = {}
         last_dependent: dict[str, date] = {}
-        stale: set[str] = set()
+        unseen: set[str] = set()
+        cache = self._cache
         for student_id in students:
-            head = heads.get(student_id)
-            if head is None:
-                continue  # a new student
-            cached = self._cache.get(student_id)
-            if cached is not None and cached[0] == head:
-                _, day, contexts[student_id] = cached
-                if day is not None:
-                    last_dependent[student_id] = day
-            else:
-                stale.add(student_id)
-        if stale:
+            cached = cache.get(student_id)
+            if cached is None:
+                unseen.add(student_id)
+                continue
+            heads[student_id], day, contexts[student_id] = cached
+            if day is not None:
+                last_dependent[student_id] = day
+        if unseen:
+            found = store.heads(conn, unseen)
+            heads.update(found)
+            stale = found.keys()
             loaded: dict[str, tuple[list[Any], set[str], set[tuple[str, str]]]] = {}
             for student_id, _seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
                 status, reversed_ids, outcomes = loaded.setdefault(student_id, ([], set(), set()))
@@ -332,10 +331,11 @@ class Ledger:
                 elif kind == "outcome_converted":
                     outcome_type, _, outcome_id = (subject or "").partition("/")
                     outcomes.add((outcome_type, outcome_id))
-            for student_id, (status, reversed_ids, outcomes) in loaded.items():
+            for student_id in stale:
+                status, reversed_ids, outcomes = loaded.get(student_id, ((), (), ()))
                 contexts[student_id] = StudentContext.of(student_id, status, reversed_ids, outcomes)
             last_dependent.update(store.latest_dates(conn, stale, DEPENDENT_KINDS))
-        return contexts, last_dependent
+        return heads, contexts, last_dependent
 
     def _makeups(self, conn: Any, new: Sequence[Any], contexts: dict[str, StudentContext]
                  ) -> dict[tuple[str, str, str], int]:
