@@ -17,7 +17,7 @@ Codes and the error class the ledger raises for them are in ``ERROR_OF_CODE``; a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence

@@ -142,7 +142,7 @@ class Grade(Frozen):
             try:
                 return {"scale": Scale.PERCENT, "score": Decimal(word)}
             except ArithmeticError:
-                raise ValueError(f"unknown grade {value!r}: expected a score 0-100, 优/良/中/及格/不及格 or 合格/不合格")
+                raise ValueError(f"unknown grade {value!r}: expected a score 0-100, 优/良/中/及格/不及格 or 合格/不合格") from None
         return value
 
     @model_validator(mode="after")
