@@ -24,6 +24,7 @@ import json
 import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel
@@ -47,8 +48,9 @@ from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_s
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _NO_HEAD = (0, GENESIS)
-_CACHE_STUDENTS = 200_000
-"""At most this many students' check contexts are kept between appends (a cache, rebuilt from rows when stale)."""
+_CACHE_STUDENTS = 100_000
+"""At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
+longest ago go first. A cache only: a student not in it is read from the ledger."""
 
 
 _GC_LOCK = threading.Lock()
@@ -218,9 +220,10 @@ class Ledger:
                 seqs, hashes, learnt, last_seq = self._write(conn, new)
         if learnt is not None:
             # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
-            if len(self._cache) > _CACHE_STUDENTS:
-                self._cache.clear()
             self._cache.update(learnt)
+            if len(self._cache) > _CACHE_STUDENTS:
+                for student_id in list(islice(self._cache, len(self._cache) - _CACHE_STUDENTS * 3 // 4)):
+                    del self._cache[student_id]
             self._cache_seq = last_seq
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
             return Receipts(seqs, [e.event_id for e in batch], hashes)
@@ -291,7 +294,7 @@ class Ledger:
         """Another writer appended since our last append: drop the cached contexts of the students it wrote for
         (rows are never removed and seq only grows, so the rows after our last seq are exactly what changed)."""
         if self._cache:
-            if 0 <= self._cache_seq and seq - self._cache_seq <= _CACHE_STUDENTS:
+            if 0 <= self._cache_seq and seq - self._cache_seq <= 10 * _CACHE_STUDENTS:
                 for student_id in self._store.students_since(conn, self._cache_seq):
                     self._cache.pop(student_id, None)
             else:

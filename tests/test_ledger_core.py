@@ -170,3 +170,20 @@ def test_append_many_receipts_are_a_sequence_in_the_order_given(ledger):
     assert ledger.append_many([]) == []
     with pytest.raises(ValueError):
         cl.Receipts([1], ["a", "b"], ["h"])
+
+
+def test_the_context_cache_is_bounded(ledger, monkeypatch):
+    import credit_ledger.ledger as module
+
+    monkeypatch.setattr(module, "_CACHE_STUDENTS", 8)
+    students = [f"B{i:02d}" for i in range(20)]
+    ledger.append_many([enrol(s) for s in students])
+    assert len(ledger._cache) <= 8
+    # evicted students are read back from the ledger, and their checks still hold
+    ledger.append_many([course(f"{s}-c", student=s) for s in students])
+    with pytest.raises(cl.RejectedEvent) as refused:
+        ledger.append_many([
+            cl.Enrolled(event_id="again", student_id=students[0], occurred_on=date(2026, 2, 1), institution="HNJX",
+                        program="CNC-SR-2025")])
+    assert refused.value.codes == ["already_enrolled"]
+    assert all(ledger.balance(s).total == 4 for s in students)
