@@ -34,6 +34,7 @@ from .errors import DuplicateEvent, RejectedEvent, UnknownReference
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
+    EVENT_CLASSES,
     STATUS_KINDS,
     Balance,
     Catalog,
@@ -47,6 +48,7 @@ from .models import (
 from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_store
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
+_EVENT_TYPES = tuple(EVENT_CLASSES.values())
 _NO_HEAD = (0, GENESIS)
 _CACHE_STUDENTS = 100_000
 """At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
@@ -92,10 +94,10 @@ def _now() -> str:
 
 def _as_event(value: Any) -> Any:
     """An event model from a model or plain data (a dict as read from JSON)."""
-    if isinstance(value, BaseModel):
-        if not hasattr(value, "kind"):
-            raise TypeError(f"{type(value).__name__} is not an event")
+    if isinstance(value, _EVENT_TYPES):
         return value
+    if isinstance(value, BaseModel):
+        raise TypeError(f"a {type(value).__name__} is not an event")
     return EVENT_ADAPTER.validate_python(value)
 
 

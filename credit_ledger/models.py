@@ -621,8 +621,9 @@ class Catalog(Frozen):
         return cls.from_file(Path(__file__).parent / "data" / "sample_catalog.yaml")
 
     def to_json(self) -> str:
-        """Canonical JSON of the catalog (by alias, so that it reads back with ``from_text``)."""
-        return self.model_dump_json(by_alias=True, exclude_none=True)
+        """Canonical JSON of the catalog (by alias, so that it reads back with ``from_text``). Nulls are kept: some
+        mean something other than the default (a conversion rule's ``team_top: null`` is "no limit")."""
+        return self.model_dump_json(by_alias=True)
 
     # -- merging ------------------------------------------------------------------------------------------------
 

@@ -485,3 +485,16 @@ def test_conflicting_catalog_refused_in_memory_too(ledger, catalog):
     with pytest.raises(cl.CatalogError):
         ledger.load_catalog(_conflicting(catalog))
     assert ledger.catalog == catalog
+
+
+def test_a_null_that_is_not_the_default_survives_the_ledger(tmp_path, catalog):
+    """team_top defaults to 3; null means no limit, and must not come back as 3 from the stored catalog."""
+    data = json.loads(catalog.to_json())
+    data["conversion_rules"][0]["team_top"] = None
+    changed = cl.Catalog.from_data(data)
+    assert changed.conversion_rules[0].team_top is None
+    path = str(tmp_path / "null.db")
+    with cl.Ledger.open(path) as ledger:
+        ledger.load_catalog(changed)
+    with cl.Ledger.open(path) as again:
+        assert again.catalog.conversion_rules[0].team_top is None

@@ -187,3 +187,15 @@ def test_the_context_cache_is_bounded(ledger, monkeypatch):
                         program="CNC-SR-2025")])
     assert refused.value.codes == ["already_enrolled"]
     assert all(ledger.balance(s).total == 4 for s in students)
+
+
+def test_a_model_that_is_not_an_event_is_refused(ledger):
+    with pytest.raises(TypeError):
+        ledger.append(cl.Receipt(seq=1, event_id="e", event_hash="h"))
+    assert ledger.count() == 0
+
+
+def test_plain_data_is_read_as_an_event(ledger):
+    ledger.append({"kind": "enrolled", "event_id": "S1-enrol", "student_id": "S1", "occurred_on": "2025-09-01",
+                   "institution": "HNJX", "program": "CNC-SR-2025"})
+    assert ledger.status("S1", date(2025, 9, 1)) == "active"
