@@ -54,14 +54,32 @@ def run(db_url: str | None = None) -> Ledger:
 
 
 def render(ledger: Ledger, student_id: str = STUDENT) -> str:
-    """The student's transcript and balance as text."""
-    lines = [render_transcript(ledger, student_id), ""]
+    """The student's study periods, transcript and balance as text."""
+    lines = [render_periods(ledger, student_id), "", render_transcript(ledger, student_id), ""]
     balance = ledger.balance(student_id)
     lines.append(f"Balance: {balance.total} credits")
     lines.append("  by origin:   " + ", ".join(f"{k} {v}" for k, v in balance.by_origin.items()))
     lines.append("  by category: " + ", ".join(f"{k} {v}" for k, v in balance.by_category.items()))
     report = ledger.verify()
     lines.append(f"Ledger verified: {report.ok} ({report.checked} rows checked)")
+    return "\n".join(lines)
+
+
+def render_periods(ledger: Ledger, student_id: str) -> str:
+    """The student's status changes (enrolment, suspension 休学, resumption 复学, ...) as text."""
+    words = {"enrolled": "enrolled", "suspended": "suspended (休学)", "resumed": "resumed (复学)",
+             "withdrawn": "withdrew (退学)", "program_changed": "changed program (转专业)", "graduated": "graduated"}
+    lines = [f"Study periods of {student_id}"]
+    for e in ledger.events(student_id):
+        if e.kind not in words:
+            continue
+        detail = ""
+        if e.kind == "enrolled":
+            detail = f" in {e.program} at {e.institution}, {e.mode.replace('_', '-')}"
+            detail += f", employer {e.employer}" if e.employer else ""
+        elif getattr(e, "reason", ""):
+            detail = f": {e.reason}"
+        lines.append(f"  {e.occurred_on}  {words[e.kind]}{detail}")
     return "\n".join(lines)
 
 
