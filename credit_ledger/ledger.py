@@ -27,10 +27,10 @@ from datetime import date, datetime, timezone
 from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .checks import DEPENDENT_KINDS, check_batch, error_for
-from .errors import DuplicateEvent, RejectedEvent, UnknownReference
+from .errors import DuplicateEvent, IntegrityError, RejectedEvent, UnknownReference
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
@@ -327,10 +327,10 @@ class Ledger:
             heads.update(found)
             stale = found.keys()
             loaded: dict[str, tuple[list[Any], set[str], set[tuple[str, str]]]] = {}
-            for student_id, _seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
+            for student_id, seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
                 status, reversed_ids, outcomes = loaded.setdefault(student_id, ([], set(), set()))
                 if kind in STATUS_KINDS:
-                    status.append(EVENT_ADAPTER.validate_json(payload))
+                    status.append(_read(payload, seq))
                 elif kind == "entry_reversed":
                     reversed_ids.add(subject)
                 elif kind == "outcome_converted":
@@ -350,13 +350,13 @@ class Ledger:
         counts: dict[tuple[str, str, str], int] = {}
         if not wanted:
             return counts
-        for student_id, _seq, _kind, subject, payload in self._store.rows_of_kinds(
+        for student_id, seq, _kind, subject, payload in self._store.rows_of_kinds(
                 conn, {s for s, _, _ in wanted}, {"course_completed"}):
             institution, _, code = (subject or "").partition("/")
             key = (student_id, institution, code)
             if key not in wanted:
                 continue
-            event = EVENT_ADAPTER.validate_json(payload)
+            event = _read(payload, seq)
             ctx = contexts.get(student_id)
             if event.attempt == "makeup" and (ctx is None or event.event_id not in ctx.reversed_ids):
                 counts[key] = counts.get(key, 0) + 1
@@ -389,7 +389,7 @@ class Ledger:
         """A student's raw history in recording order (events dated after ``as_of`` left out)."""
         with self._store.read() as conn:
             rows = self._store.student_payloads(conn, student_id)
-        events = [EVENT_ADAPTER.validate_json(payload) for _seq, payload in rows]
+        events = [_read(payload, seq) for seq, payload in rows]
         if as_of is not None:
             events = [e for e in events if e.occurred_on <= as_of]
         return events
@@ -419,11 +419,16 @@ class Ledger:
 
     # -- integrity -----------------------------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Recompute every row's hash, every student's chain and every checkpoint; name the first bad row."""
+    def verify(self, *, strict: bool = False) -> VerifyReport:
+        """Recompute every row's hash, every student's chain and every checkpoint; name the first bad row.
+
+        With ``strict=True`` a failed check raises ``IntegrityError`` instead of returning the report.
+        """
         checked, finding = verify_store(self._store)
         if finding is None:
             return VerifyReport(ok=True, checked=checked)
+        if strict:
+            raise IntegrityError(f"ledger {self.url}: {finding.reason} (first bad row: {finding.seq})")
         return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
 
     def head(self) -> str:
@@ -433,7 +438,16 @@ class Ledger:
 
 
 def _parse(stored: StoredEvent) -> Any:
-    return EVENT_ADAPTER.validate_json(stored.payload)
+    return _read(stored.payload, stored.seq)
+
+
+def _read(payload: str, seq: int) -> Any:
+    """The event a stored row holds; a row that holds none was not written by this library."""
+    try:
+        return EVENT_ADAPTER.validate_json(payload)
+    except ValidationError as exc:
+        raise IntegrityError(f"row {seq} does not hold a valid event ({exc.error_count()} problems, first: "
+                             f"{exc.errors()[0]['msg']}); run verify() to find the first altered row") from None
 
 
 def _duplicate(event: Any, what: str) -> Issue:

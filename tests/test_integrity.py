@@ -449,3 +449,22 @@ def test_head_moves_with_every_append(file_ledger):
 def test_fresh_ledger_head_is_genesis():
     with cl.Ledger.open() as empty:
         assert empty.head() == "0" * 64
+
+
+def test_a_row_that_holds_no_event_raises_integrity_error(file_ledger, tmp_path):
+    file_ledger.append(cl.Enrolled(event_id="X-enrol", student_id="X", occurred_on=date(2025, 9, 1),
+                                   institution="HNJX", program="CNC-SR-2025"))
+    db = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute("""UPDATE events SET payload = '{"kind": "enrolled"}' WHERE event_id = 'X-enrol'""")
+    db.close()
+    with pytest.raises(cl.IntegrityError, match="row 1"):
+        file_ledger.events("X")
+    with pytest.raises(cl.IntegrityError, match="first bad row: 1"):
+        file_ledger.verify(strict=True)
+    report = file_ledger.verify()
+    assert not report.ok and report.first_bad_seq == 1
+
+
+def test_strict_verify_of_a_sound_ledger_returns_the_report(file_ledger):
+    assert file_ledger.verify(strict=True).ok
