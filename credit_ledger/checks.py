@@ -253,7 +253,15 @@ def check_program_changed(event: Any, ctx: Ctx) -> Sequence[Issue]:
                        f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]  # type: ignore
     if program.code == enrolment.program:  # type: ignore[union-attr]
         return [_issue("same_program", event, f"the student is already in program {program.code}")]
-    return NO_ISSUES
+    issues = []
+    if enrolment.mode not in program.modes:  # type: ignore[union-attr]
+        issues.append(_issue("mode_not_offered", event, f"program {program.code} admits "
+                             f"{', '.join(program.modes)} students, not {enrolment.mode}"))  # type: ignore
+    if program.kind == "technician_class" and enrolment.entry_basis not in program.entry_bases:  # type: ignore
+        issues.append(_issue("entry_basis_required", event, f"the technician class {program.code} (两年制技师班) "
+                             f"admits only with an entry basis ({', '.join(program.entry_bases)}), and the "
+                             "student's enrolment states none of them"))
+    return issues or NO_ISSUES
 
 
 def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:

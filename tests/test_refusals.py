@@ -684,14 +684,27 @@ def test_any_order_of_a_good_batch_is_accepted(catalog, order):
 # -- status over time ------------------------------------------------------------------------------------------------
 
 
-def test_program_change_keeps_credits(enrolled):
-    enrolled.append(course(eid="S1-c1", on=D(2026, 1, 12)))
-    enrolled.append(cl.ProgramChanged(event_id="S1-pc", student_id="S1", occurred_on=D(2026, 2, 1),
-                                      program="CNC-TECH-2025"))
-    assert balance(enrolled, "S1") == Decimal("4.00")
-    enrolled.append(course(eid="S1-c2", code="TEC401", on=D(2026, 6, 1)))
-    assert balance(enrolled, "S1") == Decimal("10.00")
-    assert enrolled.status("S1", D(2026, 6, 1)) == "active"
+def test_program_change_keeps_credits(ledger):
+    ledger.append(enrol(entry_basis="veteran"))
+    ledger.append(course(eid="S1-c1", on=D(2026, 1, 12)))
+    ledger.append(cl.ProgramChanged(event_id="S1-pc", student_id="S1", occurred_on=D(2026, 2, 1),
+                                    program="CNC-TECH-2025"))
+    assert balance(ledger, "S1") == Decimal("4.00")
+    ledger.append(course(eid="S1-c2", code="TEC401", on=D(2026, 6, 1)))
+    assert balance(ledger, "S1") == Decimal("10.00")
+    assert ledger.status("S1", D(2026, 6, 1)) == "active"
+
+
+def test_program_change_into_a_technician_class_needs_an_entry_basis(enrolled):
+    ev = cl.ProgramChanged(event_id="S1-pc", student_id="S1", occurred_on=D(2026, 2, 1), program="CNC-TECH-2025")
+    with refused(enrolled, cl.RejectedEvent, "entry_basis_required", student="S1", event="S1-pc"):
+        enrolled.append(ev)
+
+
+def test_program_change_into_a_program_without_the_mode(enrolled):
+    ev = cl.ProgramChanged(event_id="S1-pc", student_id="S1", occurred_on=D(2026, 2, 1), program="MECH-PT-2024")
+    with refused(enrolled, cl.RejectedEvent, "mode_not_offered", student="S1", event="S1-pc"):
+        enrolled.append(ev)
 
 
 def test_withdrawn_student_cannot_record_courses(enrolled):
