@@ -675,10 +675,6 @@ class Catalog(Frozen):
         i = bisect.bisect_right(starts, on)
         return entries[i - 1] if i else None
 
-    def has(self, name: str, *key: str) -> bool:
-        """True when any version of the entry exists (``has("courses", "HNJX", "CNC201")``)."""
-        return tuple(key) in self._index[name]
-
     def institution(self, code: str, on: date | None = None) -> Institution | None:
         """The institution's version in force on ``on`` (the latest when ``on`` is None)."""
         return self._lookup("institutions", (code,), on)

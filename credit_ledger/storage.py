@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, SQLModel, create_engine
 
-from .errors import CreditLedgerError, IntegrityError
+from .errors import CreditLedgerError
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
@@ -552,5 +552,5 @@ def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tupl
     return checked, None
 
 
-__all__ = ["Store", "StoredEvent", "EventRow", "CheckpointRow", "CatalogRow", "MetaRow", "row_hash",
-           "checkpoint_hash", "verify_store", "subject_of", "GENESIS", "SCHEMA_VERSION", "IntegrityError"]
+__all__ = ["CatalogRow", "CheckpointRow", "EventRow", "GENESIS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent",
+           "checkpoint_hash", "content_hash", "row_hash", "subject_of", "verify_store"]
