@@ -1,0 +1,23 @@
+"""The benchmarks run (at a tiny size) and end with their figure line; no time is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ingest_benchmark_runs_and_prints_its_ratio_last(tmp_path, capsys):
+    _load("ingest").main(["--events", "3000", "--students", "200", "--batch", "1000", "--dir", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"ingest ratio: \d+\.\d\d", lines[-1])
+    assert any(line.startswith("verify:") and "ok=True" in line for line in lines)
