@@ -55,6 +55,8 @@ REVERSIBLE_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_
                               "exception_granted"})
 """Status events are not reversed: a wrong suspension is ended by a resumption, a wrong enrolment by a withdrawal."""
 
+_COURSE_KINDS = frozenset({"course_completed"})
+
 DEPENDENT_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_converted", "exception_granted",
                              "graduated"})
 """Kinds whose validity depends on the student's status on their date."""
@@ -192,12 +194,19 @@ def check_enrolled(event: Any, ctx: Ctx) -> Sequence[Issue]:
     if state.status in ("active", "suspended"):
         issues.append(_issue("already_enrolled", event, f"the student is already enrolled in "
                              f"{state.enrolment.program} at {state.enrolment.institution}"))  # type: ignore[union-attr]
-    if event.mode not in program.modes:
+    return issues + _admission(event, program, event.mode, event.entry_basis)
+
+
+def _admission(event: Any, program: Any, mode: str, entry_basis: str | None) -> list[Issue]:
+    """Whether a program admits a student of this mode and entry basis (enrolment and change of program alike)."""
+    issues = []
+    if mode not in program.modes:
         issues.append(_issue("mode_not_offered", event, f"program {program.code} admits {', '.join(program.modes)}"
-                             f" students, not {event.mode}"))
-    if program.kind == "technician_class" and event.entry_basis not in program.entry_bases:
+                             f" students, not {mode}"))
+    if program.kind == "technician_class" and entry_basis not in program.entry_bases:
         issues.append(_issue("entry_basis_required", event, f"the technician class {program.code} (两年制技师班) "
-                             f"admits only with an entry basis ({', '.join(program.entry_bases)})"))
+                             f"admits only with an entry basis ({', '.join(program.entry_bases)}); "
+                             f"{entry_basis or 'none'} is stated"))
     return issues
 
 
@@ -253,15 +262,7 @@ def check_program_changed(event: Any, ctx: Ctx) -> Sequence[Issue]:
                        f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]  # type: ignore
     if program.code == enrolment.program:  # type: ignore[union-attr]
         return [_issue("same_program", event, f"the student is already in program {program.code}")]
-    issues = []
-    if enrolment.mode not in program.modes:  # type: ignore[union-attr]
-        issues.append(_issue("mode_not_offered", event, f"program {program.code} admits "
-                             f"{', '.join(program.modes)} students, not {enrolment.mode}"))  # type: ignore
-    if program.kind == "technician_class" and enrolment.entry_basis not in program.entry_bases:  # type: ignore
-        issues.append(_issue("entry_basis_required", event, f"the technician class {program.code} (两年制技师班) "
-                             f"admits only with an entry basis ({', '.join(program.entry_bases)}), and the "
-                             "student's enrolment states none of them"))
-    return issues or NO_ISSUES
+    return _admission(event, program, enrolment.mode, enrolment.entry_basis) or NO_ISSUES  # type: ignore
 
 
 def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:
@@ -328,12 +329,12 @@ def check_outcome_revoked(event: Any, ctx: Ctx) -> Sequence[Issue]:
     return NO_ISSUES
 
 
-def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> Sequence[Issue]:
+def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str], wrong_kind: str) -> Sequence[Issue]:
     target = ctx.find_event(event.target_event_id)
     if target is None or target.student_id != event.student_id:
         return [_issue("unknown_event", event, f"event {event.target_event_id} is not in this student's record")]
     if target.kind not in kinds:
-        return [_issue("not_reversible" if kinds is REVERSIBLE_KINDS else "not_a_course", event,
+        return [_issue(wrong_kind, event,
                        f"event {target.event_id} is a {target.kind} event; this applies to "
                        f"{', '.join(sorted(kinds))} only")]
     if target.event_id in ctx.reversed_ids:
@@ -346,12 +347,12 @@ def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str]) -> Sequence
 
 def check_entry_reversed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A reversal targets a reversible event of the same student, not yet reversed, dated no earlier."""
-    return _check_target_event(event, ctx, REVERSIBLE_KINDS)
+    return _check_target_event(event, ctx, REVERSIBLE_KINDS, "not_reversible")
 
 
 def check_grade_corrected(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """A grade correction targets a course completion of the same student that still counts."""
-    return _check_target_event(event, ctx, frozenset({"course_completed"}))
+    return _check_target_event(event, ctx, _COURSE_KINDS, "not_a_course")
 
 
 def check_exception_granted(event: Any, ctx: Ctx) -> Sequence[Issue]:

@@ -1,0 +1,55 @@
+"""The credit-ledger command: each command runs, errors are one line on stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from typer.testing import CliRunner
+
+from credit_ledger import demo
+from credit_ledger.cli import app
+
+runner = CliRunner()
+
+
+def _demo_db(tmp_path) -> str:
+    db = str(tmp_path / "demo.db")
+    result = runner.invoke(app, ["demo", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "make-up (补考), counted as 60" in result.stdout
+    return db
+
+
+def test_transcript_balance_and_verify(tmp_path):
+    db = _demo_db(tmp_path)
+    table = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30"])
+    assert table.exit_code == 0 and "as of 2025-06-30" in table.stdout and "MT201" not in table.stdout
+    data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
+    assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
+    balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db]).stdout)
+    assert balance["total"] == "44.00"
+    verified = runner.invoke(app, ["verify", "--db", db])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
+
+
+def test_verify_exits_2_on_a_tampered_ledger(tmp_path):
+    db = _demo_db(tmp_path)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("DROP TRIGGER events_no_update")
+    con.execute("UPDATE events SET payload = replace(payload, '\"grade\"', '\"grade\" ') WHERE seq = 3")
+    con.close()
+    result = runner.invoke(app, ["verify", "--db", db])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["first_bad_seq"] == 3
+
+
+def test_errors_are_one_line_without_a_traceback(tmp_path):
+    db = _demo_db(tmp_path)
+    bad_date = runner.invoke(app, ["balance", demo.STUDENT, "--db", db, "--as-of", "2025/13/40"])
+    assert bad_date.exit_code == 1
+    assert bad_date.stderr.strip().startswith("error: --as-of") and len(bad_date.stderr.strip().splitlines()) == 1
+    missing = runner.invoke(app, ["verify", "--db", str(tmp_path / "no" / "such" / "dir.db")])
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("error: cannot open") and "Traceback" not in missing.output
+    assert len(missing.stderr.strip().splitlines()) == 1
