@@ -13,6 +13,14 @@ from .errors import (
     RejectedEvent,
     UnknownReference,
 )
+from .graduation import (
+    AuditCredits,
+    AuditReport,
+    AuditStatus,
+    RequirementResult,
+    Stage,
+    audit,
+)
 from .ledger import Ledger
 from .models import (
     EVENT_ADAPTER,
@@ -55,6 +63,9 @@ __all__ = [
     "EVENT_ADAPTER",
     "Agreement",
     "Alliance",
+    "AuditCredits",
+    "AuditReport",
+    "AuditStatus",
     "BadSignature",
     "Balance",
     "Catalog",
@@ -86,7 +97,9 @@ __all__ = [
     "Receipt",
     "Receipts",
     "RejectedEvent",
+    "RequirementResult",
     "Resumed",
+    "Stage",
     "Suspended",
     "Target",
     "Transcript",
@@ -94,4 +107,5 @@ __all__ = [
     "VerifyReport",
     "Withdrawn",
     "__version__",
+    "audit",
 ]

@@ -99,6 +99,8 @@ class Ctx:
     """The institution recording the event being checked (the ledger's ``recorded_by``)."""
     state: State | None = None
     """The status the event being checked meets (``timeline.status_at(event)``)."""
+    audits: Mapping[str, Any] | None = None
+    """Graduation audits of the batch's ``Graduated`` events, by event id (made by the ledger)."""
 
     def find_event(self, event_id: str) -> Any:
         """An existing or earlier-in-batch event by id."""
@@ -380,12 +382,35 @@ def check_exception_granted(event: Any, ctx: Ctx) -> Sequence[Issue]:
 
 
 def check_graduated(event: Any, ctx: Ctx) -> Sequence[Issue]:
-    """An award needs an audit that supports it; this version has no graduation audit, so it refuses every award."""
-    issues = check_active(event, ctx)
-    if issues:
-        return issues
-    return [_issue("audit_not_eligible", event, f"the award {event.award} cannot be confirmed: the graduation "
-                   "audit that must support it is not part of this version of credit_ledger")]
+    """An award (毕业 / 结业 / 肄业) needs the graduation audit of that day to support it, in that program, with the
+    part-time mark the enrolment gives."""
+    if event.award == "graduation":
+        issues = check_active(event, ctx)
+        if issues:
+            return issues
+    elif ctx.state.status not in ("active", "suspended", "withdrawn"):
+        return [_issue("not_enrolled", event, f"a {event.award} award needs a student who studied in a program; "
+                       f"the student is {ctx.state.status.replace('_', ' ')} on that day")]
+    report = (ctx.audits or {}).get(event.event_id)
+    if report is None:
+        return [_issue("audit_not_eligible", event, f"the award {event.award} needs a graduation audit of "
+                       f"{event.occurred_on}, and none was made")]
+    if event.program is not None and event.program != report.program:
+        return [_issue("audit_not_eligible", event, f"the award names program {event.program}, but the student "
+                       f"is in {report.program} on that day")]
+    if not report.supports(event.award):
+        missing = "; ".join(i.message.split(": ", 1)[-1] for i in report.issues
+                            if i.code in ("requirement_unmet", "total_credits_short", "too_early", "deadline_passed",
+                                          "entry_basis_missing"))
+        return [_issue("audit_not_eligible", event, f"the audit of {event.occurred_on} in {report.program} does not "
+                       f"support the award {event.award}: {report.status.value}, shortfall {report.shortfall}"
+                       + (f" ({missing})" if missing else "")
+                       + (f"; it supports {', '.join(report.awards)}" if report.awards else ""))]
+    if event.award == "graduation" and event.part_time != report.part_time:
+        mark = "part-time (非全日制)" if report.part_time else "full-time"
+        return [_issue("audit_not_eligible", event, f"the graduation must be marked {mark}, as the enrolment is "
+                       f"(part_time={report.part_time})")]
+    return NO_ISSUES
 
 
 CHECKS: dict[str, list[Callable[[Any, Ctx], Sequence[Issue]]]] = {
@@ -423,7 +448,8 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
                 last_dependent: Mapping[str, date] | None = None,
                 makeups: Mapping[tuple[str, str, str], int] | None = None,
                 owners: dict[str, str | None] | None = None,
-                after: dict[str, tuple[StudentContext, date | None]] | None = None) -> list[Issue]:
+                after: dict[str, tuple[StudentContext, date | None]] | None = None,
+                audits: Mapping[str, Any] | None = None) -> list[Issue]:
     """Check new events against the ledger's state; each event sees the events before it in replay order.
 
     ``contexts`` holds what the ledger knows of each student already recorded (missing: a new student);
@@ -432,7 +458,8 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
     institution, course) for the courses the batch makes up. Nothing given is changed. When given, ``owners``
     receives per event id the institution that records it (``acting_as``, else the event's own institution, else
     the student's school on that day: the ledger's ``recorded_by``), and ``after`` receives each student's context
-    with the batch folded in, and the latest dependent date.
+    with the batch folded in, and the latest dependent date. ``audits`` holds the graduation audit of each
+    ``Graduated`` event of the batch, on its date, over the history before it (``graduation.audit_history``).
     """
     by_student: dict[str, list[Any]] = {}
     refers = False
@@ -450,7 +477,7 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
         student = contexts.get(student_id) or StudentContext(student_id)
         ctx = Ctx(catalog, acting_as, known_events, student, student.timeline, last_dependent.get(student_id),
                   makeups_of.get(student_id), student.reversed_ids, student.outcomes, student.status_events,
-                  batch_events, refers)
+                  batch_events, refers, audits=audits)
         for event in replay_order(new) if len(new) > 1 else new:
             ctx.state = state = ctx.timeline.status_at(event)
             enrolment = state.enrolment or ctx.timeline.current_enrolment()

@@ -240,7 +240,8 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
         records.append(CreditRecord(
             course=code, institution=institution, title=course.title if course else code,
             category=course.category if course else "unknown", tags=course.tags if course else (),
-            mode=course.mode if course else "classroom", credits=credits, grade=str(best.grade),
+            mode=course.mode if course else "classroom", level=course.level if course else None,
+            credits=credits, hours=course.hours if course else None, grade=str(best.grade),
             score=best.score, grade_points=best.grade_points, attempt=best.attempt, flagged=best.flagged,
             origin="home", event_id=ev.event_id, occurred_on=ev.occurred_on,
         ))
@@ -265,7 +266,7 @@ def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog
         course=target_course, institution=home_institution or "", title=title,
         category=e.target.category or (course.category if course else "unknown"),
         tags=course.tags if course else (), mode=course.mode if course else "classroom",
-        credits=e.credits, origin=origin, event_id=e.event_id, occurred_on=e.occurred_on, **extra,
+        level=course.level if course else None, credits=e.credits, origin=origin, event_id=e.event_id, occurred_on=e.occurred_on, **extra,
     )
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from .checks import DEPENDENT_KINDS, check_batch, error_for
 from .errors import DuplicateEvent, IntegrityError, RejectedEvent, UnknownReference
+from .graduation import AuditReport, audit_history
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
@@ -255,9 +256,10 @@ class Ledger:
         known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
         owners: dict[str, str | None] = {}
         after: dict[str, tuple[StudentContext, date | None]] = {}
+        audits = self._award_audits(conn, new)
         issues = check_batch(new, catalog=self._catalog, contexts=contexts, known_events=known,
                              acting_as=self.acting_as, last_dependent=last_dependent, makeups=makeups,
-                             owners=owners, after=after)
+                             owners=owners, after=after, audits=audits)
         if issues:
             raise error_for(issues)(issues)
 
@@ -291,6 +293,27 @@ class Ledger:
         store.write_checkpoint(conn, first_seq, seq, recorded_at, hashes)
         learnt = {sid: (heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
         return seqs, hashes, learnt, seq
+
+    def _award_audits(self, conn: Any, new: Sequence[Any]) -> dict[str, AuditReport] | None:
+        """The graduation audit behind each award in the batch: on the award's date, over the student's stored
+        history and the batch's events before it (the batch is written whole or not at all)."""
+        awards = [i for i, e in enumerate(new) if e.kind == "graduated"]
+        if not awards:
+            return None
+        stored: dict[str, list[Any]] = {}
+        audits: dict[str, AuditReport] = {}
+        for i in awards:
+            award = new[i]
+            sid = award.student_id
+            if sid not in stored:
+                stored[sid] = [_read(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
+            history = stored[sid] + [e for e in new[:i] if e.student_id == sid]
+            try:
+                audits[award.event_id] = audit_history(history, catalog=self._catalog, as_of=award.occurred_on,
+                                                       program=award.program, student_id=sid)
+            except UnknownReference:
+                pass  # no program to audit: the award's checks refuse it
+        return audits
 
     def _forget_students_written_since(self, conn: Any, seq: int) -> None:
         """Another writer appended since our last append: drop the cached contexts of the students it wrote for
@@ -402,6 +425,17 @@ class Ledger:
     def balance(self, student_id: str, as_of: date | None = None) -> Balance:
         """The student's effective credits in total, by origin (home / recognized / converted) and by category."""
         return balance_of(student_id, self.transcript(student_id, as_of).records, as_of)
+
+    def audit(self, student_id: str, program: Any = None, as_of: date | None = None, *,
+              method: str = "auto") -> AuditReport:
+        """May the student graduate on ``as_of`` (default: today), and if not, what is missing?
+
+        ``program``: a what-if audit against another program (its code, or a ``Program``). Raises
+        ``UnknownReference`` for a student with no enrolment when no program is named.
+        """
+        day = as_of or date.today()
+        return audit_history(self.events(student_id), catalog=self.catalog, as_of=day, program=program,
+                             student_id=student_id, method=method)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""

@@ -769,6 +769,9 @@ def catalog_problems(catalog: Catalog) -> list[str]:
                 problems.append(f"{path}.id: duplicate requirement id {node.id!r} (first at {ids[node.id]})")
             else:
                 ids[node.id] = path
+            if isinstance(node, (CoursesRequirement, HoursRequirement)) and node.max_external is not None:
+                problems.append(f"{path}.max_external: limits credit pools only (a `credits` requirement); a "
+                                "course list or hour pool takes no max_external")
             if isinstance(node, CoursesRequirement):
                 for j, code in enumerate(node.courses):
                     need_course(f"{path}.courses[{j}]", p.institution, code)
@@ -1062,7 +1065,10 @@ class CreditRecord(Frozen):
     category: str
     tags: tuple[str, ...] = ()
     mode: str = "classroom"
+    level: str | None = None
     credits: Decimal
+    hours: Decimal | None = None
+    """Class hours (from the catalog course), for hour pools; ``None``: credits × the policy's hours per credit."""
     grade: str | None = None
     score: Decimal | None = None
     grade_points: Decimal | None = None

@@ -461,11 +461,21 @@ def test_unknown_outcome(enrolled):
     assert balance(enrolled, "S1") == 0
 
 
-@pytest.mark.parametrize("award", ["graduation", "completion", "partial_study"])
-def test_audit_not_eligible(enrolled, award):
-    ev = cl.Graduated(event_id=f"S1-{award}", student_id="S1", occurred_on=D(2028, 7, 1), award=award)
+@pytest.mark.parametrize("award, day", [
+    ("graduation", D(2028, 7, 1)),      # no credits at all after three years
+    ("completion", D(2027, 7, 1)),      # the three-year study period has not ended
+    ("partial_study", D(2026, 6, 1)),   # less than one year of study
+])
+def test_audit_not_eligible(enrolled, award, day):
+    ev = cl.Graduated(event_id=f"S1-{award}", student_id="S1", occurred_on=day, award=award)
     with refused(enrolled, cl.RejectedEvent, "audit_not_eligible", student="S1", event=f"S1-{award}"):
         enrolled.append(ev)
+
+
+def test_exit_awards_are_supported_once_their_time_has_come(enrolled):
+    enrolled.append(cl.Graduated(event_id="S1-exit", student_id="S1", occurred_on=D(2028, 9, 2),
+                                 award="completion"))
+    assert enrolled.status("S1", D(2028, 9, 2)) == "graduated"
 
 
 # -- duplicates and unknown references -------------------------------------------------------------------------------

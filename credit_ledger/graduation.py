@@ -1,0 +1,1256 @@
+"""Graduation audits (毕业审核): may this student graduate, when, and if not, what exactly is missing?
+
+The rule, in a school's words: every requirement of the program holds (each course of a course list, each credit
+pool filled, each hour pool met), the program's credit total is reached counting every effective credit once, the
+student is enrolled and not suspended, and the date lies between the early-graduation floor (提前毕业, enrolment +
+``min_years``) and the flexible-schooling deadline (弹性学制, enrolment + ``max_years``, suspension time added when
+the policy leaves it out). A worker-student who studies in stages (分阶段完成学业) sees each study period and the
+date the credit rate so far would finish the program.
+
+Records are allocated to requirements exactly: a record is never split, and counts toward at most one leaf that
+is not ``shared``. When an allocation meeting every requirement exists the audit finds it, whatever the order of
+the records; when none exists it reports one with the least total shortfall. How: records that only one leaf can
+use go there; the few contested ones are placed by a greedy pass, which is proved optimal when it reaches a lower
+bound (every contested record counted by every leaf that could use it); otherwise a branch and bound over the
+contested records, pruned by the same bound, finds the optimum (and an integer program, ``scipy.optimize.milp``,
+takes over past a node budget).
+
+>>> from datetime import date as d
+>>> from credit_ledger.models import Catalog, CreditRecord
+>>> cat = Catalog.sample()
+>>> program = cat.program("HNJX", "CNC-TECH-2025")
+>>> def rec(code, credits, category="core"):
+...     return CreditRecord(course=code, institution="HNJX", title=code, category=category,
+...                         credits=credits, origin="home", event_id=code, occurred_on=d(2026, 1, 1))
+>>> report = audit(program, [rec("TEC401", 6), rec("TEC402", 4), rec("TEC403", 16, "practice")],
+...                as_of=d(2026, 7, 1), catalog=cat)
+>>> report.status.value, str(report.shortfall), [c.satisfied for c in report.requirements.children]
+('requirements_missing', '14.00', [True, True, False])
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+from pydantic import Field
+
+from .errors import UnknownReference
+from .history import Timeline, build_timeline, transcript_records
+from .models import (
+    AllRequirement,
+    Catalog,
+    CoursesRequirement,
+    CreditRecord,
+    CreditsRequirement,
+    Filter,
+    Frozen,
+    HoursRequirement,
+    Issue,
+    PickRequirement,
+    Policy,
+    Program,
+)
+
+ZERO = Decimal("0.00")
+_CENT = Decimal("0.01")
+
+
+class AuditStatus(StrEnum):
+    """Where a student stands on the audit's date."""
+
+    ELIGIBLE = "eligible"
+    """Every requirement holds, inside the time window, enrolled: may graduate now."""
+    TOO_EARLY = "too_early"
+    """Every requirement holds, but the early-graduation floor (enrolment + min_years) is still ahead."""
+    REQUIREMENTS_MISSING = "requirements_missing"
+    DEADLINE_PASSED = "deadline_passed"
+    """The flexible-schooling deadline (enrolment + max_years) has passed with no graduation."""
+    NOT_ENROLLED = "not_enrolled"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+    GRADUATED = "graduated"
+
+
+PASSING_STATUSES = frozenset({AuditStatus.ELIGIBLE})
+"""The statuses in which a graduation (毕业) award is supported."""
+
+Award = Literal["graduation", "completion", "partial_study"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Report models
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class Allocated(Frozen):
+    """A record counted toward a requirement."""
+
+    event_id: str
+    course: str | None
+    title: str
+    credits: Decimal
+    origin: str
+    hours: Decimal | None = None
+    counts_as: str | None = None
+    """For a substituted course: the required course it stands for."""
+
+
+class RequirementResult(Frozen):
+    """One node of the requirement tree, evaluated: counted against needed, and the records allocated to it."""
+
+    id: str
+    title: str = ""
+    kind: Literal["all", "pick", "courses", "credits", "hours"]
+    satisfied: bool
+    needed: Decimal
+    """Credits (credit pools), courses (course lists), hours (hour pools), children (all / pick)."""
+    counted: Decimal
+    unit: Literal["credits", "courses", "hours", "requirements"]
+    shortfall: Decimal = ZERO
+    """Credits still missing here under the chosen allocation (hours for an hour pool)."""
+    records: tuple[Allocated, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Course lists: the courses not yet covered."""
+    children: tuple["RequirementResult", ...] = ()
+    chosen: tuple[str, ...] = ()
+    """Pick nodes: the children chosen to count."""
+    shared: bool = False
+    waived: bool = False
+    notes: tuple[str, ...] = ()
+
+
+class AuditCredits(Frozen):
+    """Credits counted toward the program's total, after expiry and caps."""
+
+    total: Decimal
+    home: Decimal
+    recognized: Decimal
+    converted: Decimal
+    required: Decimal
+
+
+class Stage(Frozen):
+    """A study period (enrolment or resumption to suspension, withdrawal, graduation or the audit date)."""
+
+    start: date
+    end: date | None
+    """The day the period ended (``None``: still studying on the audit date)."""
+    credits: Decimal
+    cumulative: Decimal
+    ended_by: str | None = None
+
+
+class Projection(Frozen):
+    """When the student would finish at the credit rate seen so far."""
+
+    rate_per_year: Decimal
+    """Credits counted per year of study (suspensions left out)."""
+    remaining: Decimal
+    finish_on: date | None
+    """The day the remaining credits would be in, at that rate (``None``: no credits yet, no rate)."""
+    graduate_on: date | None
+    """``finish_on``, or the early-graduation floor if later."""
+    at_risk: bool
+
+
+class Excluded(Frozen):
+    """Credits of a record that do not count, and why (expired, over a cap, overlapped)."""
+
+    record: CreditRecord
+    credits: Decimal
+    code: str
+    message: str
+
+
+class AppliedException(Frozen):
+    """A registrar's exception (ExceptionGranted) as the audit applied it."""
+
+    event_id: str
+    requirement_id: str
+    action: Literal["waive", "substitute"]
+    course: str | None = None
+    replaces: str | None = None
+    applied: bool = True
+    reason: str = ""
+
+
+class AuditReport(Frozen):
+    """The answer to "may this student graduate?", with every reason. Renders as text, JSON and HTML."""
+
+    student_id: str
+    program: str
+    institution: str
+    program_title: str = ""
+    as_of: date
+    status: AuditStatus
+    eligible: bool
+    award: Award | None = None
+    """The highest award the audit supports on ``as_of`` (``None``: none)."""
+    awards: tuple[Award, ...] = ()
+    """Every award supported on ``as_of``."""
+    part_time: bool = False
+    enrolled_on: date | None = None
+    earliest_date: date | None = None
+    deadline: date | None = None
+    credits: AuditCredits
+    shortfall: Decimal
+    requirements: RequirementResult
+    stages: tuple[Stage, ...] = ()
+    projection: Projection | None = None
+    excluded: tuple[Excluded, ...] = ()
+    """Credits that do not count: expired, over a cap, or overlapped by a higher outcome."""
+    exceptions: tuple[AppliedException, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    solver: str = "greedy"
+    """How the allocation was found: ``greedy`` (proved optimal by the bound), ``search`` or ``milp``."""
+
+    @property
+    def expired(self) -> tuple[Excluded, ...]:
+        """The records that no longer count because they expired."""
+        return tuple(x for x in self.excluded if x.code in ("credit_expired", "certificate_expired"))
+
+    def supports(self, award: str) -> bool:
+        """True when the audit supports ``award`` on its date."""
+        return award in self.awards
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON (dates ISO, credits as strings)."""
+        return self.model_dump_json(indent=indent)
+
+    def to_text(self) -> str:
+        """A plain-text report: the verdict, the requirement tree with ✓/✗, stages and issues."""
+        lines = [f"{self.student_id} · {self.institution} {self.program} {self.program_title} · as of {self.as_of}",
+                 f"status: {self.status.value}" + (f" · award: {self.award}" if self.award else "")
+                 + (" (part-time 非全日制)" if self.part_time else "")
+                 + (f" · could leave with: {', '.join(a for a in self.awards if a != self.award)}"
+                    if any(a != self.award for a in self.awards) else ""),
+                 f"credits: {self.credits.total} of {self.credits.required} (home {self.credits.home}, recognized "
+                 f"{self.credits.recognized}, converted {self.credits.converted}) · shortfall {self.shortfall}"]
+        window = []
+        if self.enrolled_on:
+            window.append(f"enrolled {self.enrolled_on}")
+        if self.earliest_date:
+            window.append(f"earliest {self.earliest_date}")
+        if self.deadline:
+            window.append(f"deadline {self.deadline}")
+        if window:
+            lines.append(" · ".join(window))
+        lines.append("")
+        _tree_lines(self.requirements, 0, lines)
+        if self.stages:
+            lines.append("")
+            lines.append("stages:")
+            for i, s in enumerate(self.stages, 1):
+                end = s.end.isoformat() if s.end else "now"
+                by = f" ({s.ended_by})" if s.ended_by else ""
+                lines.append(f"  {i}. {s.start} → {end}{by}: {s.credits} credits, {s.cumulative} in all")
+        if self.projection is not None:
+            p = self.projection
+            lines.append(f"projection: {p.rate_per_year} credits a year; {p.remaining} to go; finish "
+                         f"{p.finish_on or 'unknown'}; graduate {p.graduate_on or 'unknown'}"
+                         + (" — AT RISK of the deadline" if p.at_risk else ""))
+        if self.excluded:
+            lines.append("")
+            lines.append("not counted:")
+            for x in self.excluded:
+                lines.append(f"  - {x.record.course or x.record.category} {x.record.title} {x.credits} [{x.code}]")
+        if self.exceptions:
+            lines.append("")
+            lines.append("exceptions:")
+            for e in self.exceptions:
+                what = f"substitute {e.course} for {e.replaces}" if e.action == "substitute" else "waive"
+                lines.append(f"  - {e.requirement_id}: {what} ({e.event_id})" + ("" if e.applied else " — not applied"))
+        if self.issues:
+            lines.append("")
+            lines.append("issues:")
+            for issue in self.issues:
+                lines.append(f"  - [{issue.code}] {issue.message}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
+        e = html.escape
+        colour = "#1a7f37" if self.eligible else "#b35900"
+        parts = [f"<div class='credit-ledger-audit'><h4>{e(self.student_id)} — {e(self.program)} "
+                 f"{e(self.program_title)}</h4>",
+                 f"<p><b style='color:{colour}'>{e(self.status.value)}</b>"
+                 + (f" · award {e(self.award)}" if self.award else "")
+                 + f" · {self.credits.total} / {self.credits.required} credits · shortfall {self.shortfall}"
+                 + (f" · earliest {self.earliest_date}" if self.earliest_date else "")
+                 + (f" · deadline {self.deadline}" if self.deadline else "") + "</p>",
+                 _tree_html(self.requirements)]
+        if self.stages:
+            rows = "".join(f"<tr><td>{s.start}</td><td>{s.end or 'now'}</td><td>{s.credits}</td>"
+                           f"<td>{s.cumulative}</td></tr>" for s in self.stages)
+            parts.append("<table><tr><th>start</th><th>end</th><th>credits</th><th>cumulative</th></tr>"
+                         f"{rows}</table>")
+        if self.issues:
+            parts.append("<ul>" + "".join(f"<li><code>{e(i.code)}</code> {e(i.message)}</li>"
+                                          for i in self.issues) + "</ul>")
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _mark(node: RequirementResult) -> str:
+    return "✓" if node.satisfied else "✗"
+
+
+def _amount(node: RequirementResult) -> str:
+    if node.unit == "courses":
+        return f"{int(node.counted)}/{int(node.needed)} courses"
+    if node.unit == "requirements":
+        return f"{int(node.counted)}/{int(node.needed)} met"
+    return f"{node.counted}/{node.needed} {node.unit}"
+
+
+def _tree_lines(node: RequirementResult, depth: int, lines: list[str]) -> None:
+    pad = "  " * depth
+    extra = " (waived)" if node.waived else ""
+    extra += " (shared)" if node.shared else ""
+    if node.missing:
+        extra += " · missing " + ", ".join(node.missing)
+    if node.chosen and node.kind == "pick":
+        extra += " · counting " + ", ".join(node.chosen)
+    lines.append(f"{pad}{_mark(node)} {node.id} {node.title}  {_amount(node)}{extra}")
+    for note in node.notes:
+        lines.append(f"{pad}    note: {note}")
+    for r in node.records:
+        sub = f" (for {r.counts_as})" if r.counts_as else ""
+        origin = "" if r.origin == "home" else f" [{r.origin}]"
+        lines.append(f"{pad}    · {r.course or '-'} {r.title} {r.credits}{origin}{sub}")
+    for child in node.children:
+        _tree_lines(child, depth + 1, lines)
+
+
+def _tree_html(node: RequirementResult) -> str:
+    e = html.escape
+    recs = "".join(f"<li>{e(r.course or '-')} {e(r.title)} {r.credits}</li>" for r in node.records)
+    kids = "".join(_tree_html(c) for c in node.children)
+    missing = f" · missing {e(', '.join(node.missing))}" if node.missing else ""
+    inner = (f"<ul>{recs}</ul>" if recs else "") + (f"<ul>{kids}</ul>" if kids else "")
+    return (f"<ul><li>{_mark(node)} <b>{e(node.id)}</b> {e(node.title)} {e(_amount(node))}{missing}"
+            f"{inner}</li></ul>")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def add_years(day: date, years: Decimal | int | float) -> date:
+    """``day`` plus a (possibly fractional) number of years, in whole months; the 31st becomes the month's last day.
+
+    >>> add_years(date(2024, 2, 29), 1), add_years(date(2025, 9, 1), Decimal("2.5"))
+    (datetime.date(2025, 2, 28), datetime.date(2028, 3, 1))
+    """
+    months = int((Decimal(str(years)) * 12).to_integral_value(ROUND_HALF_UP))
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _years_between(start: date, end: date) -> Decimal:
+    return (Decimal((end - start).days) / Decimal("365.25")).quantize(_CENT)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The allocation problem
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _cents(value: Decimal) -> int:
+    return int((value * 100).to_integral_value(ROUND_CEILING))
+
+
+def _matches(record: CreditRecord, flt: Filter, course: str | None) -> bool:
+    if flt.category is not None and record.category != flt.category:
+        return False
+    if flt.tag is not None and flt.tag not in record.tags:
+        return False
+    if flt.courses is not None and course not in flt.courses:
+        return False
+    if flt.origin is not None and record.origin != flt.origin:
+        return False
+    if flt.level is not None and record.level != flt.level:
+        return False
+    if flt.mode is not None and record.mode != flt.mode:
+        return False
+    return True
+
+
+@dataclass
+class _Leaf:
+    """A leaf as the solver sees it: ``need`` in cents (credit pools) or a cost per course code (course lists)."""
+
+    index: int
+    node: Any
+    kind: str  # "credits" | "courses"
+    need: int = 0
+    cap: int | None = None
+    codes: tuple[str, ...] = ()
+    cost: tuple[int, ...] = ()
+
+
+class _Problem:
+    """Records (credits in cents, external or not) and the leaves each can count toward, per (leaf, slot)."""
+
+    def __init__(self, leaves: list[_Leaf], credits: list[int], external: list[bool],
+                 options: list[list[tuple[int, int]]], root: Any, leaf_of_node: dict[int, _Leaf],
+                 fixed_shortfall: dict[int, int]):
+        self.leaves = leaves
+        self.credits = credits
+        self.external = external
+        self.options = options
+        """Per record: (leaf index, slot) pairs it may count toward; slot is the course code's index (course
+        lists) or 0 (credit pools)."""
+        self.root = root
+        self.leaf_of_node = leaf_of_node
+        self.fixed_shortfall = fixed_shortfall
+        """Shortfall (cents) of nodes outside the allocation: shared leaves, hour pools (0 here), waived nodes."""
+
+    # a state: per leaf, [home cents, external cents] (credit pools) or a list of counts per slot (course lists)
+    def empty_state(self) -> list[list[int]]:
+        return [[0, 0] if leaf.kind == "credits" else [0] * len(leaf.codes) for leaf in self.leaves]
+
+    def add(self, state: list[list[int]], record: int, leaf: int, slot: int, sign: int = 1) -> None:
+        if self.leaves[leaf].kind == "credits":
+            state[leaf][1 if self.external[record] else 0] += sign * self.credits[record]
+        else:
+            state[leaf][slot] += sign
+
+    def leaf_shortfall(self, leaf: _Leaf, st: list[int]) -> int:
+        if leaf.kind == "credits":
+            ext = st[1] if leaf.cap is None else min(st[1], leaf.cap)
+            return max(0, leaf.need - st[0] - ext)
+        return sum(c for c, n in zip(leaf.cost, st) if n == 0)
+
+    def shortfall(self, state: list[list[int]]) -> int:
+        return self._node(self.root, state)
+
+    def _node(self, node: Any, state: list[list[int]]) -> int:
+        fixed = self.fixed_shortfall.get(id(node))
+        if fixed is not None:
+            return fixed
+        leaf = self.leaf_of_node.get(id(node))
+        if leaf is not None:
+            return self.leaf_shortfall(leaf, state[leaf.index])
+        if isinstance(node, AllRequirement):
+            return sum(self._node(c, state) for c in node.all)
+        if isinstance(node, PickRequirement):
+            return sum(sorted(self._node(c, state) for c in node.of)[:node.pick])
+        return 0  # an hour pool or a node the solver does not place records in
+
+
+def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 20000
+           ) -> tuple[list[tuple[int, int] | None], str]:
+    """An allocation (per record: (leaf, slot) or None) with the least total shortfall, and how it was found."""
+    n = len(problem.options)
+    assign: list[tuple[int, int] | None] = [None] * n
+    state = problem.empty_state()
+    contested: list[int] = []
+    for r, opts in enumerate(problem.options):
+        if len(opts) == 1:
+            assign[r] = opts[0]
+            problem.add(state, r, *opts[0])
+        elif opts:
+            contested.append(r)
+    # biggest first: they decide most, and the bound prunes best when they are placed early
+    contested.sort(key=lambda r: -problem.credits[r])
+
+    def bound(state: list[list[int]], rest: Sequence[int]) -> int:
+        relaxed = [list(s) for s in state]
+        for r in rest:
+            for leaf, slot in problem.options[r]:
+                problem.add(relaxed, r, leaf, slot)
+        return problem.shortfall(relaxed)
+
+    if method == "milp":
+        return _solve_milp(problem), "milp"
+
+    # greedy: each contested record where it lowers the shortfall most now (first such option on a tie)
+    greedy = list(assign)
+    gstate = [list(s) for s in state]
+    for r in contested:
+        best_opt, best_value = problem.options[r][0], None
+        for opt in problem.options[r]:
+            problem.add(gstate, r, *opt)
+            value = problem.shortfall(gstate)
+            problem.add(gstate, r, *opt, sign=-1)
+            if best_value is None or value < best_value:
+                best_opt, best_value = opt, value
+        greedy[r] = best_opt
+        problem.add(gstate, r, *best_opt)
+    greedy_value = problem.shortfall(gstate)
+    lower = bound(state, contested)
+    if greedy_value == lower and method == "auto":
+        return greedy, "greedy"
+
+    best = [greedy_value, greedy]
+    nodes = [0]
+
+    def search(i: int) -> None:
+        nodes[0] += 1
+        if nodes[0] > node_budget:
+            raise _BudgetExceeded
+        if i == len(contested):
+            value = problem.shortfall(state)
+            if value < best[0]:
+                best[0], best[1] = value, list(assign)
+            return
+        if bound(state, contested[i:]) >= best[0]:
+            return
+        r = contested[i]
+        for opt in problem.options[r]:
+            assign[r] = opt
+            problem.add(state, r, *opt)
+            search(i + 1)
+            problem.add(state, r, *opt, sign=-1)
+            if best[0] == lower:
+                break
+        assign[r] = None
+
+    if method in ("auto", "search"):
+        try:
+            search(0)
+            return best[1], "search"
+        except _BudgetExceeded:
+            if method == "search":
+                raise
+    return _solve_milp(problem), "milp"
+
+
+class _BudgetExceeded(Exception):
+    """The branch and bound used its node budget; the integer program takes over."""
+
+
+def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None]:
+    """The allocation as an integer program (scipy's HiGHS): binary x[record, leaf, slot], at most one per record;
+    per credit pool a shortfall s >= need - home - min(external, cap); per course slot a covered flag; per pick node
+    binary choices with the shortfall of unchosen children switched off by a big-M; minimise the root's shortfall."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    variables: list[tuple[str, Any]] = []
+    index: dict[Any, int] = {}
+
+    def var(key: Any, lo: float = 0, hi: float = np.inf, integer: bool = False) -> int:
+        if key not in index:
+            index[key] = len(variables)
+            variables.append((key, (lo, hi, integer)))
+        return index[key]
+
+    rows: list[tuple[dict[int, float], float, float]] = []
+    for r, opts in enumerate(problem.options):
+        for leaf, slot in opts:
+            var(("x", r, leaf, slot), 0, 1, True)
+        if len(opts) > 1:
+            rows.append(({index[("x", r, leaf, slot)]: 1 for leaf, slot in opts}, -np.inf, 1))
+
+    big = sum(problem.credits) + sum(sum(leaf.cost) + leaf.need for leaf in problem.leaves) + 1
+
+    def node_var(node: Any) -> int:
+        """A variable equal to (at least) the node's shortfall, in cents."""
+        v = var(("s", id(node)), 0, np.inf)
+        fixed = problem.fixed_shortfall.get(id(node))
+        leaf = problem.leaf_of_node.get(id(node))
+        if fixed is not None:
+            rows.append(({v: 1}, fixed, fixed))
+        elif leaf is not None and leaf.kind == "credits":
+            # s + home + e >= need; e <= external; e <= cap
+            e = var(("e", leaf.index), 0, np.inf if leaf.cap is None else leaf.cap)
+            coef: dict[int, float] = {v: 1, e: 1}
+            ext: dict[int, float] = {e: 1}
+            for r, opts in enumerate(problem.options):
+                for lf, slot in opts:
+                    if lf == leaf.index:
+                        x = index[("x", r, lf, slot)]
+                        if problem.external[r]:
+                            ext[x] = -problem.credits[r]
+                        else:
+                            coef[x] = problem.credits[r]
+            rows.append((coef, leaf.need, np.inf))
+            rows.append((ext, -np.inf, 0))
+        elif leaf is not None:
+            # s >= sum cost_k (1 - y_k); y_k <= sum x over records in slot k; y_k <= 1
+            coef = {v: 1}
+            total = 0
+            for k, cost in enumerate(leaf.cost):
+                y = var(("y", leaf.index, k), 0, 1)
+                coef[y] = cost
+                total += cost
+                cover: dict[int, float] = {y: 1}
+                for r, opts in enumerate(problem.options):
+                    if (leaf.index, k) in opts:
+                        cover[index[("x", r, leaf.index, k)]] = -1
+                rows.append((cover, -np.inf, 0))
+            rows.append((coef, total, np.inf))
+        elif isinstance(node, AllRequirement):
+            coef = {v: 1}
+            for child in node.all:
+                c = node_var(child)
+                coef[c] = coef.get(c, 0) - 1
+            rows.append((coef, 0, np.inf))
+        elif isinstance(node, PickRequirement):
+            # s >= sum w_c; w_c >= s_c - big (1 - z_c); sum z_c = pick
+            coef = {v: 1}
+            picks: dict[int, float] = {}
+            for child in node.of:
+                c = node_var(child)
+                w = var(("w", id(node), id(child)), 0, np.inf)
+                z = var(("z", id(node), id(child)), 0, 1, True)
+                coef[w] = -1
+                picks[z] = 1
+                rows.append(({w: 1, c: -1, z: -big}, -big, np.inf))
+            rows.append((coef, 0, np.inf))
+            rows.append((picks, node.pick, node.pick))
+        else:
+            rows.append(({v: 1}, 0, 0))
+        return v
+
+    root = node_var(problem.root)
+    size = len(variables)
+    a = lil_matrix((len(rows), size))
+    lo = np.empty(len(rows))
+    hi = np.empty(len(rows))
+    for i, (coef, low, high) in enumerate(rows):
+        for j, value in coef.items():
+            a[i, j] = value
+        lo[i], hi[i] = low, high
+    c = np.zeros(size)
+    c[root] = 1.0
+    bounds = Bounds([v[1][0] for v in variables], [v[1][1] for v in variables])
+    integrality = np.array([1 if v[1][2] else 0 for v in variables])
+    result = milp(c, constraints=LinearConstraint(a.tocsr(), lo, hi), bounds=bounds, integrality=integrality,
+                  options={"mip_rel_gap": 0})
+    if result.x is None:  # pragma: no cover - the program always has the empty allocation as a solution
+        raise RuntimeError(f"the allocation program could not be solved: {result.message}")
+    assign: list[tuple[int, int] | None] = [None] * len(problem.options)
+    for r, opts in enumerate(problem.options):
+        for leaf, slot in opts:
+            if result.x[index[("x", r, leaf, slot)]] > 0.5:
+                assign[r] = (leaf, slot)
+    return assign
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _credits_of(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(_CENT)
+
+
+@dataclass
+class _Plan:
+    """What the tree needs to know to build results once the allocation is chosen."""
+
+    problem: _Problem
+    records: list[CreditRecord]
+    substitutes: dict[str, dict[str, str]]
+    waived: set[str]
+    shared_records: dict[int, list[int]]
+    shared_leaves: dict[int, _Leaf]
+    hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]]
+
+
+def _hours_of(record: CreditRecord, policy: Policy) -> Decimal:
+    return record.hours if record.hours is not None else record.credits * policy.hours_per_credit
+
+
+def _hour_pool(node: HoursRequirement, records: Sequence[CreditRecord], policy: Policy,
+               study: Sequence[tuple[date, date]] | None, as_of: date) -> tuple[Decimal, Decimal, list[int], tuple[str, ...]]:
+    """(needed, counted, record indices, notes) of an hour pool. ``per_year``: every year of study (from enrolment,
+    suspended time left out) needs the hours, the current part-year in proportion."""
+    chosen = [i for i, r in enumerate(records) if _matches(r, node.from_, r.course)]
+    if not node.per_year or not study:
+        counted = sum((_hours_of(records[i], policy) for i in chosen), Decimal(0))
+        return node.hours, counted, chosen, ()
+    # study years: consecutive 365.25-day stretches of study time
+    year_days = Decimal("365.25")
+    total_days = sum((end - start).days for start, end in study)
+    years = max(1, math.ceil(Decimal(total_days) / year_days)) if total_days > 0 else 1
+    got = [Decimal(0)] * years
+    for i in chosen:
+        day = records[i].occurred_on
+        offset = 0
+        for start, end in study:
+            if day < start:
+                break
+            offset += (min(day, end) - start).days
+            if day < end:
+                break
+        got[min(years - 1, int(Decimal(offset) / year_days))] += _hours_of(records[i], policy)
+    needed = Decimal(0)
+    counted = Decimal(0)
+    notes = []
+    for y in range(years):
+        share = min(Decimal(1), (Decimal(total_days) - y * year_days) / year_days) if total_days else Decimal(1)
+        need_y = (node.hours * share).quantize(Decimal("0.1"), ROUND_CEILING)
+        needed += need_y
+        counted += min(got[y], need_y)
+        notes.append(f"study year {y + 1}: {got[y]} of {need_y} hours")
+    return needed, counted, chosen, tuple(notes)
+
+
+def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy, catalog: Catalog | None,
+                as_of: date, waived: set[str], substitutes: dict[str, dict[str, str]],
+                study: Sequence[tuple[date, date]] | None) -> _Plan:
+    leaves: list[_Leaf] = []
+    leaf_of_node: dict[int, _Leaf] = {}
+    fixed: dict[int, int] = {}
+    options: list[list[tuple[int, int]]] = [[] for _ in records]
+    shared_records: dict[int, list[int]] = {}
+    shared_leaves: dict[int, _Leaf] = {}
+    hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]] = {}
+    credits = [_cents(r.credits) for r in records]
+    external = [r.origin != "home" for r in records]
+
+    def course_cost(code: str) -> int:
+        course = catalog.course(program.institution, code, as_of) if catalog is not None else None
+        return max(1, _cents(course.credits)) if course is not None else 100
+
+    def visit(node: Any, under_waiver: bool) -> None:
+        if under_waiver or node.id in waived:
+            fixed[id(node)] = 0
+            for child in getattr(node, "all", ()) or getattr(node, "of", ()):
+                visit(child, True)
+            return
+        if isinstance(node, AllRequirement):
+            for child in node.all:
+                visit(child, False)
+            return
+        if isinstance(node, PickRequirement):
+            for child in node.of:
+                visit(child, False)
+            return
+        subs = substitutes.get(node.id, {})
+        if isinstance(node, HoursRequirement):
+            hours[id(node)] = _hour_pool(node, records, policy, study, as_of)
+            fixed[id(node)] = 0  # hours are not credits: an hour pool never adds to the credit shortfall
+            return
+        if isinstance(node, CoursesRequirement):
+            leaf = _Leaf(len(leaves), node, "courses", codes=node.courses,
+                         cost=tuple(course_cost(c) for c in node.courses),
+                         cap=None if node.max_external is None else _cents(node.max_external))
+            eligible = []
+            for i, r in enumerate(records):
+                code = subs.get(r.course or "", r.course)
+                if code in node.courses:
+                    eligible.append((i, node.courses.index(code)))
+        else:
+            leaf = _Leaf(len(leaves), node, "credits", need=_cents(node.credits),
+                         cap=None if node.max_external is None else _cents(node.max_external))
+            eligible = [(i, 0) for i, r in enumerate(records)
+                        if _matches(r, node.from_, subs.get(r.course or "", r.course))]
+        if node.shared:
+            # a shared leaf counts every record it can use, beside whatever else counts them
+            sub = _Problem([_Leaf(0, node, leaf.kind, leaf.need, leaf.cap, leaf.codes, leaf.cost)], credits, external,
+                           [[] for _ in records], node, {}, {})
+            st = sub.empty_state()
+            for i, slot in eligible:
+                sub.add(st, i, 0, slot)
+            fixed[id(node)] = sub.leaf_shortfall(sub.leaves[0], st[0])
+            shared_records[id(node)] = [i for i, _ in eligible]
+            shared_leaves[id(node)] = leaf
+            return
+        leaves.append(leaf)
+        leaf_of_node[id(node)] = leaf
+        for i, slot in eligible:
+            options[i].append((leaf.index, slot))
+
+    visit(program.requirements, False)
+    problem = _Problem(leaves, credits, external, options, program.requirements, leaf_of_node, fixed)
+    return _Plan(problem, records, substitutes, waived, shared_records, shared_leaves, hours)
+
+
+def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
+    return Allocated(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
+                     origin=record.origin, hours=record.hours,
+                     counts_as=counts_as if counts_as and counts_as != record.course else None)
+
+
+def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived_ids: set[str],
+            under_waiver: bool = False) -> RequirementResult:
+    problem = plan.problem
+    waived = under_waiver or node.id in waived_ids
+    title = node.title
+    if isinstance(node, (AllRequirement, PickRequirement)):
+        kids = node.all if isinstance(node, AllRequirement) else node.of
+        children = tuple(_result(plan, c, assign, waived_ids, waived) for c in kids)
+        if isinstance(node, AllRequirement):
+            needed = len(children)
+            shortfall = sum((c.shortfall for c in children if c.unit != "hours"), ZERO)
+            chosen: tuple[str, ...] = ()
+            met = sum(1 for c in children if c.satisfied)
+            satisfied = waived or met == needed
+        else:
+            needed = node.pick
+            order = sorted(range(len(children)),
+                           key=lambda i: (not children[i].satisfied,
+                                          children[i].shortfall if children[i].unit != "hours" else ZERO, i))
+            picked = sorted(order[:node.pick])
+            chosen = tuple(children[i].id for i in picked)
+            shortfall = sum((children[i].shortfall for i in picked if children[i].unit != "hours"), ZERO)
+            met = sum(1 for c in children if c.satisfied)
+            satisfied = waived or met >= needed
+        if waived:
+            shortfall = ZERO
+        return RequirementResult(id=node.id, title=title, kind="all" if isinstance(node, AllRequirement) else "pick",
+                                 satisfied=satisfied, needed=Decimal(needed), counted=Decimal(min(met, needed)),
+                                 unit="requirements", shortfall=shortfall, children=children, chosen=chosen,
+                                 waived=waived)
+    if isinstance(node, HoursRequirement):
+        needed_h, counted_h, idx, notes = plan.hours.get(id(node), (node.hours, Decimal(0), [], ()))
+        recs = tuple(_allocated(plan.records[i]) for i in idx)
+        satisfied = waived or counted_h >= needed_h
+        return RequirementResult(id=node.id, title=title, kind="hours", satisfied=satisfied, needed=needed_h,
+                                 counted=counted_h, unit="hours",
+                                 shortfall=ZERO if satisfied else needed_h - counted_h, records=recs,
+                                 shared=node.shared, waived=waived, notes=notes)
+    subs = plan.substitutes.get(node.id, {})
+    shared = node.shared
+    leaf = problem.leaf_of_node.get(id(node)) or plan.shared_leaves.get(id(node))
+    if shared or leaf is None:
+        members = plan.shared_records.get(id(node), [])
+    else:
+        members = [i for i, a in enumerate(assign) if a is not None and a[0] == leaf.index]
+    if isinstance(node, CoursesRequirement):
+        by_code: dict[str, int] = {}
+        for i in sorted(members, key=lambda i: (plan.records[i].origin != "home", -problem.credits[i],
+                                                 plan.records[i].event_id)):
+            by_code.setdefault(subs.get(plan.records[i].course or "", plan.records[i].course) or "", i)
+        missing = tuple(c for c in node.courses if c not in by_code)
+        cost = {c: k for k, c in enumerate(node.courses)}
+        leaf_cost = leaf.cost if leaf is not None else tuple(100 for _ in node.courses)
+        short = ZERO if waived else _credits_of(sum(leaf_cost[cost[c]] for c in missing))
+        recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
+                     sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+        return RequirementResult(id=node.id, title=title, kind="courses", satisfied=waived or not missing,
+                                 needed=Decimal(len(node.courses)),
+                                 counted=Decimal(len(node.courses) - len(missing)), unit="courses",
+                                 shortfall=short, records=recs, missing=() if waived else missing, shared=shared,
+                                 waived=waived)
+    home = sum((plan.records[i].credits for i in members if not problem.external[i]), ZERO)
+    ext = sum((plan.records[i].credits for i in members if problem.external[i]), ZERO)
+    notes: tuple[str, ...] = ()
+    if node.max_external is not None and ext > node.max_external:
+        notes = (f"{ext} recognised or converted credits here; {node.max_external} count",)
+        ext = node.max_external
+    counted = (home + ext).quantize(_CENT)
+    short = ZERO if waived else max(ZERO, node.credits - counted).quantize(_CENT)
+    recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
+                 sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+    return RequirementResult(id=node.id, title=title, kind="credits", satisfied=waived or short == 0,
+                             needed=node.credits, counted=counted, unit="credits", shortfall=short, records=recs,
+                             shared=shared, waived=waived, notes=notes)
+
+
+def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
+             catalog: Catalog | None = None, waived: Iterable[str] = (),
+             substitutes: Mapping[str, Mapping[str, str]] | None = None,
+             study: Sequence[tuple[date, date]] | None = None, method: str = "auto"
+             ) -> tuple[RequirementResult, str]:
+    """The requirement tree evaluated over records under the best allocation, and the method that found it.
+
+    ``waived``: requirement ids that hold whatever the records; ``substitutes``: per requirement id, a map from the
+    course that counts to the course it stands for; ``study``: the study periods (for hour pools per year).
+    ``method``: ``auto`` (greedy when provably optimal, else branch and bound, else integer program), ``search``
+    or ``milp`` (for tests). Records are put in a canonical order first, so the order given does not matter.
+    """
+    policy = policy or program.policy
+    ordered = sorted(records, key=_record_key)
+    subs = {k: dict(v) for k, v in (substitutes or {}).items()}
+    waived_ids = set(waived)
+    plan = _build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
+                       substitutes=subs, study=study)
+    assign, how = _solve(plan.problem, method=method)
+    return _result(plan, program.requirements, assign, waived_ids), how
+
+
+def _record_key(r: CreditRecord) -> tuple:
+    return (r.occurred_on, r.course or "", r.category, r.origin, r.event_id, r.credits)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The audit
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyHistory:
+    """What the audit needs of a student's status history: the enrolment and the study periods."""
+
+    enrolled_on: date
+    mode: str
+    status: str
+    """On the audit date: active, suspended, withdrawn, graduated or not_enrolled."""
+    periods: tuple[tuple[date, date | None, str | None], ...]
+    """Study periods (start, end or None, what ended it), in order."""
+    suspended_days: int
+    entry_basis: str | None = None
+    graduated_on: date | None = None
+
+    @classmethod
+    def from_timeline(cls, timeline: Timeline, as_of: date) -> "StudyHistory | None":
+        """The current enrolment's history on ``as_of`` (``None`` when the student was never enrolled)."""
+        state = timeline.status_on(as_of)
+        enrolment = state.enrolment
+        if enrolment is None:
+            return None
+        periods: list[tuple[date, date | None, str | None]] = []
+        start: date | None = None
+        graduated_on = None
+        for s in timeline.states:
+            if s.since > as_of:
+                break
+            if s.since < enrolment.start or s.enrolment is None or s.enrolment.start != enrolment.start:
+                continue
+            if s.status == "active" and start is None:
+                start = s.since
+            elif s.status in ("suspended", "withdrawn", "graduated") and start is not None:
+                periods.append((start, s.since, s.status))
+                start = None
+            if s.status == "graduated":
+                graduated_on = s.since
+        if start is not None:
+            periods.append((start, None, None))
+        suspended = 0
+        for a, b in timeline.suspensions():
+            if a > as_of or a < enrolment.start:
+                continue
+            suspended += ((min(b, as_of) if b is not None else as_of) - a).days
+        return cls(enrolled_on=enrolment.start, mode=enrolment.mode, status=state.status, periods=tuple(periods),
+                   suspended_days=suspended, entry_basis=enrolment.entry_basis, graduated_on=graduated_on)
+
+
+def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> tuple[list[CreditRecord],
+                                                                                       list[Excluded]]:
+    kept, gone = [], []
+    for r in records:
+        if r.valid_until is not None and r.valid_until < as_of:
+            gone.append(Excluded(record=r, credits=r.credits, code="certificate_expired",
+                                 message=f"{r.title} ({r.outcome_id or r.event_id}) was valid until {r.valid_until}; "
+                                         f"its {r.credits} credits no longer count on {as_of}"))
+        elif policy.credit_validity_years is not None and add_years(r.occurred_on,
+                                                                    policy.credit_validity_years) <= as_of:
+            gone.append(Excluded(record=r, credits=r.credits, code="credit_expired",
+                                 message=f"{r.course or r.category} {r.title} ({r.event_id}, {r.occurred_on}) is "
+                                         f"older than the program's {policy.credit_validity_years}-year credit "
+                                         f"validity on {as_of}"))
+        else:
+            kept.append(r)
+    return kept, gone
+
+
+def _caps(records: list[CreditRecord], *, program: Program, policy: Policy) -> tuple[list[CreditRecord],
+                                                                                  list[Excluded]]:
+    """The program's caps on recognised, converted and online credits (``transfer.apply_caps``)."""
+    try:  # TEMPORARY until the transfer rules are merged
+        from .transfer import apply_caps
+    except ImportError:
+        return records, []
+    result = apply_caps(records, total_credits=program.total_credits, policy=policy)
+    excluded = [Excluded(record=x.record, credits=x.credits, code=x.code, message=x.message) for x in result.excluded]
+    return list(result.counted), excluded
+
+
+def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
+          catalog: Catalog | None = None, history: StudyHistory | None = None,
+          exceptions: Iterable[Any] = (), student_id: str = "", method: str = "auto") -> AuditReport:
+    """Audit a student's effective credit records against a program on ``as_of``.
+
+    Args:
+        program: the program (its catalog version in force).
+        records: the effective records (``Ledger.transcript(...).records``); expiry and caps are applied here.
+        as_of: the audit's date.
+        policy: overrides the program's policy.
+        catalog: for the credits of listed courses (the shortfall of a missing course); without it a missing
+            course counts as one credit.
+        history: the student's enrolment and study periods; without it the audit judges requirements only.
+        exceptions: ``ExceptionGranted`` events in force (waive a requirement, substitute a course).
+        student_id: for the report.
+        method: the allocation method (``auto``; ``search`` or ``milp`` for tests).
+    """
+    policy = policy or program.policy
+    issues: list[Issue] = []
+
+    def issue(code: str, message: str) -> None:
+        issues.append(Issue(code=code, message=f"student {student_id}, program {program.code}: {message}",
+                            student_id=student_id or None))
+
+    kept, excluded = _expiry(records, policy=policy, as_of=as_of)
+    for x in excluded:
+        issue(x.code, x.message)
+    kept, capped = _caps(kept, program=program, policy=policy)
+    excluded += capped
+
+    # exceptions in force for this program
+    node_ids = {n.id: n for n in _nodes(program.requirements)}
+    waived: set[str] = set()
+    substitutes: dict[str, dict[str, str]] = {}
+    applied: list[AppliedException] = []
+    for e in sorted(exceptions, key=lambda e: (e.occurred_on, e.event_id)):
+        if e.occurred_on > as_of or (e.program is not None and e.program != program.code):
+            continue
+        node = node_ids.get(e.requirement_id)
+        ok = node is not None and (e.action == "waive" or isinstance(node, (CoursesRequirement, CreditsRequirement)))
+        if ok and e.action == "waive":
+            waived.add(e.requirement_id)
+        elif ok:
+            substitutes.setdefault(e.requirement_id, {})[e.course] = e.replaces
+        else:
+            issue("exception_not_applied", f"exception {e.event_id} names requirement {e.requirement_id}, which "
+                  f"this program does not have (or cannot take a substitution)")
+        applied.append(AppliedException(event_id=e.event_id, requirement_id=e.requirement_id, action=e.action,
+                                        course=e.course, replaces=e.replaces, applied=ok, reason=e.reason))
+
+    study = None
+    if history is not None:
+        study = [(s, e if e is not None else as_of + timedelta(days=1)) for s, e, _ in history.periods]
+    tree, how = evaluate(program, kept, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
+                         substitutes=substitutes, study=study, method=method)
+
+    home = sum((r.credits for r in kept if r.origin == "home"), ZERO)
+    recognized = sum((r.credits for r in kept if r.origin == "recognized"), ZERO)
+    converted = sum((r.credits for r in kept if r.origin == "converted"), ZERO)
+    total = home + recognized + converted
+    credits = AuditCredits(total=total, home=home, recognized=recognized, converted=converted,
+                           required=program.total_credits)
+    total_short = max(ZERO, program.total_credits - total)
+    shortfall = max(tree.shortfall, total_short).quantize(_CENT)
+    met = tree.satisfied and total_short == 0
+    if total_short > 0:
+        issue("total_credits_short", f"{total} of {program.total_credits} credits counted; {total_short} to go")
+    if program.kind == "technician_class" and history is not None and history.entry_basis is None:
+        met = False
+        issue("entry_basis_missing", "a technician class (技师班) needs an entry basis (college graduate, veteran or "
+              "titled technician), and this enrolment names none")
+
+    # time and status
+    enrolled_on = earliest = deadline = None
+    part_time = False
+    stages: tuple[Stage, ...] = ()
+    projection = None
+    awards: list[Award] = []
+    if history is None:
+        status = AuditStatus.ELIGIBLE if met else AuditStatus.REQUIREMENTS_MISSING
+        if met:
+            awards.append("graduation")
+    else:
+        enrolled_on = history.enrolled_on
+        part_time = history.mode == "part_time"
+        earliest = add_years(enrolled_on, program.earliest_years)
+        deadline = add_years(enrolled_on, program.latest_years)
+        if not policy.suspension_counts_toward_max:
+            deadline += timedelta(days=history.suspended_days)
+        if Decimal(history.suspended_days) / Decimal("365.25") > policy.max_suspension_years:
+            issue("suspension_too_long", f"{history.suspended_days} days suspended (休学), more than the "
+                  f"{policy.max_suspension_years} years the policy allows")
+        study_days = sum(((e or as_of) - s).days for s, e, _ in history.periods)
+        study_years = Decimal(study_days) / Decimal("365.25")
+        standard_end = add_years(enrolled_on, program.standard_years)
+        if not policy.suspension_counts_toward_max:
+            standard_end += timedelta(days=history.suspended_days)
+        stages = _stages(history, kept, as_of)
+        if history.status == "graduated":
+            status = AuditStatus.GRADUATED
+        elif history.status == "withdrawn":
+            status = AuditStatus.WITHDRAWN
+        elif history.status == "not_enrolled":
+            status = AuditStatus.NOT_ENROLLED
+        elif as_of > deadline:
+            status = AuditStatus.DEADLINE_PASSED
+            issue("deadline_passed", f"the flexible-schooling deadline (弹性学制) was {deadline}; graduation is no "
+                  "longer possible in this program")
+        elif history.status == "suspended":
+            status = AuditStatus.SUSPENDED
+        elif not met:
+            status = AuditStatus.REQUIREMENTS_MISSING
+        elif as_of < earliest:
+            status = AuditStatus.TOO_EARLY
+            issue("too_early", f"requirements are met, but graduation is possible from {earliest} (enrolment "
+                  f"{enrolled_on} + {program.earliest_years} years)")
+        else:
+            status = AuditStatus.ELIGIBLE
+        if status == AuditStatus.ELIGIBLE:
+            awards.append("graduation")
+        if not met and status not in (AuditStatus.GRADUATED, AuditStatus.NOT_ENROLLED):
+            if as_of >= standard_end or as_of > deadline:
+                awards.append("completion")
+            if study_years >= policy.partial_study_min_years:
+                awards.append("partial_study")
+        if status not in (AuditStatus.GRADUATED, AuditStatus.WITHDRAWN, AuditStatus.NOT_ENROLLED):
+            projection = _projection(total, shortfall, study_days, as_of, earliest, deadline)
+            if projection.at_risk:
+                when = projection.graduate_on or "never, at the rate so far"
+                issue("at_risk_deadline", f"at {projection.rate_per_year} credits a year the student would graduate "
+                      f"{when}, after the deadline {deadline}")
+    eligible = status in PASSING_STATUSES
+    if not met:
+        for leaf in _unmet_leaves(tree):
+            issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {_amount(leaf)}"
+                  + (f", missing {', '.join(leaf.missing)}" if leaf.missing else ""))
+    # the award to show: graduation when eligible; an exit award when study has ended (结业 at the end of the study
+    # period, 肄业 on leaving early); ``awards`` keeps every award the audit would support if recorded now
+    ended = status in (AuditStatus.WITHDRAWN, AuditStatus.DEADLINE_PASSED) or "completion" in awards
+    shown = awards[0] if awards and (awards[0] == "graduation" or ended) else None
+    return AuditReport(
+        student_id=student_id, program=program.code, institution=program.institution, program_title=program.title,
+        as_of=as_of, status=status, eligible=eligible, award=shown, awards=tuple(awards),
+        part_time=part_time, enrolled_on=enrolled_on, earliest_date=earliest, deadline=deadline, credits=credits,
+        shortfall=shortfall, requirements=tree, stages=stages, projection=projection, excluded=tuple(excluded),
+        exceptions=tuple(applied), issues=tuple(issues), solver=how,
+    )
+
+
+def _nodes(node: Any) -> Iterable[Any]:
+    yield node
+    for child in getattr(node, "all", None) or getattr(node, "of", None) or ():
+        yield from _nodes(child)
+
+
+def _unmet_leaves(node: RequirementResult) -> Iterable[RequirementResult]:
+    if node.satisfied:
+        return
+    if not node.children:
+        yield node
+        return
+    if node.kind == "pick":
+        for child in node.children:
+            if child.id in node.chosen:
+                yield from _unmet_leaves(child)
+        return
+    for child in node.children:
+        yield from _unmet_leaves(child)
+
+
+def _stages(history: StudyHistory, records: Sequence[CreditRecord], as_of: date) -> tuple[Stage, ...]:
+    """Credits per study period; a record dated outside every period goes to the latest one begun before it."""
+    periods = history.periods
+    if not periods:
+        return ()
+    sums = [ZERO] * len(periods)
+    for r in records:
+        k = 0
+        for i, (start, _end, _by) in enumerate(periods):
+            if r.occurred_on >= start:
+                k = i
+        sums[k] += r.credits
+    out = []
+    running = ZERO
+    for (start, end, by), credits in zip(periods, sums):
+        running += credits
+        out.append(Stage(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
+    return tuple(out)
+
+
+def _projection(total: Decimal, remaining: Decimal, study_days: int, as_of: date, earliest: date,
+                deadline: date) -> Projection:
+    rate = (total / Decimal(study_days) * Decimal("365.25")).quantize(_CENT) if study_days > 0 else ZERO
+    if remaining <= 0:
+        finish: date | None = as_of
+    elif total > 0 and study_days > 0:
+        days = math.ceil(remaining * Decimal(study_days) / total)
+        finish = as_of + timedelta(days=days) if days < 100 * 366 else None
+    else:
+        finish = None
+    graduate = max(finish, earliest) if finish is not None else None
+    at_risk = graduate is None or graduate > deadline
+    return Projection(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
+                      at_risk=at_risk)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A student's history, audited
+# ---------------------------------------------------------------------------------------------------------------
+
+_RETROACTIVE = frozenset({"entry_reversed", "grade_corrected", "outcome_revoked"})
+"""Kinds that change what an earlier record was worth: they weigh on a past graduation when recorded later."""
+
+
+def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, program: Program | str | None = None,
+                  student_id: str | None = None, method: str = "auto") -> AuditReport:
+    """Audit one student's events (in recording order) on ``as_of``: the pure function behind ``Ledger.audit``.
+
+    ``program``: another program to audit against (a what-if), by code at the student's institution or as a
+    ``Program``; by default the student's program on ``as_of``. A student who has graduated is audited as on the
+    graduation day, with reversals, corrections and revocations recorded since applied: if they remove the award's
+    support, the report raises ``graduation_unsupported``.
+
+    Raises:
+        UnknownReference: the student has no enrolment and no program is named, or the program is unknown.
+    """
+    events = [e for e in events if e.occurred_on <= as_of]
+    student_id = student_id or (events[0].student_id if events else "")
+    reversed_ids = {e.target_event_id for e in events if e.kind == "entry_reversed"}
+    timeline = build_timeline(events)
+    state = timeline.status_on(as_of)
+    enrolment = state.enrolment or timeline.current_enrolment()
+
+    def unknown(message: str) -> UnknownReference:
+        return UnknownReference([Issue(code="unknown_program", student_id=student_id,
+                                       message=f"student {student_id}: {message}")])
+
+    if isinstance(program, Program):
+        chosen = program
+    else:
+        if enrolment is None and program is None:
+            raise unknown("no enrolment on or before "
+                          f"{as_of}; name a program to audit against")
+        institution = enrolment.institution if enrolment else None
+        code = program or enrolment.program  # type: ignore[union-attr]
+        found = [p for p in catalog.programs if p.code == code and (institution is None or p.institution == institution)]
+        if not found:
+            raise unknown(f"program {code} is not in the catalog"
+                          + (f" of {institution}" if institution else ""))
+        chosen = (catalog.program(found[0].institution, code, as_of) or catalog.program(found[0].institution, code))
+
+    graduation = next((e for e in reversed(events) if e.kind == "graduated" and e.event_id not in reversed_ids), None)
+    if state.status == "graduated" and graduation is not None:
+        day = graduation.occurred_on
+        support_events = [e for e in events if e.kind != "graduated"
+                          and (e.occurred_on <= day or e.kind in _RETROACTIVE)]
+        before = [e for e in events if e.occurred_on <= day and e.kind != "graduated"]
+        support = _audit_on(support_events, chosen, catalog=catalog, as_of=day, timeline_events=before,
+                            student_id=student_id, reversed_ids=reversed_ids, method=method)
+        extra: list[Issue] = []
+        if not support.supports(graduation.award):
+            extra.append(Issue(code="graduation_unsupported", student_id=student_id, event_id=graduation.event_id,
+                               message=f"student {student_id}: the award {graduation.award} of {day} "
+                                       f"({graduation.event_id}) is no longer supported by the ledger: the audit "
+                                       f"on that day, with later reversals, corrections and revocations applied, "
+                                       f"says {support.status.value} (shortfall {support.shortfall})"))
+        return support.model_copy(update={
+            "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
+            "award": graduation.award, "awards": (graduation.award,) if not extra else (),
+            "issues": support.issues + tuple(extra), "projection": None})
+    return _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline_events=events,
+                     student_id=student_id, reversed_ids=reversed_ids, method=method)
+
+
+def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_of: date,
+              timeline_events: Sequence[Any], student_id: str, reversed_ids: set[str],
+              method: str) -> AuditReport:
+    records = transcript_records(events, catalog=catalog, policy=program.policy)
+    timeline = build_timeline(timeline_events)
+    history = StudyHistory.from_timeline(timeline, as_of)
+    exceptions = [e for e in events if e.kind == "exception_granted" and e.event_id not in reversed_ids]
+    report = audit(program, records, as_of=as_of, catalog=catalog, history=history, exceptions=exceptions,
+                   student_id=student_id, method=method)
+    if history is None:
+        report = report.model_copy(update={
+            "status": AuditStatus.NOT_ENROLLED, "eligible": False, "award": None, "awards": ()})
+    return report
