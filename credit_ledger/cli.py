@@ -6,6 +6,7 @@ Example::
 
     credit-ledger demo --db demo.db
     credit-ledger transcript HNJX-2024-PT-0317 --db demo.db
+    credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31
     credit-ledger verify --db demo.db
 """
 
@@ -53,7 +54,7 @@ def _date(value: Optional[str]) -> Optional[date]:
 
 @app.command()
 def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo ledger.")) -> None:
-    """Record two years of a worker-student's part-time study and print the transcript and balance.
+    """Record a worker-student's part-time study in stages; print the transcript, balance and audits.
 
     Example: credit-ledger demo --db demo.db
     """
@@ -96,6 +97,30 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF) -> None:
         typer.echo(ledger.balance(student, _date(as_of)).model_dump_json(indent=2))
     finally:
         ledger.close()
+
+
+@app.command()
+def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
+          program: Optional[str] = typer.Option(None, "--program", help="Audit against another program (what-if)."),
+          fmt: str = typer.Option("text", "--format", help="text, json or html.")) -> None:
+    """May the student graduate? The requirement tree with ✓/✗, stages, projection and issues.
+
+    Exits 0 when the student is eligible (or graduated with support), 3 otherwise.
+
+    Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format text
+    """
+    if fmt not in ("text", "json", "html"):
+        _fail(f"--format {fmt!r} is not one of text, json, html")
+    ledger = _open(db)
+    try:
+        report = ledger.audit(student, program=program, as_of=_date(as_of))
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
+    if not (report.eligible or (report.status == "graduated" and report.awards)):
+        raise typer.Exit(code=3)
 
 
 @app.command()

@@ -1,9 +1,11 @@
-"""The demo: two years of a worker-student's part-time study (非全日制), recorded in an embedded SQLite ledger.
+"""The demo: a worker-student's part-time study (非全日制) in stages, recorded in an embedded SQLite ledger.
 
-Li Na works as a maintenance electrician at 湘江重工 and studies 机电一体化 part-time at 湖南湘江技师学院. Over two
-years she fails a course and passes the make-up exam (补考), retakes another (重修) for a better grade, suspends her
-study (休学) for a busy season at work, resumes (复学), and keeps earning credits. ``run`` records all of it and
-returns the ledger; ``main`` prints her transcript and balance.
+Li Na works as a maintenance electrician at 湘江重工 and studies 机电一体化 part-time at 湖南湘江技师学院. In her
+first two years she fails a course and passes the make-up exam (补考), retakes another (重修) for a better grade,
+suspends her study (休学) for a busy season at work, resumes (复学), and keeps earning credits; the audit of that
+summer says what is missing and when, at her pace, she would finish. She finishes in stages (分阶段完成学业) and
+graduates, marked part-time, once the audit supports it. ``run`` records all of it and returns the ledger; ``main``
+prints her transcript, balance and both audits.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from datetime import date
 from typing import Any
 
 from .ledger import Ledger
-from .models import Catalog, CourseCompleted, Enrolled, Resumed, Suspended
+from .models import Catalog, CourseCompleted, Enrolled, Graduated, Resumed, Suspended
 
 STUDENT = "HNJX-2024-PT-0317"
+MIDWAY = date(2026, 7, 31)
+"""The day of the first audit shown: after two years, one of them with a suspension."""
+GRADUATION = date(2028, 7, 10)
 
 
 def demo_events() -> list[Any]:
@@ -41,6 +46,25 @@ def demo_events() -> list[Any]:
         course(8, date(2026, 6, 29), "MT201", 77, term="2025-2026-2"),
         course(9, date(2026, 7, 3), "PUB102", "中", term="2025-2026-2"),
         course(10, date(2026, 7, 20), "MT301", "优", term="2025-2026-2"),
+        course(11, date(2027, 1, 8), "MT103", 79, term="2026-2027-1"),
+        course(12, date(2027, 1, 10), "PUB103", 70, term="2026-2027-1"),
+        course(13, date(2027, 1, 12), "MECH102", "良", term="2026-2027-1"),
+        course(14, date(2027, 1, 14), "PUB107", "合格", term="2026-2027-1"),
+        Suspended(event_id=f"{s}-suspend-2", student_id=s, occurred_on=date(2027, 3, 1),
+                  reason="外派设备安装项目，申请休学"),
+        Resumed(event_id=f"{s}-resume-2", student_id=s, occurred_on=date(2027, 9, 1), reason="复学"),
+        course(15, date(2028, 1, 6), "MT202", 84, term="2027-2028-1"),
+        course(16, date(2028, 1, 8), "PUB104", 66, term="2027-2028-1"),
+        course(17, date(2028, 1, 9), "CNC203", 90, term="2027-2028-1"),
+        course(18, date(2028, 1, 10), "PRA305", "优", term="2027-2028-1"),
+        course(19, date(2028, 1, 11), "EL101", 75, term="2027-2028-1"),
+        course(20, date(2028, 6, 20), "PRA301", "良", term="2027-2028-2"),
+        course(21, date(2028, 6, 24), "MECH101", 81, term="2027-2028-2"),
+        course(22, date(2028, 6, 26), "PUB108", "合格", term="2027-2028-2"),
+        course(23, date(2028, 6, 27), "PUB109", "合格", term="2027-2028-2"),
+        course(24, date(2028, 6, 28), "EL103", 72, term="2027-2028-2"),
+        Graduated(event_id=f"{s}-graduated", student_id=s, occurred_on=GRADUATION, award="graduation",
+                  program="MECH-PT-2024", part_time=True),
     ]
 
 
@@ -60,7 +84,11 @@ def render(ledger: Ledger, student_id: str = STUDENT) -> str:
     lines.append(f"Balance: {balance.total} credits")
     lines.append("  by origin:   " + ", ".join(f"{k} {v}" for k, v in balance.by_origin.items()))
     lines.append("  by category: " + ", ".join(f"{k} {v}" for k, v in balance.by_category.items()))
+    lines += ["", f"Audit of {MIDWAY}, after two years:", ledger.audit(student_id, as_of=MIDWAY).to_text()]
+    lines += ["", f"Audit of {GRADUATION}, the day she graduated:",
+              ledger.audit(student_id, as_of=GRADUATION).to_text()]
     report = ledger.verify()
+    lines.append("")
     lines.append(f"Ledger verified: {report.ok} ({report.checked} rows checked)")
     return "\n".join(lines)
 

@@ -34,6 +34,7 @@ import calendar
 import html
 import json
 import math
+from itertools import combinations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -452,11 +453,226 @@ class _Problem:
         return 0  # an hour pool or a node the solver does not place records in
 
 
-def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 20000
+def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict[int, tuple[int, ...]]:
+    """Pick nodes with enough children already met by the records that have one place to go: choosing those
+    children is optimal (they need nothing more, and every other record stays free), so no other choice is tried."""
+    out: dict[int, tuple[int, ...]] = {}
+    for child in getattr(node, "all", None) or getattr(node, "of", None) or ():
+        out.update(_settled_picks(problem, child, state))
+    if isinstance(node, PickRequirement):
+        met = [i for i, child in enumerate(node.of) if problem._node(child, state) == 0]
+        if len(met) >= node.pick:
+            out[id(node)] = tuple(met[:node.pick])
+    return out
+
+
+def _combos(problem: _Problem, node: Any, limit: int, settled: Mapping[int, tuple[int, ...]] | None = None
+            ) -> list[tuple[frozenset[int], int]] | None:
+    """The ways the tree can count its leaves: (leaves that count, shortfall fixed outside the allocation), one per
+    choice of children at each ``pick`` node (only the settled choice where there is one, see ``_settled_picks``);
+    ``None`` when there are more than ``limit``."""
+    settled = settled or {}
+    fixed = problem.fixed_shortfall.get(id(node))
+    if fixed is not None:
+        return [(frozenset(), fixed)]
+    leaf = problem.leaf_of_node.get(id(node))
+    if leaf is not None:
+        return [(frozenset({leaf.index}), 0)]
+
+    def product(parts: list[list[tuple[frozenset[int], int]]]) -> list[tuple[frozenset[int], int]] | None:
+        out = [(frozenset(), 0)]
+        for part in parts:
+            out = [(a | b, x + y) for a, x in out for b, y in part]
+            if len(out) > limit:
+                return None
+        return out
+
+    if isinstance(node, AllRequirement):
+        parts = [_combos(problem, c, limit, settled) for c in node.all]
+        return None if any(p is None for p in parts) else product(parts)  # type: ignore[arg-type]
+    if isinstance(node, PickRequirement):
+        kids = [_combos(problem, c, limit, settled) for c in node.of]
+        if any(k is None for k in kids):
+            return None
+        out: list[tuple[frozenset[int], int]] = []
+        choices = [settled[id(node)]] if id(node) in settled else combinations(range(len(kids)), node.pick)
+        for chosen in choices:
+            part = product([kids[i] for i in chosen])  # type: ignore[misc]
+            if part is None:
+                return None
+            out.extend(part)
+            if len(out) > limit:
+                return None
+        return out
+    return [(frozenset(), 0)]
+
+
+class _Targets:
+    """The all-leaves-count problem for one choice of pick children: targets are credit pools (a need in cents, an
+    optional cap on external cents) and course slots (filled whole by one record); each has a deficit."""
+
+    def __init__(self, problem: _Problem, active: frozenset[int], state: list[list[int]]):
+        self.problem = problem
+        # per target: [kind, need/cost, cap, home, ext, covered]
+        self.index: dict[tuple[int, int], int] = {}
+        self.kind: list[int] = []  # 0 pool, 1 slot
+        self.need: list[int] = []
+        self.cap: list[int | None] = []
+        self.home: list[int] = []
+        self.ext: list[int] = []
+        for leaf in problem.leaves:
+            if leaf.index not in active:
+                continue
+            st = state[leaf.index]
+            if leaf.kind == "credits":
+                self._add((leaf.index, 0), 0, leaf.need, leaf.cap, st[0], st[1])
+            else:
+                for k, cost in enumerate(leaf.cost):
+                    self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+
+    def _add(self, key: tuple[int, int], kind: int, need: int, cap: int | None, home: int, ext: int) -> None:
+        self.index[key] = len(self.kind)
+        self.kind.append(kind)
+        self.need.append(need)
+        self.cap.append(cap)
+        self.home.append(home)
+        self.ext.append(ext)
+
+    def deficit(self, t: int) -> int:
+        if self.kind[t]:
+            return 0 if self.home[t] else self.need[t]
+        ext = self.ext[t] if self.cap[t] is None else min(self.ext[t], self.cap[t])  # type: ignore[type-var]
+        return max(0, self.need[t] - self.home[t] - ext)
+
+    def gain(self, r: int, t: int) -> int:
+        """How much the deficit of target t falls if record r is added to it."""
+        before = self.deficit(t)
+        if not before:
+            return 0
+        self.put(r, t, 1)
+        after = self.deficit(t)
+        self.put(r, t, -1)
+        return before - after
+
+    def put(self, r: int, t: int, sign: int) -> None:
+        if self.kind[t]:
+            self.home[t] += sign
+        elif self.problem.external[r]:
+            self.ext[t] += sign * self.problem.credits[r]
+        else:
+            self.home[t] += sign * self.problem.credits[r]
+
+
+class _Flow:
+    """Maximum flow source -> records -> (external gate) -> targets -> sink for one group of records, built once
+    and re-run as the search places records (an edge list with paired reverse edges; augmenting paths by BFS)."""
+
+    def __init__(self, tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]):
+        self.tg = tg
+        self.records = list(records)
+        problem = tg.problem
+        targets = sorted({t for r in records for t in targets_of[r]})
+        self.targets = targets
+        n_rec = len(records)
+        t_node = {t: 2 + n_rec + i for i, t in enumerate(targets)}
+        gated = [t for t in targets if tg.cap[t] is not None and not tg.kind[t]]
+        g_node = {t: 2 + n_rec + len(targets) + i for i, t in enumerate(gated)}
+        self.size = 2 + n_rec + len(targets) + len(gated)
+        self.to: list[int] = []
+        self.base: list[int] = []
+        self.adj: list[list[int]] = [[] for _ in range(self.size)]
+        big = 1 << 40
+        self.source_edge: list[int] = []
+        self.supply: list[int] = []
+        for i, r in enumerate(records):
+            supply = problem.credits[r]
+            for t in targets_of[r]:
+                if tg.kind[t]:
+                    supply = max(supply, tg.need[t])
+                    self._edge(2 + i, t_node[t], big)
+                elif problem.external[r] and t in g_node:
+                    self._edge(2 + i, g_node[t], big)
+                else:
+                    self._edge(2 + i, t_node[t], big)
+            self.source_edge.append(self._edge(0, 2 + i, 0))
+            self.supply.append(supply)
+        self.sink_edge = [(t, self._edge(t_node[t], 1, 0)) for t in targets]
+        self.gate_edge = [(t, self._edge(g_node[t], t_node[t], 0)) for t in gated]
+
+    def _edge(self, a: int, b: int, c: int) -> int:
+        e = len(self.to)
+        self.to += [b, a]
+        self.base += [c, 0]
+        self.adj[a].append(e)
+        self.adj[b].append(e + 1)
+        return e
+
+    def value(self, start: int) -> int:
+        """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits."""
+        tg = self.tg
+        cap = list(self.base)
+        for i, e in enumerate(self.source_edge):
+            cap[e] = self.supply[i] if i >= start else 0
+        demand = 0
+        for t, e in self.sink_edge:
+            cap[e] = d = tg.deficit(t)
+            demand += d
+        if not demand:
+            return 0
+        for t, e in self.gate_edge:
+            cap[e] = max(0, tg.cap[t] - tg.ext[t])  # type: ignore[operator]
+        to, adj = self.to, self.adj
+        flow = 0
+        while True:
+            via = [-1] * self.size
+            via[0] = -2
+            queue = [0]
+            found = False
+            for a in queue:
+                for e in adj[a]:
+                    b = to[e]
+                    if via[b] == -1 and cap[e] > 0:
+                        via[b] = e
+                        if b == 1:
+                            found = True
+                            break
+                        queue.append(b)
+                if found:
+                    break
+            if not found:
+                return flow
+            push, b = 1 << 62, 1
+            while b != 0:
+                e = via[b]
+                push = min(push, cap[e])
+                b = to[e ^ 1]
+            b = 1
+            while b != 0:
+                e = via[b]
+                cap[e] -= push
+                cap[e ^ 1] += push
+                b = to[e ^ 1]
+            flow += push
+            if flow >= demand:
+                return flow
+
+
+def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
            ) -> tuple[list[tuple[int, int] | None], str]:
-    """An allocation (per record: (leaf, slot) or None) with the least total shortfall, and how it was found."""
-    n = len(problem.options)
-    assign: list[tuple[int, int] | None] = [None] * n
+    """An allocation (per record: (leaf, slot) or None) with the least total shortfall, and how it was found.
+
+    Records with one possible leaf go there (it can only help). For each way of choosing the children of ``pick``
+    nodes, the leaves that count make an additive problem; its contested records split into independent groups
+    (records linked through the leaves they could fill), and each group is placed greedily, then, unless the greedy
+    placement reaches the flow bound, by branch and bound under that bound. ``method="milp"`` uses the integer
+    program instead; past ``node_budget`` search nodes the integer program takes over.
+    """
+    if method == "milp":
+        found = _solve_milp(problem)
+        if found is not None:
+            return found, "milp"
+        method, node_budget = "search", 1 << 62  # the integer program failed: search to the end
+    assign: list[tuple[int, int] | None] = [None] * len(problem.options)
     state = problem.empty_state()
     contested: list[int] = []
     for r, opts in enumerate(problem.options):
@@ -465,76 +681,188 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 20000
             problem.add(state, r, *opts[0])
         elif opts:
             contested.append(r)
-    # biggest first: they decide most, and the bound prunes best when they are placed early
-    contested.sort(key=lambda r: -problem.credits[r])
-
-    def bound(state: list[list[int]], rest: Sequence[int]) -> int:
-        relaxed = [list(s) for s in state]
-        for r in rest:
+    if not contested:
+        return assign, "greedy"
+    settled = _settled_picks(problem, problem.root, state)
+    combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
+    if combos is None:
+        return _solve(problem, method="milp")
+    budget = [node_budget]
+    memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]] = {}
+    best_value: int | None = None
+    best_assign = assign
+    how = "greedy"
+    # cheap bound per choice (every contested record counted by every leaf that could use it), best first
+    ranked = []
+    for active, const in combos:
+        tg = _Targets(problem, active, state)
+        relaxed = _Targets(problem, active, state)
+        for r in contested:
             for leaf, slot in problem.options[r]:
-                problem.add(relaxed, r, leaf, slot)
-        return problem.shortfall(relaxed)
-
-    if method == "milp":
-        return _solve_milp(problem), "milp"
-
-    # greedy: each contested record where it lowers the shortfall most now (first such option on a tie)
-    greedy = list(assign)
-    gstate = [list(s) for s in state]
-    for r in contested:
-        best_opt, best_value = problem.options[r][0], None
-        for opt in problem.options[r]:
-            problem.add(gstate, r, *opt)
-            value = problem.shortfall(gstate)
-            problem.add(gstate, r, *opt, sign=-1)
-            if best_value is None or value < best_value:
-                best_opt, best_value = opt, value
-        greedy[r] = best_opt
-        problem.add(gstate, r, *best_opt)
-    greedy_value = problem.shortfall(gstate)
-    lower = bound(state, contested)
-    if greedy_value == lower and method == "auto":
-        return greedy, "greedy"
-
-    best = [greedy_value, greedy]
-    nodes = [0]
-
-    def search(i: int) -> None:
-        nodes[0] += 1
-        if nodes[0] > node_budget:
-            raise _BudgetExceeded
-        if i == len(contested):
-            value = problem.shortfall(state)
-            if value < best[0]:
-                best[0], best[1] = value, list(assign)
-            return
-        if bound(state, contested[i:]) >= best[0]:
-            return
-        r = contested[i]
-        for opt in problem.options[r]:
-            assign[r] = opt
-            problem.add(state, r, *opt)
-            search(i + 1)
-            problem.add(state, r, *opt, sign=-1)
-            if best[0] == lower:
+                t = relaxed.index.get((leaf, slot))
+                if t is not None:
+                    relaxed.put(r, t, 1)
+        ranked.append((const + sum(relaxed.deficit(t) for t in range(len(relaxed.kind))), const, active, tg))
+    ranked.sort(key=lambda x: x[0])
+    try:
+        for cheap, const, active, tg in ranked:
+            if best_value is not None and cheap >= best_value:
                 break
-        assign[r] = None
+            value, placed, used = _solve_targets(tg, contested, budget, best_value - const
+                                                 if best_value is not None else None, memo)
+            if placed is None:
+                continue
+            if best_value is None or const + value < best_value:
+                best_value = const + value
+                best_assign = list(assign)
+                for r, key in placed.items():
+                    best_assign[r] = key
+                how = used
+    except _BudgetExceeded:
+        return _solve(problem, method="milp")
+    return best_assign, how
 
-    if method in ("auto", "search"):
-        try:
-            search(0)
-            return best[1], "search"
-        except _BudgetExceeded:
-            if method == "search":
-                raise
-    return _solve_milp(problem), "milp"
+
+def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ceiling: int | None,
+                   memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
+                   ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
+    """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
+    placements when it cannot beat ``ceiling``. ``memo`` keeps groups solved for another choice of pick children
+    (the same records over the same leaves, from the same start, have the same answer)."""
+    problem = tg.problem
+    keys = list(tg.index)
+    targets_of: dict[int, list[int]] = {}
+    for r in contested:
+        ts = sorted({tg.index[o] for o in problem.options[r] if o in tg.index and tg.deficit(tg.index[o]) > 0})
+        if ts:
+            targets_of[r] = ts
+    # independent groups: records linked through shared targets (union-find over targets)
+    parent = list(range(len(keys)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for ts in targets_of.values():
+        for t in ts[1:]:
+            parent[find(t)] = find(ts[0])
+    groups: dict[int, list[int]] = {}
+    for r, ts in targets_of.items():
+        groups.setdefault(find(ts[0]), []).append(r)
+    base = sum(tg.deficit(t) for t in range(len(keys)))
+    placed: dict[int, tuple[int, int]] = {}
+    total_gain = 0
+    how = "greedy"
+    ordered = []
+    for root in sorted(groups):
+        # biggest first (they decide most); identical records side by side, for the search's symmetry rule
+        records = sorted(groups[root], key=lambda r: (-problem.credits[r], problem.external[r], targets_of[r], r))
+        ordered.append((records, (tuple(records), tuple(sorted(keys[t] for r in records for t in targets_of[r])))))
+    if ceiling is not None:  # no better than the incumbent even with records split: skip
+        bound = sum(memo[k][0] if k in memo else (_Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else
+                                                  max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0))
+                    for rs, k in ordered)
+        if base - bound >= ceiling:
+            return base - bound, None, how
+    for records, key in ordered:
+        found = memo.get(key)
+        if found is None:
+            gain, where, used = _solve_group(tg, records, targets_of, budget)
+            found = memo[key] = (gain, {r: keys[t] for r, t in where.items()}, used)
+        gain, where_keys, used = found
+        total_gain += gain
+        if used != "greedy":
+            how = "search"
+        placed.update(where_keys)
+    value = base - total_gain
+    if ceiling is not None and value >= ceiling:
+        return value, None, how
+    return value, placed, how
+
+
+def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int]
+                 ) -> tuple[int, dict[int, int], str]:
+    """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
+    anywhere are left out)."""
+    # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
+    greedy: dict[int, int] = {}
+    gained = 0
+    for r in records:
+        best_t, best_gain = -1, 0
+        for t in targets_of[r]:
+            g = tg.gain(r, t)
+            if g > best_gain:
+                best_t, best_gain = t, g
+        if best_t >= 0:
+            greedy[r] = best_t
+            tg.put(r, best_t, 1)
+            gained += best_gain
+    for r, t in greedy.items():
+        tg.put(r, t, -1)
+    if len(records) == 1:
+        return gained, greedy, "greedy"
+    flow = _Flow(tg, records, targets_of)
+    bound_gain = flow.value(0)
+    if gained >= bound_gain:
+        return gained, greedy, "greedy"
+    best = [gained, dict(greedy)]
+    current: dict[int, int] = {}
+    credits, external = tg.problem.credits, tg.problem.external
+    # identical records (same credits, origin and targets) are interchangeable: the search places each no lower
+    # than the identical record before it, which skips the orderings that only swap them
+    same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
+                        and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
+
+    def search(i: int, got: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _BudgetExceeded
+        if got > best[0]:
+            best[0], best[1] = got, dict(current)
+        if i == len(records) or best[0] >= bound_gain:
+            return
+        if got + _cheap_gain(tg, records, i, targets_of) <= best[0] or got + flow.value(i) <= best[0]:
+            return
+        r = records[i]
+        floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
+        options = sorted(((tg.gain(r, t), t) for t in targets_of[r] if t >= floor), key=lambda x: (-x[0], x[1]))
+        tried = False
+        for g, t in options:
+            if g <= 0:
+                break
+            tried = True
+            current[r] = t
+            tg.put(r, t, 1)
+            search(i + 1, got + g)
+            tg.put(r, t, -1)
+            del current[r]
+            if best[0] >= bound_gain:
+                return
+        if not tried:
+            search(i + 1, got)
+
+    search(0, 0)
+    return best[0], best[1], "search"
+
+
+def _cheap_gain(tg: _Targets, records: Sequence[int], start: int, targets_of: Mapping[int, Sequence[int]]) -> int:
+    """A quick upper bound on what ``records[start:]`` can still gain: each target's deficit or what could reach
+    it, whichever is less (records counted everywhere they could go)."""
+    reach: dict[int, int] = {}
+    credits = tg.problem.credits
+    for r in records[start:]:
+        for t in targets_of[r]:
+            reach[t] = reach.get(t, 0) + (tg.need[t] if tg.kind[t] else credits[r])
+    return sum(min(tg.deficit(t), v) for t, v in reach.items())
 
 
 class _BudgetExceeded(Exception):
     """The branch and bound used its node budget; the integer program takes over."""
 
 
-def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None]:
+def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None] | None:
     """The allocation as an integer program (scipy's HiGHS): binary x[record, leaf, slot], at most one per record;
     per credit pool a shortfall s >= need - home - min(external, cap); per course slot a covered flag; per pick node
     binary choices with the shortfall of unchosen children switched off by a big-M; minimise the root's shortfall."""
@@ -558,7 +886,19 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None]:
         if len(opts) > 1:
             rows.append(({index[("x", r, leaf, slot)]: 1 for leaf, slot in opts}, -np.inf, 1))
 
-    big = sum(problem.credits) + sum(sum(leaf.cost) + leaf.need for leaf in problem.leaves) + 1
+    def most(node: Any) -> int:
+        """The largest shortfall a node can have (a tight big-M for the pick constraints)."""
+        fixed = problem.fixed_shortfall.get(id(node))
+        if fixed is not None:
+            return fixed
+        leaf = problem.leaf_of_node.get(id(node))
+        if leaf is not None:
+            return leaf.need if leaf.kind == "credits" else sum(leaf.cost)
+        if isinstance(node, AllRequirement):
+            return sum(most(c) for c in node.all)
+        if isinstance(node, PickRequirement):
+            return sum(sorted((most(c) for c in node.of), reverse=True)[:node.pick])
+        return 0
 
     def node_var(node: Any) -> int:
         """A variable equal to (at least) the node's shortfall, in cents."""
@@ -612,6 +952,7 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None]:
                 z = var(("z", id(node), id(child)), 0, 1, True)
                 coef[w] = -1
                 picks[z] = 1
+                big = most(child)
                 rows.append(({w: 1, c: -1, z: -big}, -big, np.inf))
             rows.append((coef, 0, np.inf))
             rows.append((picks, node.pick, node.pick))
@@ -632,10 +973,15 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None]:
     c[root] = 1.0
     bounds = Bounds([v[1][0] for v in variables], [v[1][1] for v in variables])
     integrality = np.array([1 if v[1][2] else 0 for v in variables])
-    result = milp(c, constraints=LinearConstraint(a.tocsr(), lo, hi), bounds=bounds, integrality=integrality,
-                  options={"mip_rel_gap": 0})
-    if result.x is None:  # pragma: no cover - the program always has the empty allocation as a solution
-        raise RuntimeError(f"the allocation program could not be solved: {result.message}")
+    constraints = LinearConstraint(a.tocsr(), lo, hi)
+    # the objective is whole cents, so a zero gap is exact; HiGHS's presolve has failed on a few small programs
+    # (scipy 1.17), so a failed solve is retried without it, and the caller searches when both fail
+    for options in ({"mip_rel_gap": 0}, {"mip_rel_gap": 0, "presolve": False}):
+        result = milp(c, constraints=constraints, bounds=bounds, integrality=integrality, options=options)
+        if result.status == 0 and result.x is not None:
+            break
+    else:
+        return None
     assign: list[tuple[int, int] | None] = [None] * len(problem.options)
     for r, opts in enumerate(problem.options):
         for leaf, slot in opts:
@@ -671,9 +1017,11 @@ def _hours_of(record: CreditRecord, policy: Policy) -> Decimal:
 
 
 def _hour_pool(node: HoursRequirement, records: Sequence[CreditRecord], policy: Policy,
-               study: Sequence[tuple[date, date]] | None, as_of: date) -> tuple[Decimal, Decimal, list[int], tuple[str, ...]]:
+               study: Sequence[tuple[date, date]] | None, standard_years: Decimal
+               ) -> tuple[Decimal, Decimal, list[int], tuple[str, ...]]:
     """(needed, counted, record indices, notes) of an hour pool. ``per_year``: every year of study (from enrolment,
-    suspended time left out) needs the hours, the current part-year in proportion."""
+    suspended time left out) needs the hours, the current part-year in proportion, up to the program's standard
+    length (a student who stays on after it owes no more hours)."""
     chosen = [i for i, r in enumerate(records) if _matches(r, node.from_, r.course)]
     if not node.per_year or not study:
         counted = sum((_hours_of(records[i], policy) for i in chosen), Decimal(0))
@@ -682,6 +1030,7 @@ def _hour_pool(node: HoursRequirement, records: Sequence[CreditRecord], policy: 
     year_days = Decimal("365.25")
     total_days = sum((end - start).days for start, end in study)
     years = max(1, math.ceil(Decimal(total_days) / year_days)) if total_days > 0 else 1
+    years = min(years, max(1, math.ceil(standard_years)))
     got = [Decimal(0)] * years
     for i in chosen:
         day = records[i].occurred_on
@@ -698,6 +1047,7 @@ def _hour_pool(node: HoursRequirement, records: Sequence[CreditRecord], policy: 
     notes = []
     for y in range(years):
         share = min(Decimal(1), (Decimal(total_days) - y * year_days) / year_days) if total_days else Decimal(1)
+        share = max(share, Decimal(0))
         need_y = (node.hours * share).quantize(Decimal("0.1"), ROUND_CEILING)
         needed += need_y
         counted += min(got[y], need_y)
@@ -738,7 +1088,7 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
             return
         subs = substitutes.get(node.id, {})
         if isinstance(node, HoursRequirement):
-            hours[id(node)] = _hour_pool(node, records, policy, study, as_of)
+            hours[id(node)] = _hour_pool(node, records, policy, study, program.standard_years)
             fixed[id(node)] = 0  # hours are not credits: an hour pool never adds to the credit shortfall
             return
         if isinstance(node, CoursesRequirement):
@@ -777,7 +1127,7 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
 
 
 def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
-    return Allocated(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
+    return Allocated.model_construct(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
                      origin=record.origin, hours=record.hours,
                      counts_as=counts_as if counts_as and counts_as != record.course else None)
 
@@ -1087,10 +1437,12 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
             status = AuditStatus.ELIGIBLE
         if status == AuditStatus.ELIGIBLE:
             awards.append("graduation")
-        if not met and status not in (AuditStatus.GRADUATED, AuditStatus.NOT_ENROLLED):
-            if as_of >= standard_end or as_of > deadline:
+        if status not in (AuditStatus.ELIGIBLE, AuditStatus.GRADUATED, AuditStatus.NOT_ENROLLED):
+            # 结业: the study period ended without graduation (requirements unmet, or the deadline passed);
+            # 肄业: at least a year of study, leaving without graduation
+            if (not met and as_of >= standard_end) or as_of > deadline:
                 awards.append("completion")
-            if study_years >= policy.partial_study_min_years:
+            if study_years >= policy.partial_study_min_years and (not met or as_of > deadline):
                 awards.append("partial_study")
         if status not in (AuditStatus.GRADUATED, AuditStatus.WITHDRAWN, AuditStatus.NOT_ENROLLED):
             projection = _projection(total, shortfall, study_days, as_of, earliest, deadline)
@@ -1177,6 +1529,13 @@ def _projection(total: Decimal, remaining: Decimal, study_days: int, as_of: date
 # A student's history, audited
 # ---------------------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _NoEnrolment:
+    program: str | None = None
+
+
+_NO_ENROLMENT = _NoEnrolment()
+
 _RETROACTIVE = frozenset({"entry_reversed", "grade_corrected", "outcome_revoked"})
 """Kinds that change what an earlier record was worth: they weigh on a past graduation when recorded later."""
 
@@ -1224,21 +1583,37 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
         support_events = [e for e in events if e.kind != "graduated"
                           and (e.occurred_on <= day or e.kind in _RETROACTIVE)]
         before = [e for e in events if e.occurred_on <= day and e.kind != "graduated"]
+        awarded_in = _program_on(before, catalog, day)
+        what_if = awarded_in is None or chosen.code != awarded_in.code or chosen.institution != awarded_in.institution
         support = _audit_on(support_events, chosen, catalog=catalog, as_of=day, timeline_events=before,
                             student_id=student_id, reversed_ids=reversed_ids, method=method)
         extra: list[Issue] = []
-        if not support.supports(graduation.award):
+        if not what_if and not support.supports(graduation.award):
             extra.append(Issue(code="graduation_unsupported", student_id=student_id, event_id=graduation.event_id,
                                message=f"student {student_id}: the award {graduation.award} of {day} "
                                        f"({graduation.event_id}) is no longer supported by the ledger: the audit "
                                        f"on that day, with later reversals, corrections and revocations applied, "
                                        f"says {support.status.value} (shortfall {support.shortfall})"))
+        stages = support.stages
+        if stages and stages[-1].end is None:
+            stages = stages[:-1] + (stages[-1].model_copy(update={"end": day, "ended_by": "graduated"}),)
+        # a what-if audit of a graduate says what the other program would have made of the record on that day
+        awarded = () if what_if or extra else (graduation.award,)
         return support.model_copy(update={
-            "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
-            "award": graduation.award, "awards": (graduation.award,) if not extra else (),
+            "stages": stages, "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
+            "award": None if what_if else graduation.award, "awards": awarded,
             "issues": support.issues + tuple(extra), "projection": None})
     return _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline_events=events,
                      student_id=student_id, reversed_ids=reversed_ids, method=method)
+
+
+def _program_on(events: Sequence[Any], catalog: Catalog, day: date) -> Program | None:
+    """The program the student is in on ``day`` (its catalog version then)."""
+    enrolment = build_timeline(events).status_on(day).enrolment
+    if enrolment is None:
+        return None
+    return catalog.program(enrolment.institution, enrolment.program, day) or catalog.program(
+        enrolment.institution, enrolment.program)
 
 
 def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_of: date,
@@ -1247,7 +1622,10 @@ def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_o
     records = transcript_records(events, catalog=catalog, policy=program.policy)
     timeline = build_timeline(timeline_events)
     history = StudyHistory.from_timeline(timeline, as_of)
-    exceptions = [e for e in events if e.kind == "exception_granted" and e.event_id not in reversed_ids]
+    # an exception that names no program is for the program the student was in when it was granted
+    exceptions = [e if e.program is not None else e.model_copy(update={
+                      "program": (timeline.status_on(e.occurred_on).enrolment or _NO_ENROLMENT).program})
+                  for e in events if e.kind == "exception_granted" and e.event_id not in reversed_ids]
     report = audit(program, records, as_of=as_of, catalog=catalog, history=history, exceptions=exceptions,
                    student_id=student_id, method=method)
     if history is None:

@@ -309,8 +309,9 @@ class Ledger:
                 stored[sid] = [_read(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
             history = stored[sid] + [e for e in new[:i] if e.student_id == sid]
             try:
+                # the student's own program on that day: an award in another program is refused by the check
                 audits[award.event_id] = audit_history(history, catalog=self._catalog, as_of=award.occurred_on,
-                                                       program=award.program, student_id=sid)
+                                                       student_id=sid)
             except UnknownReference:
                 pass  # no program to audit: the award's checks refuse it
         return audits
@@ -437,6 +438,35 @@ class Ledger:
         return audit_history(self.events(student_id), catalog=self.catalog, as_of=day, program=program,
                              student_id=student_id, method=method)
 
+    def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
+                  program: Any = None, workers: int = 1, chunk: int = 500) -> Iterator[AuditReport]:
+        """Audit many students (default: every student in the ledger), in the order given; a student with no
+        enrolment on ``as_of`` is skipped. ``workers`` > 1 audits in that many processes, each reading the ledger
+        itself (a file or server ledger; an in-memory one is audited here). Reports come back in order."""
+        day = as_of or date.today()
+        ids = list(students) if students is not None else self.students()
+        chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+        if workers > 1 and len(chunks) > 1 and self._store.engine.url.database not in (None, "", ":memory:"):
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            url = self._store.engine.url.render_as_string(hide_password=False)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                for reports in pool.map(_audit_chunk, [url] * len(chunks), chunks, [day] * len(chunks),
+                                        [program] * len(chunks)):
+                    yield from reports
+            return
+        catalog = self.catalog
+        for part in chunks:
+            with self._store.read() as conn:
+                rows = self._store.payloads_of_students(conn, part)
+            for sid in part:
+                events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
+                try:
+                    yield audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
+                except UnknownReference:
+                    continue
+
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
         return build_timeline(self.events(student_id)).status_on(on).status
@@ -469,6 +499,12 @@ class Ledger:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
+
+
+def _audit_chunk(url: str, students: list[str], as_of: date, program: Any) -> list[AuditReport]:
+    """A worker process's share of ``Ledger.audit_all``."""
+    with Ledger.open(url) as ledger:
+        return list(ledger.audit_all(students, as_of, program=program))
 
 
 def _parse(stored: StoredEvent) -> Any:

@@ -342,6 +342,15 @@ class Store:
         return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
             f"SELECT seq, payload FROM events WHERE student_id = {p} ORDER BY student_seq", (student_id,))]
 
+    def payloads_of_students(self, conn: Connection, student_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+        """``(seq, payload)`` of several students' rows, per student in recording order (one query per 900)."""
+        out: dict[str, list[tuple[int, str]]] = {sid: [] for sid in student_ids}
+        for sid, seq, payload in self._in(
+                conn, "SELECT student_id, seq, payload FROM events WHERE student_id IN ({in_}) "
+                      "ORDER BY student_id, student_seq", list(student_ids)):
+            out[sid].append((seq, payload))
+        return out
+
     def student_ids(self, conn: Connection) -> list[str]:
         """Every student id in the ledger, sorted."""
         return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]

@@ -28,7 +28,7 @@ def test_transcript_balance_and_verify(tmp_path):
     data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
     balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db]).stdout)
-    assert balance["total"] == "44.00"
+    assert balance["total"] == "93.00"
     verified = runner.invoke(app, ["verify", "--db", db])
     assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
 
@@ -53,3 +53,17 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
     assert missing.exit_code == 1
     assert missing.stderr.startswith("error: cannot open") and "Traceback" not in missing.output
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
+    db = _demo_db(tmp_path)
+    midway = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2026-07-31"])
+    assert midway.exit_code == 3 and "✗ core-more" in midway.stdout and "stages:" in midway.stdout
+    final = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "json"])
+    assert final.exit_code == 0 and json.loads(final.stdout)["status"] == "graduated"
+    html = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "html"])
+    assert html.stdout.startswith("<div")
+    unknown = runner.invoke(app, ["audit", "NOBODY", "--db", db])
+    assert unknown.exit_code == 1 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
+    bad = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "pdf"])
+    assert bad.exit_code == 1 and "--format" in bad.stderr

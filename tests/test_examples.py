@@ -40,7 +40,7 @@ def test_quickstart_balance():
     assert balance.by_origin["home"] == Decimal("12.00")
 
 
-def test_demo_prints_transcript_and_balance(tmp_path, capsys):
+def test_demo_prints_transcript_balance_and_audits(tmp_path, capsys):
     text = demo.main(str(tmp_path / "demo.db"))
     assert "make-up (补考), counted as 60" in text
     assert "retake (重修)" in text
@@ -50,8 +50,17 @@ def test_demo_prints_transcript_and_balance(tmp_path, capsys):
     records = {r.course: r for r in ledger.transcript(demo.STUDENT).records}
     assert records["MT101"].score == Decimal(60) and records["MT101"].flagged
     assert records["MT102"].score == Decimal(88) and records["MT102"].attempt == "retake"
-    assert ledger.balance(demo.STUDENT).total == Decimal("44.00")
+    assert ledger.balance(demo.STUDENT, as_of=demo.MIDWAY).total == Decimal("44.00")
     assert ledger.status(demo.STUDENT, demo.date(2025, 12, 1)) == "suspended"
+    # midway: requirements missing, two study periods, a projection; at the end: graduated part-time in 3 stages
+    midway = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
+    assert midway.status == cl.AuditStatus.REQUIREMENTS_MISSING and len(midway.stages) == 2
+    assert midway.projection is not None and midway.projection.finish_on is not None
+    final = ledger.audit(demo.STUDENT, as_of=demo.GRADUATION)
+    assert final.status == cl.AuditStatus.GRADUATED and final.award == "graduation" and final.part_time
+    assert [s.ended_by for s in final.stages] == ["suspended", "suspended", "graduated"]
+    assert final.stages[-1].cumulative == ledger.balance(demo.STUDENT).total
+    assert "status: graduated" in text and "stages:" in text
     ledger.close()
 
 

@@ -1,0 +1,234 @@
+"""Audit benchmark: a synthetic province's students audited from a SQLite ledger, against a raw SQL scan.
+
+50,000 students (by default) of a provincial program with thirteen leaves (overlapping credit pools over category,
+tag and mode, a course list, two shared leaves, a pick-2-of-4 of electives) each hold 20 to 80 course records,
+with failed attempts, make-ups (补考) and retakes (重修) among them. The ledger is built once (``--db`` keeps it for
+the next run). Then, in the same process:
+
+- the whole batch is audited with ``Ledger.audit_all(workers=N)`` (default: every core of the machine);
+- the same records are read by a raw SQL scan (``sqlite3``: every payload, ordered by student) as the baseline;
+- single audits (``Ledger.audit``) of students with exactly 20, 40, 80 and 160 records are timed.
+
+It prints audits per second, the batch time over the scan time, the per-audit times and their 160/20 ratio, how
+the allocations were found (greedy proved optimal by the bound, branch and bound, integer program), and last the
+line ``audit rate: N/s``.
+
+    python benchmarks/audit.py [--students N] [--workers N] [--db PATH] [--seed N] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any, Iterator
+
+import credit_ledger as cl
+
+INSTITUTION = "HNJX"
+PROGRAM = "PROV-MECH-2025"
+ENROL = date(2024, 9, 1)
+AS_OF = date(2027, 7, 1)
+SIZES = (20, 40, 80, 160)
+
+
+def catalog() -> cl.Catalog:
+    """The sample catalog plus 200 provincial courses and the benchmark's program."""
+    rng = random.Random(7)
+    courses = []
+
+    def add(prefix: str, n: int, category: str, **extra: Any) -> None:
+        for i in range(1, n + 1):
+            tags = []
+            if rng.random() < 0.3:
+                tags.append("cnc")
+            if rng.random() < 0.25:
+                tags.append("digital")
+            if category == "practice" and rng.random() < 0.4:
+                tags.append("lab")
+            if category == "elective" and rng.random() < 0.4:
+                tags.append("robotics")
+            courses.append({"institution": INSTITUTION, "code": f"{prefix}{i:03d}", "title": f"{category} {i}",
+                            "credits": rng.choice([2, 2, 3, 3, 4, 4, 5, 6]), "category": category,
+                            "tags": tags, **extra})
+
+    add("PV-P", 40, "public")
+    add("PV-C", 50, "core")
+    add("PV-R", 40, "practice")
+    add("PV-E", 50, "elective")
+    add("PV-O", 20, "elective", mode="online")
+    program = {
+        "institution": INSTITUTION, "code": PROGRAM, "title": "机电一体化（省级统一方案）", "level": "senior_worker",
+        "standard_years": 3, "min_years": 2, "max_years": 6, "total_credits": 150,
+        "requirements": {"id": "root", "title": "毕业要求", "all": [
+            {"id": "public", "title": "公共基础课", "credits": 24, "from": {"category": "public"}},
+            {"id": "core", "title": "专业核心课", "courses": [f"PV-C{i:03d}" for i in range(1, 7)]},
+            {"id": "core-pool", "title": "专业课学分", "credits": 20, "from": {"category": "core"}},
+            {"id": "cnc", "title": "数控方向", "credits": 8, "from": {"tag": "cnc"}},
+            {"id": "digital", "title": "数字化", "credits": 6, "from": {"tag": "digital"}},
+            {"id": "practice", "title": "实习实训", "credits": 24, "from": {"category": "practice"},
+             "max_external": 6},
+            {"id": "lab", "title": "实验", "credits": 6, "from": {"tag": "lab"}},
+            {"id": "safety", "title": "安全教育", "courses": ["PV-P001"], "shared": True},
+            {"id": "online", "title": "在线学习", "credits": 2, "from": {"mode": "online"}, "shared": True},
+            {"id": "electives", "title": "选修（四选二）", "pick": 2, "of": [
+                {"id": "el-a", "courses": ["PV-E001", "PV-E002"]},
+                {"id": "el-b", "credits": 6, "from": {"tag": "robotics"}},
+                {"id": "el-c", "courses": ["PV-E010"]},
+                {"id": "el-d", "credits": 6, "from": {"category": "elective"}},
+            ]},
+        ]},
+    }
+    sample = cl.Catalog.sample()
+    home = sample.institution(INSTITUTION).model_dump(mode="json")
+    extra = cl.Catalog.from_data({"institutions": [home], "courses": courses, "programs": [program]},
+                                 source="benchmark")
+    return sample.merge(extra)
+
+
+def codes(cat: cl.Catalog) -> list[str]:
+    return [c.code for c in cat.courses if c.code.startswith("PV-")]
+
+
+def student_events(sid: str, n_records: int, rng: random.Random, pool: list[str]) -> list[Any]:
+    """An enrolment and ``n_records`` course records (some failed first, then made up or retaken)."""
+    out: list[Any] = [cl.Enrolled(event_id=f"{sid}-e", student_id=sid, occurred_on=ENROL, institution=INSTITUTION,
+                                  program=PROGRAM)]
+    chosen = rng.sample(pool, n_records)
+    span = (AS_OF - ENROL).days - 10
+    for i, code in enumerate(chosen):
+        day = ENROL + timedelta(days=1 + (span * i) // n_records)
+        if rng.random() < 0.08:
+            out.append(cl.CourseCompleted(event_id=f"{sid}-{i}-f", student_id=sid, occurred_on=day,
+                                          institution=INSTITUTION, course=code, grade=rng.randint(30, 59)))
+            attempt = "makeup" if rng.random() < 0.5 else "retake"
+            out.append(cl.CourseCompleted(event_id=f"{sid}-{i}", student_id=sid, occurred_on=day + timedelta(days=5),
+                                          institution=INSTITUTION, course=code, grade=rng.randint(60, 95),
+                                          attempt=attempt))
+        else:
+            out.append(cl.CourseCompleted(event_id=f"{sid}-{i}", student_id=sid, occurred_on=day,
+                                          institution=INSTITUTION, course=code, grade=rng.randint(60, 99)))
+    return out
+
+
+def build(ledger: cl.Ledger, students: int, seed: int) -> None:
+    cat = ledger.catalog
+    pool = codes(cat)
+    rng = random.Random(seed)
+    batch: list[Any] = []
+    for s in range(students):
+        batch += student_events(f"PV{s:06d}", rng.randint(20, 80), rng, pool)
+        if len(batch) >= 20000:
+            ledger.append_many(batch)
+            batch = []
+    for n in SIZES:
+        for k in range(10):
+            batch += student_events(f"SIZE{n:03d}-{k}", n, rng, pool)
+    ledger.append_many(batch)
+
+
+def raw_scan(path: str) -> tuple[float, int]:
+    """Read every payload ordered by student with plain sqlite3; (seconds, rows)."""
+    con = sqlite3.connect(path)
+    t = time.perf_counter()
+    cur = con.execute("SELECT student_id, seq, payload FROM events ORDER BY student_id, student_seq")
+    rows = 0
+    while True:
+        chunk = cur.fetchmany(10000)
+        if not chunk:
+            break
+        rows += len(chunk)
+    elapsed = time.perf_counter() - t
+    con.close()
+    return elapsed, rows
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--students", type=int, default=50_000)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--db", default=None, help="ledger file (kept; reused when it already holds the students)")
+    p.add_argument("--seed", type=int, default=20250901)
+    p.add_argument("--profile", action="store_true", help="cProfile single-process audits; top functions to stderr")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> float:
+    args = parse_args(argv)
+    tmp = None
+    path = args.db
+    if path is None:
+        tmp = tempfile.TemporaryDirectory(prefix="audit-bench-")
+        path = os.path.join(tmp.name, "province.db")
+    ledger = cl.Ledger.open(path)
+    try:
+        cat = catalog()
+        ledger.load_catalog(cat)
+        if ledger.count() == 0:
+            t = time.perf_counter()
+            build(ledger, args.students, args.seed)
+            print(f"built: {ledger.count():,} events in {time.perf_counter() - t:.1f} s")
+        batch_ids = [s for s in ledger.students() if s.startswith("PV")]
+        print(f"students: {len(batch_ids):,}; workers: {args.workers}")
+
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            list(ledger.audit_all(batch_ids[:2000], AS_OF))
+            prof.disable()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(35)
+            print(out.getvalue(), file=sys.stderr)
+
+        t = time.perf_counter()
+        statuses: Counter[str] = Counter()
+        solvers: Counter[str] = Counter()
+        audited = 0
+        for report in ledger.audit_all(batch_ids, AS_OF, workers=args.workers):
+            audited += 1
+            statuses[report.status.value] += 1
+            solvers[report.solver] += 1
+        batch_time = time.perf_counter() - t
+        scan_time, rows = raw_scan(path)
+
+        per_size = {}
+        for n in SIZES:
+            sids = [f"SIZE{n:03d}-{k}" for k in range(10)]
+            for sid in sids:  # warm
+                ledger.audit(sid, as_of=AS_OF)
+            times = []
+            for _ in range(3):
+                for sid in sids:
+                    t = time.perf_counter()
+                    ledger.audit(sid, as_of=AS_OF)
+                    times.append(time.perf_counter() - t)
+            per_size[n] = statistics.median(times)
+    finally:
+        ledger.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+    rate = audited / batch_time if batch_time else float("inf")
+    print(f"batch: {audited:,} audits in {batch_time:.2f} s ({rate:,.0f} audits/s, {args.workers} workers)")
+    print(f"raw scan: {rows:,} rows in {scan_time:.2f} s; batch / scan = {batch_time / scan_time:.1f}")
+    print("statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))
+    print("allocations: " + ", ".join(f"{k} {v:,}" for k, v in sorted(solvers.items())))
+    for n in SIZES:
+        print(f"single audit, {n:>3} records: {per_size[n] * 1000:.2f} ms")
+    print(f"160 / 20 records: {per_size[160] / per_size[20]:.1f}")
+    print(f"audit rate: {rate:.0f}/s")
+    return rate
+
+
+if __name__ == "__main__":
+    main()
