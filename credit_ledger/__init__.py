@@ -48,6 +48,7 @@ from .models import (
     VerifyReport,
     Withdrawn,
 )
+from .transfer import CapResult, Excluded, apply_caps
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "Alliance",
     "BadSignature",
     "Balance",
+    "CapResult",
     "Catalog",
     "CatalogError",
     "ConversionRule",
@@ -69,6 +71,7 @@ __all__ = [
     "EntryReversed",
     "Enrolled",
     "Event",
+    "Excluded",
     "ExceptionGranted",
     "Grade",
     "GradeCorrected",
@@ -94,4 +97,5 @@ __all__ = [
     "VerifyReport",
     "Withdrawn",
     "__version__",
+    "apply_caps",
 ]
