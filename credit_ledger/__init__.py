@@ -48,7 +48,18 @@ from .models import (
     VerifyReport,
     Withdrawn,
 )
-from .transfer import CapResult, Excluded, apply_caps
+from . import transfer
+from .transfer import (
+    CapResult,
+    Decision,
+    Excluded,
+    Outcome,
+    RecognitionResult,
+    StatementResult,
+    TransferStatement,
+    apply_caps,
+    public_key_hex,
+)
 
 __version__ = "0.1.0"
 
@@ -67,6 +78,7 @@ __all__ = [
     "CreditLedgerError",
     "CreditRecognized",
     "CreditRecord",
+    "Decision",
     "DuplicateEvent",
     "EntryReversed",
     "Enrolled",
@@ -80,6 +92,7 @@ __all__ = [
     "IntegrityError",
     "Issue",
     "Ledger",
+    "Outcome",
     "OutcomeConverted",
     "OutcomeRevoked",
     "PermissionDenied",
@@ -88,14 +101,19 @@ __all__ = [
     "ProgramChanged",
     "Receipt",
     "Receipts",
+    "RecognitionResult",
     "RejectedEvent",
     "Resumed",
+    "StatementResult",
     "Suspended",
     "Target",
     "Transcript",
+    "TransferStatement",
     "UnknownReference",
     "VerifyReport",
     "Withdrawn",
     "__version__",
     "apply_caps",
+    "public_key_hex",
+    "transfer",
 ]
