@@ -163,9 +163,10 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
 
     1. ``duplicate_outcome``: an outcome converts once; a later conversion of the same outcome (another rule or
        date), or the same target twice, does not count.
-    2. ``cap_certificate``: a certificate's credits, summed over its records, up to ``max_certificate_credits``.
-    3. ``overlap_lower``: of converted records toward the same course, only the one with the most credits left
-       counts (the earliest of equals).
+    2. ``overlap_lower``: a course counts once. Recognised and converted records toward a course the student earned
+       at home do not count; of those toward the same course otherwise, only the one that keeps the most credits
+       under the certificate cap counts (the earliest of equals).
+    3. ``cap_certificate``: a certificate's credits, summed over its records, up to ``max_certificate_credits``.
     4. ``cap_online``: online credits up to ``max_online_ratio`` x total; home online courses use the room first
        and are never trimmed.
     5. ``cap_external``: recognised plus converted credits up to ``max_external_ratio`` x total, and with
@@ -213,32 +214,52 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
             else:
                 seen_targets.add(target)
 
-    # 2. at most max_certificate_credits per certificate
-    per_certificate: dict[str, Decimal] = defaultdict(Decimal)
-    for i in converted:
-        r = ordered[i]
-        if r.outcome_type != "certificate" or r.outcome_id is None or out[i]:
-            continue
-        room = max(policy.max_certificate_credits - per_certificate[r.outcome_id], ZERO)
-        if left[i] > room:
-            cut(i, left[i] - room, "cap_certificate",
-                f"{describe(r)}: {_fmt(left[i] - room)} of its credits do not count; a certificate counts at most "
-                f"{_fmt(policy.max_certificate_credits)} credits (max_certificate_credits)")
-        per_certificate[r.outcome_id] += left[i]
+    # 2. a course counts once: a home record, else of overlapping outcomes (the same course) only the highest, judged
+    #    by what each keeps under the certificate cap once the courses earned at home are set aside
+    def certificate_room(set_aside: set[int] | dict[int, Any]) -> dict[int, Decimal]:
+        kept: dict[int, Decimal] = {}
+        per_certificate: dict[str, Decimal] = defaultdict(Decimal)
+        for i in converted:
+            r = ordered[i]
+            if out[i] or i in set_aside or r.outcome_type != "certificate" or r.outcome_id is None:
+                continue
+            kept[i] = min(left[i], max(policy.max_certificate_credits - per_certificate[r.outcome_id], ZERO))
+            per_certificate[r.outcome_id] += kept[i]
+        return kept
 
-    # 3. of overlapping outcomes (the same course) only the highest counts
     by_course: dict[str, list[int]] = defaultdict(list)
-    for i in converted:
-        if ordered[i].course is not None and not out[i]:
-            by_course[ordered[i].course].append(i)  # type: ignore[index]
+    home_of: dict[str, int] = {}
+    for i, r in enumerate(ordered):
+        if r.course is not None and not out[i]:
+            if is_external(r):
+                by_course[r.course].append(i)
+            else:
+                home_of.setdefault(r.course, i)
+    losers: dict[int, tuple[str, int]] = {}
     for course, members in by_course.items():
-        best = max(members, key=lambda i: (left[i], -i))
-        for i in members:
-            if i != best:
-                winner = ordered[best]
-                cut(i, left[i], "overlap_lower",
-                    f"{describe(ordered[i])}: course {course} is already replaced by {describe(winner)} with "
-                    f"{_fmt(left[best])} credits; of overlapping outcomes only the highest counts")
+        if course in home_of:
+            losers.update((i, (course, home_of[course])) for i in members)
+    kept = certificate_room(losers)
+    for course, members in by_course.items():
+        if course not in home_of:
+            best = max(members, key=lambda i: (kept.get(i, left[i]), -i))
+            losers.update((i, (course, best)) for i in members if i != best)
+    for i in sorted(losers):
+        course, winner = losers[i]
+        w = ordered[winner]
+        if not is_external(w):
+            why = f"course {course} is already earned at the home school (event {w.event_id}); a course counts once"
+        else:
+            why = (f"course {course} already counts by {describe(w)} with {_fmt(kept.get(winner, left[winner]))} "
+                   "credits; of overlapping outcomes only the highest counts")
+        cut(i, left[i], "overlap_lower", f"{describe(ordered[i])}: {why}")
+
+    # 3. at most max_certificate_credits per certificate
+    for i, keep in certificate_room(set()).items():
+        if left[i] > keep:
+            cut(i, left[i] - keep, "cap_certificate",
+                f"{describe(ordered[i])}: {_fmt(left[i] - keep)} of its credits do not count; a certificate counts "
+                f"at most {_fmt(policy.max_certificate_credits)} credits (max_certificate_credits)")
 
     # 4. online credits up to max_online_ratio of the total
     online_limit = _limit(policy.max_online_ratio, total_credits)

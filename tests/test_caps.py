@@ -69,16 +69,18 @@ def test_caps_hold_for_any_mix(raw, policy_kw, total, random):
     per_certificate: dict[str, Decimal] = defaultdict(Decimal)
     per_course: dict[str, int] = defaultdict(int)
     conversions: dict[tuple, set] = defaultdict(set)
+    home_courses = {r.course for r in home}
     for r in external:
+        if r.course is not None:
+            per_course[r.course] += 1
         if r.origin != "converted":
             continue
         if r.outcome_type == "certificate":
             per_certificate[r.outcome_id] += r.credits
-        if r.course is not None:
-            per_course[r.course] += 1
         conversions[(r.outcome_type, r.outcome_id)].add((r.rule, r.occurred_on))
     assert all(v <= policy.max_certificate_credits for v in per_certificate.values())
-    assert all(n == 1 for n in per_course.values()), "one course is replaced by at most one outcome"
+    assert all(n == 1 for n in per_course.values()), "a course is replaced by at most one external record"
+    assert not set(per_course) & home_courses, "a course earned at home is not also counted from elsewhere"
     assert all(len(v) == 1 for v in conversions.values()), "each outcome converts once"
 
     # the order records are given in does not matter
@@ -89,15 +91,17 @@ def test_caps_hold_for_any_mix(raw, policy_kw, total, random):
 
 @given(record_lists())
 def test_of_overlapping_outcomes_the_highest_counts(raw):
-    """With no other cap binding, the converted record counted for a course has the most credits of those left
-    toward it once each outcome converts once."""
+    """With no other cap binding, the external record counted for a course has the most credits of those toward
+    it (once each outcome converts once), and none counts toward a course earned at home."""
     records = [CreditRecord(**r) for r in raw]
     policy = Policy(max_external_ratio=1, max_online_ratio=1, max_certificate_credits=1000)
     result = apply_caps(records, total_credits=Decimal(100000), policy=policy)
     duplicates = {x.record.event_id for x in result.excluded if x.code == "duplicate_outcome"}
+    home_courses = {r.course for r in records if r.origin == "home"}
     for r in result.counted:
-        if r.origin == "converted" and r.course is not None:
-            rivals = [o for o in records if o.origin == "converted" and o.course == r.course
+        if r.origin != "home" and r.course is not None:
+            assert r.course not in home_courses
+            rivals = [o for o in records if o.origin != "home" and o.course == r.course
                       and o.event_id not in duplicates]
             assert r.credits == max(o.credits for o in rivals)
     assert {x.code for x in result.excluded} <= {"duplicate_outcome", "overlap_lower"}
@@ -161,3 +165,19 @@ def test_a_program_change_re_applies_the_caps():
     assert apply_caps(records, total_credits=Decimal(150), policy=Policy()).total == Decimal(60)
     small = apply_caps(records, total_credits=Decimal(40), policy=Policy(max_external_ratio=Decimal("0.3")))
     assert small.total == Decimal(42) and small.excluded[0].credits == Decimal(18)
+
+
+def test_a_certificate_that_loses_a_course_keeps_its_cap_for_the_others():
+    """CNC201 is already recognised; the certificate's 8 go to CNC202 (6 of them) instead of 6 + 2."""
+    recognised = rec("xt-cnc1", 6, course="CNC201", on=D(2025, 9, 10))
+    on_201, on_202 = cert("c-201", 6, "NC-4-1", "CNC201"), cert("c-202", 6, "NC-4-1", "CNC202")
+    result = apply_caps([on_202, recognised, on_201], total_credits=Decimal(150), policy=Policy())
+    assert counted_of(result, "c-202") == 6 and counted_of(result, "c-201") == 0
+    assert [(x.record.event_id, x.code) for x in result.excluded] == [("c-201", "overlap_lower")]
+
+
+def test_a_course_earned_at_home_is_not_counted_again_from_elsewhere():
+    home = rec("cnc201-home", 6, "home", course="CNC201", on=D(2026, 6, 1))
+    result = apply_caps([cert("c-201", 6, "NC-4-1", "CNC201"), home], total_credits=Decimal(150), policy=Policy())
+    assert [r.event_id for r in result.counted] == ["cnc201-home"]
+    assert "earned at the home school" in result.excluded[0].message
