@@ -1,12 +1,31 @@
-"""Recognition across an alliance (学分互认) and conversion of learning outcomes (学分认定), as pure rules.
+"""Recognition across an alliance (学分互认), conversion of learning outcomes (学分认定), and signed transfer
+statements, as pure rules: no session, no engine, no clock.
 
-What counts toward graduation of the credits earned elsewhere is decided by ``apply_caps``: recognised plus converted
-credits count up to the program's ``max_external_ratio`` of its total credits (and, with ``min_home_ratio``, up to
-the share not reserved for the home school), online credits up to ``max_online_ratio``, a certificate's credits up
-to ``max_certificate_credits``, each outcome converts once, and of outcomes converted toward the same course only
-the highest counts. A 150-credit program with a 50% cap and 80 credits from a partner school counts 75 of them:
+**Conversion.** A certificate (职业技能等级证书), competition award, work experience, apprenticeship training or online
+course converts under the first conversion rule of the student's school that fits it (type, title, level, rank, a
+team award's place, post), into its target courses at their own credits or into a category. **Recognition.** A
+result on another school's signed statement is recognised under an agreement in force: both schools alliance
+members when it was earned (or named parties), in the agreement's direction, the grade at least the agreement's
+minimum across scales, the source no older than it allows. **Caps.** Either way, what is granted is what
+``apply_caps`` counts next to the student's records, and a refused item gets a stable code and a sentence naming
+the student, the item and the rule. A worker in the part-time program (90 credits, 60% at home) with a 中级 电工
+certificate, which the college maps to two core courses worth 10 credits, is granted 8 (at most 8 per certificate):
 
 >>> from datetime import date as d
+>>> from credit_ledger.models import Catalog, Enrolled
+>>> cat = Catalog.sample()
+>>> events = [Enrolled(event_id="W1-enrol", student_id="W1", occurred_on=d(2025, 9, 1), institution="HNJX",
+...                    program="MECH-PT-2024", mode="part_time", employer="湘江重工")]
+>>> standing = standing_of("W1", events, catalog=cat, on=d(2026, 3, 1))
+>>> cert = Outcome(type="certificate", outcome_id="ELEC-4-0001", title="电工", level="中级")
+>>> result = convert([cert], standing=standing, catalog=cat, on=d(2026, 3, 1))
+>>> [(x.credits, x.rule, x.code, [t.course for t in x.target]) for x in result.decisions]
+[(Decimal('8.00'), 'CERT-ELEC-L4', 'cap_certificate', ['ELEC101', 'MT102'])]
+>>> [(e.target.course, e.credits) for e in result.events]
+[('ELEC101', Decimal('4.00')), ('MT102', Decimal('4.00'))]
+
+The caps alone: a 150-credit program with a 50% cap and 80 credits from a partner school counts 75 of them.
+
 >>> from decimal import Decimal as D
 >>> from credit_ledger.models import CreditRecord, Policy
 >>> def rec(eid, credits, origin="recognized"):
@@ -18,6 +37,9 @@ the highest counts. A 150-credit program with a 50% cap and 80 credits from a pa
 [('home', Decimal('60')), ('xt-1', Decimal('50')), ('xt-2', Decimal('25.00'))]
 >>> [(x.record.event_id, x.credits, x.code) for x in caps.excluded]
 [('xt-2', Decimal('5.00'), 'cap_external')]
+
+**Statements.** ``TransferStatement`` is canonical JSON signed with Ed25519; any changed byte fails verification
+(``BadSignature``).
 """
 
 from __future__ import annotations
@@ -50,7 +72,6 @@ from .models import (
     Credits,
     EntryReversed,
     Event,
-    EquivalenceSide,
     Frozen,
     Grade,
     Hours,
@@ -165,7 +186,8 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
        date), or the same target twice, does not count.
     2. ``overlap_lower``: a course counts once. Recognised and converted records toward a course the student earned
        at home do not count; of those toward the same course otherwise, only the one that keeps the most credits
-       under the certificate cap counts (the earliest of equals).
+       under the certificate cap counts (the earliest of equals); a course for which no certificate keeps anything
+       yet is decided after the others, once certificates that lost a course have room again.
     3. ``cap_certificate``: a certificate's credits, summed over its records, up to ``max_certificate_credits``.
     4. ``cap_online``: online credits up to ``max_online_ratio`` x total; home online courses use the room first
        and are never trimmed.
@@ -215,7 +237,7 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
                 seen_targets.add(target)
 
     # 2. a course counts once: a home record, else of overlapping outcomes (the same course) only the highest, judged
-    #    by what each keeps under the certificate cap once the courses earned at home are set aside
+    #    by what each keeps under the certificate cap once the records that lost are set aside
     def certificate_room(set_aside: set[int] | dict[int, Any]) -> dict[int, Decimal]:
         kept: dict[int, Decimal] = {}
         per_certificate: dict[str, Decimal] = defaultdict(Decimal)
@@ -239,11 +261,23 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
     for course, members in by_course.items():
         if course in home_of:
             losers.update((i, (course, home_of[course])) for i in members)
+    while True:  # each round only adds losers; a course nobody keeps credits for waits for the others to settle
+        kept = certificate_room(losers)
+        changed = False
+        for course, members in by_course.items():
+            contenders = [i for i in members if i not in losers]
+            if course in home_of or len(contenders) < 2:
+                continue
+            best = max(contenders, key=lambda i: (kept.get(i, left[i]), -i))
+            if kept.get(best, left[best]) > 0:
+                losers.update((i, (course, best)) for i in contenders if i != best)
+                changed = True
+        if not changed:
+            break
+    for course, members in by_course.items():  # what is still contested keeps nothing: the earliest stays
+        contenders = [i for i in members if i not in losers]
+        losers.update((i, (course, contenders[0])) for i in contenders[1:])
     kept = certificate_room(losers)
-    for course, members in by_course.items():
-        if course not in home_of:
-            best = max(members, key=lambda i: (kept.get(i, left[i]), -i))
-            losers.update((i, (course, best)) for i in members if i != best)
     for i in sorted(losers):
         course, winner = losers[i]
         w = ordered[winner]
@@ -522,29 +556,41 @@ class _Pending:
 def _decide_caps(pending: list[_Pending], decisions: list[Decision | None], standing: Standing, *, catalog: Catalog,
                  on: date, prefix: str) -> list[Any]:
     """Apply the program's caps to the candidates together with the student's records; fill in the decisions and
-    return the events to write (with the credits that count)."""
+    return the events to write.
+
+    What is written is what ``apply_caps`` counts of it next to the records: a candidate that counts nothing is
+    dropped and one that counts less is cut down, and the caps are applied again to what is left (a dropped
+    candidate must not displace a record, nor free room for another candidate), until every candidate counts
+    whole. Each round only drops or lowers candidates, so this ends.
+    """
     program = standing.program
     if program is None:  # pragma: no cover - _not_studying refuses every item first
         raise ValueError("caps need the student's program")
     origin_of = {"credit_recognized": "recognized", "outcome_converted": "converted"}
-    candidates = [_external_record(e, origin_of[e.kind], catalog, standing.institution)  # type: ignore[arg-type]
-                  for p in pending for e in p.events]
     existing = [r for r in standing.records if r.valid_until is None or r.valid_until >= on]
-    caps = apply_caps(existing + candidates, total_credits=program.total_credits, policy=program.policy)
-    counted = {r.event_id: r.credits for r in caps.counted}
+    current = {e.event_id: e for p in pending for e in p.events}
     excluded: dict[str, list[Excluded]] = defaultdict(list)
-    for x in caps.excluded:
-        excluded[x.record.event_id].append(x)
+    while current:
+        candidates = [_external_record(e, origin_of[e.kind], catalog, standing.institution)  # type: ignore[arg-type]
+                      for e in current.values()]
+        caps = apply_caps(existing + candidates, total_credits=program.total_credits, policy=program.policy)
+        counted = {r.event_id: r.credits for r in caps.counted if r.event_id in current}
+        if all(counted.get(eid) == e.credits for eid, e in current.items()):
+            break
+        cut = {eid for eid, e in current.items() if counted.get(eid) != e.credits}
+        for eid in cut:  # why a candidate is cut: the reasons of the round that cut it last
+            excluded[eid] = [x for x in caps.excluded if x.record.event_id == eid]
+        current = {eid: e if counted[eid] == e.credits else e.model_copy(update={"credits": counted[eid]})
+                   for eid, e in current.items() if counted.get(eid, 0) > 0}
     writes: list[Any] = []
     for p in pending:
-        granted = [(e, counted.get(e.event_id, Decimal("0.00"))) for e in p.events]
-        kept = [e.model_copy(update={"credits": c}) if c != e.credits else e for e, c in granted if c > 0]
+        kept = [current[e.event_id] for e in p.events if e.event_id in current]
         writes.extend(kept)
         asked = sum((e.credits for e in p.events), Decimal("0.00"))
-        credits = sum((c for _, c in granted), Decimal("0.00"))
+        credits = sum((e.credits for e in kept), Decimal("0.00"))
         why = [x for e in p.events for x in excluded.get(e.event_id, ())]
         code = why[0].code if why else None
-        if not why:
+        if credits == asked:
             message = f"{prefix}{p.item}: {p.note}"
         elif credits > 0:
             message = (f"{prefix}{p.item}: {p.note}; {_fmt(credits)} of {_fmt(asked)} credits granted: "
@@ -552,11 +598,12 @@ def _decide_caps(pending: list[_Pending], decisions: list[Decision | None], stan
         else:
             message = f"{prefix}{p.item}: refused, nothing counts: " + "; ".join(x.message for x in why)
         decisions[p.index] = Decision(
-            item=p.item, accepted=credits > 0, credits=credits, target=tuple(e.target for e, _ in granted if _ > 0),
-            rule=p.rule, code=code, message=message, event_ids=tuple(e.event_id for e in kept))
+            item=p.item, accepted=credits > 0, credits=credits, target=tuple(e.target for e in kept),
+            rule=p.rule, code=code if credits < asked else None, message=message,
+            event_ids=tuple(e.event_id for e in kept))
         for m, name in p.members:
             decisions[m] = Decision(
-                item=name, accepted=credits > 0, rule=p.rule, code=code,
+                item=name, accepted=credits > 0, rule=p.rule, code=code if credits < asked else None,
                 message=f"{prefix}{name}: decided together with {p.item} (every source of the equivalence is "
                         "needed, and the target's credits are granted once, on the first)")
     return writes

@@ -478,14 +478,15 @@ def test_caps_are_never_exceeded_and_each_outcome_converts_once(rounds, program)
     for r in records:
         per_outcome.setdefault((r.outcome_type, r.outcome_id), set()).add(r.occurred_on)
     assert all(len(days) == 1 for days in per_outcome.values()), "an outcome converted on two days"
-    # the same submissions again: what was converted is refused as a duplicate, and what counts does not grow
+    # the same submissions again add nothing: what was converted is a duplicate, what was refused still is
     converted = {(r.outcome_type, r.outcome_id) for r in records}
-    counted = caps.total
+    count = ledger.count()
     for batch in rounds:
         again = ledger.convert("P", batch, as_of=D(2026, 2, 1))
+        assert again.events == () and not again.accepted
         assert all(d.code == "duplicate_outcome" for o, d in zip(batch, again.decisions)
                    if (o.type, o.outcome_id) in converted)
-    assert _program_caps(ledger, "P")[0].total <= counted
+    assert ledger.count() == count
     ledger.close()
 
 
@@ -521,3 +522,36 @@ def test_a_revocation_removes_exactly_the_credits_of_that_outcome(rounds, data):
     assert sorted(after, key=lambda r: r.event_id) == sorted(
         (r for r in records if (r.outcome_type, r.outcome_id) != victim), key=lambda r: r.event_id)
     ledger.close()
+
+
+# -- the facade's edges ----------------------------------------------------------------------------------------------
+
+
+def test_issue_statement_needs_a_school(ledger):
+    with pytest.raises(cl.UnknownReference):
+        ledger.issue_statement("nobody", key=KEY)
+
+
+def test_another_school_cannot_decide_for_a_student(catalog, school):
+    xtjx = cl.Ledger(school._store, acting_as="XTJX")
+    res = xtjx.convert("S1", [outcome()], as_of=ON)
+    assert codes(res) == ["not_enrolled"] and "not enrolled at XTJX" in res.decisions[0].message
+
+
+def test_receive_dry_run_writes_nothing(school):
+    before = school.count()
+    res = school.receive_statement(statement(result("XT-CNC1")), trusted_keys=TRUSTED, as_of=ON, dry_run=True)
+    assert res.dry_run and res.credits == Decimal(6) and len(res.events) == 1
+    assert school.count() == before
+
+
+def test_suspended_student_is_not_granted_credits(school):
+    school.append(cl.Suspended(event_id="S1-susp", student_id="S1", occurred_on=D(2026, 2, 1)))
+    res = school.convert("S1", [outcome()], as_of=ON)
+    assert codes(res) == ["not_enrolled"] and "suspended" in res.decisions[0].message
+
+
+def test_decisions_and_results_serialise_to_json(school):
+    res = school.convert("S1", [outcome(), outcome("competition", "C-1", rank=9)], as_of=ON, dry_run=True)
+    again = cl.RecognitionResult.model_validate_json(res.model_dump_json())
+    assert again == res and "no_rule" in str(res)
