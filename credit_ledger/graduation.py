@@ -45,6 +45,7 @@ from pydantic import Field
 
 from .errors import UnknownReference
 from .history import Timeline, build_timeline, transcript_records
+from .transfer import Excluded, apply_caps
 from .models import (
     AllRequirement,
     Catalog,
@@ -153,22 +154,13 @@ class Projection(Frozen):
     """When the student would finish at the credit rate seen so far."""
 
     rate_per_year: Decimal
-    """Credits counted per year of study (suspensions left out)."""
+    """Credits earned by study (home credits) per year of study, suspensions left out."""
     remaining: Decimal
     finish_on: date | None
     """The day the remaining credits would be in, at that rate (``None``: no credits yet, no rate)."""
     graduate_on: date | None
     """``finish_on``, or the early-graduation floor if later."""
     at_risk: bool
-
-
-class Excluded(Frozen):
-    """Credits of a record that do not count, and why (expired, over a cap, overlapped)."""
-
-    record: CreditRecord
-    credits: Decimal
-    code: str
-    message: str
 
 
 class AppliedException(Frozen):
@@ -206,6 +198,7 @@ class AuditReport(Frozen):
     requirements: RequirementResult
     stages: tuple[Stage, ...] = ()
     projection: Projection | None = None
+    """When the student would finish at the pace so far (``None`` for a graduate, a leaver, or before a term)."""
     excluded: tuple[Excluded, ...] = ()
     """Credits that do not count: expired, over a cap, or overlapped by a higher outcome."""
     exceptions: tuple[AppliedException, ...] = ()
@@ -1308,13 +1301,8 @@ def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> 
 def _caps(records: list[CreditRecord], *, program: Program, policy: Policy) -> tuple[list[CreditRecord],
                                                                                   list[Excluded]]:
     """The program's caps on recognised, converted and online credits (``transfer.apply_caps``)."""
-    try:  # TEMPORARY until the transfer rules are merged
-        from .transfer import apply_caps
-    except ImportError:
-        return records, []
     result = apply_caps(records, total_credits=program.total_credits, policy=policy)
-    excluded = [Excluded(record=x.record, credits=x.credits, code=x.code, message=x.message) for x in result.excluded]
-    return list(result.counted), excluded
+    return list(result.counted), list(result.excluded)
 
 
 def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
@@ -1445,8 +1433,8 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
             if study_years >= policy.partial_study_min_years and (not met or as_of > deadline):
                 awards.append("partial_study")
         if status not in (AuditStatus.GRADUATED, AuditStatus.WITHDRAWN, AuditStatus.NOT_ENROLLED):
-            projection = _projection(total, shortfall, study_days, as_of, earliest, deadline)
-            if projection.at_risk:
+            projection = _projection(home, shortfall, study_days, as_of, earliest, deadline)
+            if projection is not None and projection.at_risk:
                 when = projection.graduate_on or "never, at the rate so far"
                 issue("at_risk_deadline", f"at {projection.rate_per_year} credits a year the student would graduate "
                       f"{when}, after the deadline {deadline}")
@@ -1509,13 +1497,21 @@ def _stages(history: StudyHistory, records: Sequence[CreditRecord], as_of: date)
     return tuple(out)
 
 
-def _projection(total: Decimal, remaining: Decimal, study_days: int, as_of: date, earliest: date,
-                deadline: date) -> Projection:
-    rate = (total / Decimal(study_days) * Decimal("365.25")).quantize(_CENT) if study_days > 0 else ZERO
+_PROJECTION_MIN_DAYS = 90
+"""Study time needed before a credit rate means anything (a term, about)."""
+
+
+def _projection(earned: Decimal, remaining: Decimal, study_days: int, as_of: date, earliest: date,
+                deadline: date) -> Projection | None:
+    """The finish date at the rate of credits earned by study (home credits per study day; recognised and converted
+    credits come in at once and say nothing of the pace). ``None`` before a term of study, unless nothing remains."""
+    if remaining > 0 and study_days < _PROJECTION_MIN_DAYS:
+        return None
+    rate = (earned / Decimal(study_days) * Decimal("365.25")).quantize(_CENT) if study_days > 0 else ZERO
     if remaining <= 0:
         finish: date | None = as_of
-    elif total > 0 and study_days > 0:
-        days = math.ceil(remaining * Decimal(study_days) / total)
+    elif earned > 0:
+        days = math.ceil(remaining * Decimal(study_days) / earned)
         finish = as_of + timedelta(days=days) if days < 100 * 366 else None
     else:
         finish = None

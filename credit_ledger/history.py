@@ -258,16 +258,26 @@ def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog
             home_institution, target_course)
     if origin == "recognized":
         title = course.title if course else e.source_course
-        extra: dict[str, Any] = {"grade": str(e.source_grade)}
+        extra: dict[str, Any] = {"grade": str(e.source_grade), "source_institution": e.source_institution,
+                                 "statement_id": e.statement_id, "rule": e.agreement_id}
     else:
         title = e.title
-        extra = {"valid_until": e.valid_until, "outcome_id": e.outcome_id}
+        extra = {"valid_until": e.valid_until, "outcome_id": e.outcome_id, "outcome_type": e.outcome_type,
+                 "rule": e.rule_id}
     return CreditRecord(
         course=target_course, institution=home_institution or "", title=title,
         category=e.target.category or (course.category if course else "unknown"),
-        tags=course.tags if course else (), mode=course.mode if course else "classroom",
-        level=course.level if course else None, credits=e.credits, origin=origin, event_id=e.event_id, occurred_on=e.occurred_on, **extra,
+        tags=course.tags if course else (), mode=_mode_of(e, course),
+        level=course.level if course else None, credits=e.credits, origin=origin, event_id=e.event_id,
+        occurred_on=e.occurred_on, **extra,
     )
+
+
+def _mode_of(e: Any, course: Any) -> str:
+    """An online course's conversion is online whatever it targets; anything else takes its target course's mode."""
+    if getattr(e, "outcome_type", None) == "online_course":
+        return "online"
+    return course.mode if course else "classroom"
 
 
 def balance_of(student_id: str, records: Iterable[CreditRecord], as_of: date | None = None) -> Balance:

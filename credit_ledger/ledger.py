@@ -47,6 +47,15 @@ from .models import (
     VerifyReport,
 )
 from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_store
+from .transfer import (
+    Outcome,
+    RecognitionResult,
+    TransferStatement,
+    convert,
+    recognize,
+    standing_of,
+    statement_of,
+)
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _EVENT_TYPES = tuple(EVENT_CLASSES.values())
@@ -480,6 +489,67 @@ class Ledger:
         """The number of events in the ledger."""
         with self._store.read() as conn:
             return self._store.count(conn)
+
+    # -- recognition and conversion ------------------------------------------------------------------------------
+
+    def convert(self, student_id: str, outcomes: Iterable[Any], *, as_of: date | None = None,
+                program: str | None = None, dry_run: bool = False) -> RecognitionResult:
+        """Decide the conversion of learning outcomes (``Outcome``, or plain data) into credits on ``as_of`` (default:
+        today), and append the accepted ones as ``OutcomeConverted`` events in one atomic batch.
+
+        One decision per outcome, in order (see ``transfer.convert``). ``program`` decides under another program of
+        the school instead of the student's (what-if); ``dry_run=True`` decides and writes nothing. Converting the
+        same outcome again grants nothing more (``duplicate_outcome``).
+        """
+        on = as_of or date.today()
+        items = [o if isinstance(o, Outcome) else Outcome.model_validate(o) for o in outcomes]
+        standing = standing_of(student_id, self.events(student_id), catalog=self.catalog, on=on,
+                               institution=self.acting_as, program=program)
+        return self._apply(convert(items, standing=standing, catalog=self.catalog, on=on), dry_run)
+
+    def issue_statement(self, student_id: str, *, key: Any, as_of: date | None = None,
+                        issued_at: datetime | None = None) -> TransferStatement:
+        """A ``TransferStatement`` of the student's effective results at the issuing school (the acting
+        institution, else the student's school), signed with the school's Ed25519 private ``key``."""
+        events = self.events(student_id)
+        enrolment = build_timeline(events).current_enrolment()
+        issuer = self.acting_as or (enrolment.institution if enrolment is not None else None)
+        if issuer is None:
+            raise UnknownReference([Issue(code="not_enrolled", student_id=student_id, message=(
+                f"student {student_id} has no enrolment in this ledger: no school to issue a statement"))])
+        records = transcript_records(events, catalog=self.catalog, as_of=as_of)
+        program = enrolment.program if enrolment is not None and enrolment.institution == issuer else None
+        statement = statement_of(records, issuer=issuer, student_id=student_id, program=program,
+                                 issued_at=issued_at or datetime.now(timezone.utc))
+        return statement.sign(key)
+
+    def receive_statement(self, statement: TransferStatement | str | bytes, *, trusted_keys: Any,
+                          program: str | None = None, dry_run: bool = False, as_of: date | None = None,
+                          student_id: str | None = None) -> RecognitionResult:
+        """Verify a statement from another school against ``trusted_keys`` (institution code -> key or keys), and
+        recognise its results on ``as_of`` (default: today) under the agreements in force, appending the accepted
+        ones as ``CreditRecognized`` events in one atomic batch.
+
+        An altered, unsigned or untrusted statement raises ``BadSignature`` and writes nothing. Receiving the same
+        statement again grants nothing more (``duplicate_outcome``). ``student_id`` is the student's id here when
+        it differs from the statement's; ``program`` and ``dry_run`` as for ``convert``.
+        """
+        if not isinstance(statement, TransferStatement):
+            statement = TransferStatement.from_json(statement)
+        statement.verify(trusted_keys)
+        on = as_of or date.today()
+        sid = student_id or statement.student_id
+        standing = standing_of(sid, self.events(sid), catalog=self.catalog, on=on, institution=self.acting_as,
+                               program=program)
+        return self._apply(recognize(statement, standing=standing, catalog=self.catalog, on=on), dry_run)
+
+    def _apply(self, result: RecognitionResult, dry_run: bool) -> RecognitionResult:
+        """Write a result's events in one atomic batch, unless this is a dry run."""
+        if dry_run:
+            return result.model_copy(update={"dry_run": True})
+        if result.events:
+            self.append_many(result.events)
+        return result
 
     # -- integrity -----------------------------------------------------------------------------------------------
 

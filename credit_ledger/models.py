@@ -1080,6 +1080,14 @@ class CreditRecord(Frozen):
     occurred_on: date
     valid_until: date | None = None
     outcome_id: str | None = None
+    outcome_type: str | None = None
+    """For a converted record: certificate, competition, work_experience, apprenticeship or online_course."""
+    source_institution: str | None = None
+    """For a recognised record: the school where the credit was earned."""
+    statement_id: str | None = None
+    """For a recognised record: the transfer statement it came from, if any."""
+    rule: str | None = None
+    """For an external record: the agreement (recognised) or conversion rule (converted) it was decided by."""
 
 
 class Transcript(Frozen):

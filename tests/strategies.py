@@ -139,3 +139,49 @@ def day_steps(max_days: int = 45) -> st.SearchStrategy[int]:
 def dates(start: date = date(2023, 1, 1), end: date = date(2029, 12, 31)) -> st.SearchStrategy[date]:
     """A date between ``start`` and ``end``."""
     return st.integers(min_value=0, max_value=(end - start).days).map(lambda n: start + timedelta(days=n))
+
+
+# -- credit records (for the caps of transfer.apply_caps) ---------------------------------------------------------
+
+OUTCOME_TYPES = ("certificate", "competition", "work_experience", "apprenticeship", "online_course")
+CAP_COURSES = ("CNC201", "CNC202", "MECH101", "PRA305", None)
+"""Target courses of external records (``None``: category credit), few so that overlaps meet."""
+
+
+def credit_amounts(max_value: int = 40) -> st.SearchStrategy[Decimal]:
+    """A number of credits, 0-``max_value`` in halves (0 included: it must not break the caps)."""
+    return st.integers(min_value=0, max_value=2 * max_value).map(lambda n: Decimal(n) / 2)
+
+
+@st.composite
+def credit_records(draw: st.DrawFn, index: int) -> dict:
+    """Keyword arguments of a ``CreditRecord``: home, recognised or converted (of any outcome type, with outcome
+    ids drawn from a small pool so that the same outcome meets itself), on a few dates. ``index`` makes the
+    event id unique."""
+    origin = draw(st.sampled_from(("home", "recognized", "converted", "converted")))
+    course = draw(st.sampled_from(CAP_COURSES))
+    data = dict(course=course, institution=HOME, title=f"r{index}", category=draw(st.sampled_from(
+        ("core", "practice", "elective"))), credits=draw(credit_amounts()), origin=origin,
+        event_id=f"ev-{index:03d}", occurred_on=draw(dates(date(2025, 9, 1), date(2025, 9, 20))),
+        mode=draw(st.sampled_from(("classroom", "classroom", "online"))))
+    if origin == "converted":
+        data.update(outcome_type=draw(st.sampled_from(OUTCOME_TYPES)),
+                    outcome_id=draw(st.sampled_from(("O-1", "O-2", "O-3", "O-4"))),
+                    rule=draw(st.sampled_from(("R-1", "R-2"))))
+    elif origin == "recognized":
+        data.update(source_institution="XTJX", rule="AGR-1")
+    return data
+
+
+def record_lists(max_size: int = 12) -> st.SearchStrategy[list[dict]]:
+    """A list of ``credit_records`` keyword arguments with unique event ids."""
+    return st.integers(min_value=0, max_value=max_size).flatmap(
+        lambda n: st.tuples(*[credit_records(i) for i in range(n)]).map(list))
+
+
+def cap_policies() -> st.SearchStrategy[dict]:
+    """Keyword arguments of a ``Policy``'s caps: ratios, an optional home share and the certificate cap."""
+    ratio = st.integers(min_value=0, max_value=20).map(lambda n: Decimal(n) / 20)
+    return st.fixed_dictionaries({
+        "max_external_ratio": ratio, "max_online_ratio": ratio,
+        "min_home_ratio": st.none() | ratio, "max_certificate_credits": credit_amounts(12)})

@@ -40,6 +40,22 @@ def test_quickstart_balance():
     assert balance.by_origin["home"] == Decimal("12.00")
 
 
+def test_alliance_transfer_uses_two_ledger_files(tmp_path, capsys):
+    module = _load(EXAMPLES[[p.stem for p in EXAMPLES].index("alliance_transfer")])
+    result, balance = module.main(f"sqlite:///{tmp_path / 'hnjx.db'}")
+    out = capsys.readouterr().out
+    assert "refused a tampered copy" in out and "verified: True" in out
+    assert "status: requirements_missing" in out and "recognized 24.00" in out  # the audit counts them
+    assert (tmp_path / "hnjx.db").exists() and (tmp_path / "hnjx-xtjx.db").exists()
+    assert result.credits == Decimal("24.00") and all(d.accepted for d in result.decisions)
+    assert balance.by_origin["recognized"] == Decimal("24.00")
+    # the certificate's courses are recognised already: it adds nothing; the provincial second prize adds 6
+    assert balance.by_origin["converted"] == Decimal("6.00") and "overlap_lower" in out
+    # run again on the same files: nothing more is granted
+    again, same = module.main(f"sqlite:///{tmp_path / 'hnjx.db'}")
+    assert again.credits == 0 and same == balance
+
+
 def test_demo_prints_transcript_balance_and_audits(tmp_path, capsys):
     text = demo.main(str(tmp_path / "demo.db"))
     assert "make-up (补考), counted as 60" in text

@@ -9,7 +9,7 @@ and the event, and that the ledger (row count and ``verify()``) is exactly as it
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -17,6 +17,7 @@ import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import credit_ledger as cl
 from credit_ledger.checks import ERROR_OF_CODE
@@ -848,3 +849,146 @@ def test_resending_a_batch_with_one_new_event_writes_only_the_new_one(ledger):
     again = ledger.append_many(good_batch())
     assert again[:3] == first
     assert ledger.count() == 5 and ledger.verify().ok
+
+
+# -- recognition and conversion decisions (transfer.py) --------------------------------------------------------------
+# A refused item is not an error: the decision carries the code and a sentence naming the student, the item and the
+# rule, and nothing is written for it.
+
+_KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
+_TRUSTED = {"XTJX": cl.public_key_hex(_KEY), "ZZJX": cl.public_key_hex(_KEY)}
+_ON = D(2026, 3, 1)
+
+
+def _statement(*results: tuple[str, Any, date], issuer: str = "XTJX", sid: str = "S1") -> cl.TransferStatement:
+    catalog = cl.Catalog.sample()
+    items = []
+    for code, grade, on in results:
+        found = catalog.course(issuer, code)
+        items.append(cl.StatementResult(course=code, title=found.title, category=found.category,
+                                        credits=found.credits, grade=grade, occurred_on=on))
+    return cl.TransferStatement(statement_id=f"{issuer}-{sid}-t", issuer=issuer, student_id=sid,
+                                results=tuple(items), issued_at=datetime(2025, 8, 1, tzinfo=timezone.utc)).sign(_KEY)
+
+
+def _outcome(kind: str = "certificate", oid: str = "CERT-1", **kw: Any) -> cl.Outcome:
+    data = {"certificate": dict(title="数控车工", level="中级"),
+            "competition": dict(title="技能大赛", level="省级", rank=1),
+            "online_course": dict(title="慕课", hours=Decimal(96))}[kind]
+    data.update(kw)
+    return cl.Outcome(type=kind, outcome_id=oid, **data)
+
+
+def decided(ledger: cl.Ledger, result: cl.RecognitionResult, code: str, *, student: str, item: str,
+            index: int = -1, written: int | None = None) -> cl.Decision:
+    """The decision at ``index`` carries ``code`` and names the student and the item; ``written`` events (default:
+    none for a refused item) went into the ledger, which still verifies."""
+    decision = result.decisions[index]
+    assert decision.code == code, [d.code for d in result.decisions]
+    assert f"student {student}" in decision.message and item in decision.message and item in decision.item
+    if not decision.accepted:
+        assert decision.credits == 0 and decision.event_ids == ()
+    if written is not None:
+        assert len(result.events) == written
+    assert ledger.verify().ok
+    return decision
+
+
+def test_below_min_grade(enrolled):
+    res = enrolled.receive_statement(_statement(("XT-CNC1", 58, D(2025, 6, 30))), trusted_keys=_TRUSTED, as_of=_ON)
+    d = decided(enrolled, res, "below_min_grade", student="S1", item="XT-CNC1", written=0)
+    assert "AGR-HN-MFG-2024" in d.message and "58" in d.message
+
+
+def test_too_old(enrolled):
+    res = enrolled.receive_statement(_statement(("XT-CNC1", 80, D(2023, 1, 10))), trusted_keys=_TRUSTED,
+                                     as_of=D(2028, 6, 1))
+    decided(enrolled, res, "too_old", student="S1", item="XT-CNC1", written=0)
+
+
+def test_not_in_agreement(enrolled):
+    """ZZ-PLC is recognised only together with ZZ-ELEC (many-to-one); alone no agreement names it."""
+    res = enrolled.receive_statement(_statement(("ZZ-PLC", 80, D(2025, 6, 30)), issuer="ZZJX"),
+                                     trusted_keys=_TRUSTED, as_of=_ON)
+    decided(enrolled, res, "not_in_agreement", student="S1", item="ZZ-PLC", written=0)
+
+
+def test_agreement_expired(enrolled):
+    res = enrolled.receive_statement(_statement(("XT-CNC1", 80, D(2027, 6, 30))), trusted_keys=_TRUSTED,
+                                     as_of=D(2029, 1, 2))
+    d = decided(enrolled, res, "agreement_expired", student="S1", item="XT-CNC1", written=0)
+    assert d.rule == "AGR-HN-MFG-2024"
+
+
+def test_not_a_member(enrolled):
+    res = enrolled.receive_statement(_statement(("ZZ-ELEC", 80, D(2024, 2, 1)), issuer="ZZJX"),
+                                     trusted_keys=_TRUSTED, as_of=_ON)
+    d = decided(enrolled, res, "not_a_member", student="S1", item="ZZ-ELEC", written=0)
+    assert "HN-MFG" in d.message
+
+
+def test_cap_external(enrolled):
+    """CNC-SR-2025: 150 credits, at most 50% (75) recognised and converted."""
+    enrolled.convert("S1", [_outcome("competition", f"AWARD-{n}", level="国家级") for n in range(7)], as_of=_ON)
+    res = enrolled.receive_statement(_statement(("XT-CNC1", 80, D(2025, 6, 30)), ("XT-CNC2", 80, D(2025, 6, 30))),
+                                     trusted_keys=_TRUSTED, as_of=D(2026, 3, 2))
+    d = decided(enrolled, res, "cap_external", student="S1", item="XT-CNC1", index=0, written=1)
+    assert d.accepted and d.credits == Decimal(5) and "max_external_ratio" in d.message
+    decided(enrolled, res, "cap_external", student="S1", item="XT-CNC2", index=1)
+    assert enrolled.balance("S1").total == Decimal(75)
+
+
+def test_cap_online(enrolled):
+    """CNC-SR-2025 takes at most 25% of 150 online (37.50); each MOOC gives at most 6."""
+    res = enrolled.convert("S1", [_outcome("online_course", f"MOOC-{n}") for n in range(8)], as_of=_ON)
+    d = decided(enrolled, res, "cap_online", student="S1", item="MOOC-6", index=6)
+    assert d.accepted and d.credits == Decimal("1.50")
+    decided(enrolled, res, "cap_online", student="S1", item="MOOC-7", index=7, written=7)
+
+
+def test_cap_certificate(enrolled):
+    res = enrolled.convert("S1", [_outcome(oid="NC-4-0042")], as_of=_ON)
+    d = decided(enrolled, res, "cap_certificate", student="S1", item="NC-4-0042", written=2)
+    assert d.accepted and d.credits == Decimal(8) and "max_certificate_credits" in d.message
+
+
+def test_duplicate_outcome(enrolled):
+    enrolled.convert("S1", [_outcome(oid="NC-4-0042")], as_of=_ON)
+    before = enrolled.count()
+    res = enrolled.convert("S1", [_outcome(oid="NC-4-0042")], as_of=D(2026, 3, 5))
+    decided(enrolled, res, "duplicate_outcome", student="S1", item="NC-4-0042", written=0)
+    assert enrolled.count() == before
+
+
+def test_overlap_lower(enrolled):
+    enrolled.convert("S1", [_outcome(oid="NC-3-0001", level="高级")], as_of=_ON)  # CNC201 6 + CNC202 2 (8 at most)
+    before = enrolled.count()
+    res = enrolled.convert("S1", [_outcome(oid="NC-4-0002", level="中级")], as_of=D(2026, 3, 5))  # the same, no more
+    d = decided(enrolled, res, "overlap_lower", student="S1", item="NC-4-0002", written=0)
+    assert "NC-3-0001" in d.message and enrolled.count() == before
+
+
+def test_certificate_expired(enrolled):
+    res = enrolled.convert("S1", [_outcome(oid="NC-4-0009", valid_until=D(2026, 2, 28))], as_of=_ON)
+    d = decided(enrolled, res, "certificate_expired", student="S1", item="NC-4-0009", written=0)
+    assert "2026-02-28" in d.message
+
+
+def test_not_enrolled_for_a_decision(ledger):
+    res = ledger.convert("S9", [_outcome()], as_of=_ON)
+    decided(ledger, res, "not_enrolled", student="S9", item="CERT-1", written=0)
+    res = ledger.receive_statement(_statement(("XT-CNC1", 80, D(2025, 6, 30)), sid="S9"), trusted_keys=_TRUSTED,
+                                   as_of=_ON)
+    decided(ledger, res, "not_enrolled", student="S9", item="XT-CNC1", written=0)
+    assert ledger.count() == 0
+
+
+def test_no_rule(enrolled):
+    res = enrolled.convert("S1", [_outcome(oid="CHEF-1", title="中式烹调师")], as_of=_ON)
+    d = decided(enrolled, res, "no_rule", student="S1", item="CHEF-1", written=0)
+    assert "CERT-CNC-L4" in d.message
+
+
+def test_source_after_recognition_in_a_statement(enrolled):
+    res = enrolled.receive_statement(_statement(("XT-CNC1", 80, D(2026, 7, 1))), trusted_keys=_TRUSTED, as_of=_ON)
+    decided(enrolled, res, "source_after_recognition", student="S1", item="XT-CNC1", written=0)
