@@ -522,10 +522,10 @@ def test_unknown_program_on_change(enrolled):
 
 
 @pytest.fixture
-def shared_db(tmp_path, file_ledger):
-    """The file ledger with S1 enrolled at HNJX, and its path (for other ledgers on the same file)."""
+def shared_db(ledger_url, file_ledger):
+    """The file ledger with S1 enrolled at HNJX, and its URL (for other ledgers on the same file or database)."""
     file_ledger.append(enrol())
-    return str(tmp_path / "ledger.db")
+    return ledger_url
 
 
 def test_not_own_student(shared_db, file_ledger):
