@@ -204,6 +204,7 @@ class StoredEvent:
     kind: str
     event_hash: str
     payload: str
+    recorded_by: str | None = None
 
 
 class Store:
@@ -348,7 +349,7 @@ class Store:
 
     def find_events(self, conn: Connection, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
         """Stored rows by event id, for the ids that exist."""
-        rows = self._in(conn, "SELECT seq, event_id, student_id, kind, event_hash, payload FROM events "
+        rows = self._in(conn, "SELECT seq, event_id, student_id, kind, event_hash, payload, recorded_by FROM events "
                               "WHERE event_id IN ({in_})", sorted(set(event_ids)))
         return {r[1]: StoredEvent(*r) for r in rows}
 
@@ -361,6 +362,22 @@ class Store:
                               f"WHERE student_id IN ({{in_}}) AND kind IN ({marks})", sorted(set(student_ids)), kinds)
         rows.sort(key=lambda r: r[1])
         return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def payloads_of_kinds(self, conn: Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
+        """``(student_id, payload)`` of every row of the given kinds, by seq."""
+        kinds = sorted(kinds)
+        marks = ", ".join([self._param] * len(kinds))
+        return [(r[0], r[1]) for r in conn.exec_driver_sql(
+            f"SELECT student_id, payload FROM events WHERE kind IN ({marks}) ORDER BY seq", tuple(kinds))]
+
+    def counts_by_student(self, conn: Connection) -> list[tuple[str, int]]:
+        """``(student_id, rows)`` per student."""
+        return [(r[0], r[1]) for r in conn.exec_driver_sql(
+            "SELECT student_id, COUNT(*) FROM events GROUP BY student_id")]
+
+    def student_of_seq(self, conn: Connection, seq: int) -> str | None:
+        """The student of the row ``seq`` (``None`` when there is no such row)."""
+        return conn.exec_driver_sql(f"SELECT student_id FROM events WHERE seq = {self._param}", (seq,)).scalar()
 
     def latest_dates(self, conn: Connection, student_ids: Iterable[str], kinds: Iterable[str]) -> dict[str, date]:
         """The latest ``occurred_on`` per student among rows of the given kinds."""

@@ -576,6 +576,16 @@ def test_permission_denied_outranks_other_refusals_in_a_batch(shared_db):
         assert hnjx.count() == n and hnjx.verify().ok
 
 
+def test_not_own_catalog_entry(shared_db, catalog):
+    other = cl.Course(institution="XTJX", code="XT-NEW", title="x", hours=32, category="core")
+    xt = catalog.institution("XTJX")
+    with cl.Ledger.open(shared_db, acting_as=HNJX) as hnjx:
+        with pytest.raises(cl.PermissionDenied) as info:
+            hnjx.load_catalog(cl.Catalog(institutions=(xt,), courses=(other,)))
+        assert info.value.codes == ["not_own_catalog_entry"] and "XT-NEW" in str(info.value)
+        assert hnjx.catalog.course("XTJX", "XT-NEW") is None
+
+
 def test_acting_institution_writes_its_own(shared_db):
     with cl.Ledger.open(shared_db, acting_as=HNJX) as hnjx:
         hnjx.append(course(eid="S1-c1"))
