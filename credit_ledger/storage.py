@@ -214,6 +214,8 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._analyzed_seq = 0
+        """PostgreSQL: the highest seq when this store last refreshed the planner's statistics of ``events``."""
         self._init_schema()
 
     @classmethod
@@ -250,6 +252,7 @@ class Store:
                 conn.exec_driver_sql(f"UPDATE ledger_meta SET value = '{SCHEMA_VERSION}' "
                                      "WHERE key = 'schema_version'")
             self._install_guards(conn)
+            self._analyzed_seq = self.max_seq(conn)
 
     def _where(self) -> str:
         return f"ledger {self.engine.url.render_as_string(hide_password=True)}"
@@ -470,6 +473,12 @@ class Store:
             rows = [r[:5] + (date.fromisoformat(r[5]),) + r[6:] for r in rows]
         marks = ", ".join([self._param] * len(EVENT_COLUMNS))
         conn.exec_driver_sql(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", list(rows))
+        if self.dialect == "postgresql" and rows[-1][0] >= 2 * self._analyzed_seq + 1000:
+            # A bulk load doubles a young table faster than autovacuum re-analyses it; on stale statistics the
+            # planner takes the per-student look-ups (``heads``) for seq scans, and an import slows tenfold. So
+            # refresh them whenever this store has doubled the table: a few times per import, then rarely.
+            conn.exec_driver_sql("ANALYZE events")
+            self._analyzed_seq = rows[-1][0]
 
     def write_checkpoint(self, conn: Connection, first_seq: int, last_seq: int, recorded_at: str,
                          hashes: Iterable[str]) -> str:
