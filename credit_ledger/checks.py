@@ -163,7 +163,8 @@ def check_own_student(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return NO_ISSUES
     if event.kind == "enrolled":
         state = ctx.state
-        if state.status in ("active", "suspended") and state.enrolment.institution != ctx.acting_as:  # type: ignore[union-attr]
+        studying = state.enrolment is not None and state.status in ("active", "suspended")
+        if studying and state.enrolment.institution != ctx.acting_as:  # type: ignore[union-attr]
             return [_issue("not_own_student", event, f"{ctx.acting_as} may not enrol a student who is studying at "
                            "another school")]
         return NO_ISSUES

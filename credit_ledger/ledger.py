@@ -404,15 +404,15 @@ class Ledger:
     def _may_read(self, conn: Any, student_id: str) -> bool:
         """With ``acting_as``: whether the institution may read this student's record (reads only what decides)."""
         rows = self._store.rows_of_kinds(conn, [student_id], READ_KINDS)
-        return read_reason(self.acting_as, _lenient(r[4] for r in rows), catalog=self.catalog) is not None  # type: ignore[arg-type]
+        return read_reason(str(self.acting_as), _lenient(r[4] for r in rows), catalog=self.catalog) is not None
 
     def _readable_students(self, conn: Any) -> set[str]:
         """With ``acting_as``: every student whose record the institution may read."""
         by_student: dict[str, list[str]] = {}
         for student_id, payload in self._store.payloads_of_kinds(conn, READ_KINDS):
             by_student.setdefault(student_id, []).append(payload)
-        catalog, me = self.catalog, self.acting_as
-        return {s for s, payloads in by_student.items() if read_reason(me, _lenient(payloads), catalog=catalog)}  # type: ignore[arg-type]
+        catalog, me = self.catalog, str(self.acting_as)
+        return {s for s, payloads in by_student.items() if read_reason(me, _lenient(payloads), catalog=catalog)}
 
     def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
         """A student's raw history in recording order (events dated after ``as_of`` left out)."""

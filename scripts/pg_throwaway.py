@@ -107,8 +107,8 @@ def start(folder: str | Path) -> str:
         port = _free_port()
         options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
                    "-c full_page_writes=off -c max_connections=200")
-        done = subprocess.run(_as_service_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w",  # type: ignore[list-item]
-                                                "-t", "60", "start"]),
+        argv = [str(pg_ctl), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"]
+        done = subprocess.run(_as_service_user(argv),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode == 0:
             (folder / "port").write_text(str(port))

@@ -43,7 +43,8 @@ def enrol(sid: str, school: str, program: str, on: date = D(2025, 9, 1)) -> cl.E
                        program=program)
 
 
-def course(sid: str, school: str, code: str, eid: str, on: date = D(2026, 1, 10), grade: Any = 80) -> cl.CourseCompleted:
+def course(sid: str, school: str, code: str, eid: str, on: date = D(2026, 1, 10), grade: Any = 80
+           ) -> cl.CourseCompleted:
     return cl.CourseCompleted(event_id=eid, student_id=sid, occurred_on=on, institution=school, course=code,
                               grade=grade)
 
