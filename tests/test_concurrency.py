@@ -89,18 +89,19 @@ def test_an_importer_killed_at_random_moments_leaves_whole_batches(ledger_url, c
     with cl.Ledger.open(ledger_url) as ledger:
         ledger.load_catalog(catalog)
     rng = random.Random(f"kills-{engine}")
-    kills = attempts = mid_import = 0
+    kills = attempts = mid_import = whole_batches = 0
     while kills < KILLS and attempts < 3 * KILLS:  # an importer that finished before its kill does not count
         attempts += 1
         proc = _spawn("import", ledger_url)
-        target = rng.randrange(len(batches) - 1)
+        # kill it while it writes new batches: a moment after it reports one of the first batches not yet stored
+        target = min(len(batches) - 2, whole_batches + rng.randrange(2))
         done = -1
         while done < target:  # wait for the importer to report batch `target`, then kill it a moment later
             line = proc.stdout.readline()
             if not line:
                 break
             done = int(line.split()[1])
-        time.sleep(rng.uniform(0, 0.05))
+        time.sleep(rng.uniform(0, 0.01))
         finished = proc.poll() is not None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
@@ -113,7 +114,8 @@ def test_an_importer_killed_at_random_moments_leaves_whole_batches(ledger_url, c
             assert all(n in (0, len(b)) for n, b in zip(present, batches)), present  # whole batches only
             whole = [n == len(b) for n, b in zip(present, batches)]
             assert whole == sorted(whole, reverse=True), whole  # and they are the first ones, in order
-            mid_import += 0 < sum(whole) < len(batches)
+            whole_batches = sum(whole)
+            mid_import += 0 < whole_batches < len(batches)
             assert ledger.count() == sum(present)
     proc = _spawn("import", ledger_url)
     out, err = proc.communicate(timeout=600)

@@ -83,8 +83,8 @@ def write(url: str, worker: int) -> None:
     sys.stdout.flush()
 
 
-IMPORT_BATCHES = 30
-IMPORT_BATCH_SIZE = 200
+IMPORT_BATCHES = 40
+IMPORT_BATCH_SIZE = 300
 IMPORT_STUDENTS = 300
 
 
