@@ -158,13 +158,22 @@ def check_active(event: Any, ctx: Ctx) -> Sequence[Issue]:
 
 
 def check_own_student(event: Any, ctx: Ctx) -> Sequence[Issue]:
-    """With ``acting_as``, an institution writes only for students enrolled with it."""
-    if ctx.acting_as is None or event.kind == "enrolled":
+    """With ``acting_as``, an institution writes only for students enrolled with it, and enrols only students who
+    are not studying at another school. The message names no other school: a refusal tells nothing of a record the
+    institution may not read (``check_batch`` runs no further check on the event)."""
+    if ctx.acting_as is None:
+        return NO_ISSUES
+    if event.kind == "enrolled":
+        state = ctx.state
+        studying = state.enrolment is not None and state.status in ("active", "suspended")
+        if studying and state.enrolment.institution != ctx.acting_as:  # type: ignore[union-attr]
+            return [_issue("not_own_student", event, f"{ctx.acting_as} may not enrol a student who is studying at "
+                           "another school")]
         return NO_ISSUES
     enrolment = ctx.state.enrolment or ctx.timeline.current_enrolment()
     if enrolment is None or enrolment.institution != ctx.acting_as:
-        owner = enrolment.institution if enrolment else "no institution"
-        return [_issue("not_own_student", event, f"{ctx.acting_as} may not record events of a student of {owner}")]
+        return [_issue("not_own_student", event, f"{ctx.acting_as} may not record events of a student who is not "
+                       f"enrolled at {ctx.acting_as}")]
     return NO_ISSUES
 
 
@@ -489,6 +498,8 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
                 if found:
                     issues.extend(found)
                     refused = True
+                    if check is check_own_student:
+                        break  # the other checks would tell of a record the acting institution may not read
             if owners is not None:
                 owners[event.event_id] = ctx.owner
             if not refused:  # later events of the batch see only what would be written

@@ -37,7 +37,7 @@ import math
 from itertools import combinations
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
@@ -45,7 +45,7 @@ from pydantic import Field
 
 from .errors import UnknownReference
 from .history import Timeline, build_timeline, transcript_records
-from .transfer import Excluded, apply_caps
+from .transfer import Excluded, apply_caps, is_external, is_online, ratio_limits
 from .models import (
     AllRequirement,
     Catalog,
@@ -367,6 +367,10 @@ def _cents(value: Decimal) -> int:
     return int((value * 100).to_integral_value(ROUND_CEILING))
 
 
+def _cents_down(value: Decimal) -> int:
+    return int((value * 100).to_integral_value(ROUND_FLOOR))
+
+
 def _matches(record: CreditRecord, flt: Filter, course: str | None) -> bool:
     if flt.category is not None and record.category != flt.category:
         return False
@@ -412,6 +416,10 @@ class _Problem:
         self.leaf_of_node = leaf_of_node
         self.fixed_shortfall = fixed_shortfall
         """Shortfall (cents) of nodes outside the allocation: shared leaves, hour pools (0 here), waived nodes."""
+        self.limits: list[tuple[list[int], int]] = []
+        """Program-wide caps that bind: (records, cents) - the records' credits counted in pools stay within."""
+        self.credited: dict[int, int] = {}
+        """Records a binding cap trims: the cents they give the pool they are allocated to."""
 
     # a state: per leaf, [home cents, external cents] (credit pools) or a list of counts per slot (course lists)
     def empty_state(self) -> list[list[int]]:
@@ -664,6 +672,8 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         found = _solve_milp(problem)
         if found is not None:
             return found, "milp"
+        if problem.limits:
+            raise _NoSolution
         method, node_budget = "search", 1 << 62  # the integer program failed: search to the end
     assign: list[tuple[int, int] | None] = [None] * len(problem.options)
     state = problem.empty_state()
@@ -851,6 +861,10 @@ def _cheap_gain(tg: _Targets, records: Sequence[int], start: int, targets_of: Ma
     return sum(min(tg.deficit(t), v) for t, v in reach.items())
 
 
+class _NoSolution(Exception):
+    """The integer program failed on a problem with program-wide caps, which only it can honour."""
+
+
 class _BudgetExceeded(Exception):
     """The branch and bound used its node budget; the integer program takes over."""
 
@@ -876,6 +890,10 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None] | None:
     for r, opts in enumerate(problem.options):
         for leaf, slot in opts:
             var(("x", r, leaf, slot), 0, 1, True)
+            if problem.external[r] and problem.leaves[leaf].kind == "credits":
+                # the credits it gives the pool: all of them, or fewer under a program-wide cap
+                y = var(("credit", r, leaf), 0, problem.credits[r], True)
+                rows.append(({y: 1, index[("x", r, leaf, slot)]: -problem.credits[r]}, -np.inf, 0))
         if len(opts) > 1:
             rows.append(({index[("x", r, leaf, slot)]: 1 for leaf, slot in opts}, -np.inf, 1))
 
@@ -908,11 +926,10 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None] | None:
             for r, opts in enumerate(problem.options):
                 for lf, slot in opts:
                     if lf == leaf.index:
-                        x = index[("x", r, lf, slot)]
                         if problem.external[r]:
-                            ext[x] = -problem.credits[r]
+                            ext[index[("credit", r, lf)]] = -1
                         else:
-                            coef[x] = problem.credits[r]
+                            coef[index[("x", r, lf, slot)]] = problem.credits[r]
             rows.append((coef, leaf.need, np.inf))
             rows.append((ext, -np.inf, 0))
         elif leaf is not None:
@@ -954,6 +971,12 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None] | None:
         return v
 
     root = node_var(problem.root)
+    for members, cap in problem.limits:
+        # a cap limits the credits counted in pools; a course stands for its equivalent whatever its credits count
+        coef = {index[("credit", r, leaf)]: 1 for r in members for leaf, _slot in problem.options[r]
+                if problem.leaves[leaf].kind == "credits"}
+        if coef:
+            rows.append((coef, -np.inf, cap))
     size = len(variables)
     a = lil_matrix((len(rows), size))
     lo = np.empty(len(rows))
@@ -976,10 +999,16 @@ def _solve_milp(problem: _Problem) -> list[tuple[int, int] | None] | None:
     else:
         return None
     assign: list[tuple[int, int] | None] = [None] * len(problem.options)
+    problem.credited = {}
     for r, opts in enumerate(problem.options):
         for leaf, slot in opts:
             if result.x[index[("x", r, leaf, slot)]] > 0.5:
                 assign[r] = (leaf, slot)
+                y = index.get(("credit", r, leaf))
+                if problem.limits and y is not None:
+                    got = min(problem.credits[r], int(round(result.x[y])))
+                    if got < problem.credits[r]:
+                        problem.credited[r] = got
     return assign
 
 
@@ -1187,8 +1216,14 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
                                  shortfall=short, records=recs, missing=() if waived else missing, shared=shared,
                                  waived=waived)
     home = sum((plan.records[i].credits for i in members if not problem.external[i]), ZERO)
-    ext = sum((plan.records[i].credits for i in members if problem.external[i]), ZERO)
+    ext = sum((_credits_of(problem.credited[i]) if i in problem.credited else plan.records[i].credits
+               for i in members if problem.external[i]), ZERO)
     notes: tuple[str, ...] = ()
+    trimmed = [i for i in members if i in problem.credited]
+    if trimmed:
+        notes += tuple(f"{plan.records[i].event_id}: {_credits_of(problem.credited[i])} of its "
+                       f"{plan.records[i].credits} credits count here (the program's cap on recognised, converted "
+                       "or online credits)" for i in trimmed)
     if node.max_external is not None and ext > node.max_external:
         notes = (f"{ext} recognised or converted credits here; {node.max_external} count",)
         ext = node.max_external
@@ -1204,14 +1239,17 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
 def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
              catalog: Catalog | None = None, waived: Iterable[str] = (),
              substitutes: Mapping[str, Mapping[str, str]] | None = None,
-             study: Sequence[tuple[date, date]] | None = None, method: str = "auto"
-             ) -> tuple[RequirementResult, str]:
+             study: Sequence[tuple[date, date]] | None = None, method: str = "auto",
+             limits: Sequence[tuple[Sequence[str], Decimal]] = ()) -> tuple[RequirementResult, str]:
     """The requirement tree evaluated over records under the best allocation, and the method that found it.
 
     ``waived``: requirement ids that hold whatever the records; ``substitutes``: per requirement id, a map from the
     course that counts to the course it stands for; ``study``: the study periods (for hour pools per year).
     ``method``: ``auto`` (greedy when provably optimal, else branch and bound, else integer program), ``search``
     or ``milp`` (for tests). Records are put in a canonical order first, so the order given does not matter.
+    ``limits``: program-wide caps that bind, as (event ids, credits): the credits of those records allocated to
+    requirements stay within (the caps on recognised, converted and online credits); with any, the allocation is
+    the integer program's.
     """
     policy = policy or program.policy
     ordered = sorted(records, key=_record_key)
@@ -1219,7 +1257,9 @@ def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, 
     waived_ids = set(waived)
     plan = _build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
                        substitutes=subs, study=study)
-    assign, how = _solve(plan.problem, method=method)
+    where = {r.event_id: i for i, r in enumerate(ordered)}
+    plan.problem.limits = [([where[e] for e in ids if e in where], _cents_down(cap)) for ids, cap in limits]
+    assign, how = _solve(plan.problem, method="milp" if plan.problem.limits else method)
     return _result(plan, program.requirements, assign, waived_ids), how
 
 
@@ -1298,11 +1338,44 @@ def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> 
     return kept, gone
 
 
-def _caps(records: list[CreditRecord], *, program: Program, policy: Policy) -> tuple[list[CreditRecord],
-                                                                                  list[Excluded]]:
-    """The program's caps on recognised, converted and online credits (``transfer.apply_caps``)."""
+_RATIO_CAPS = ("cap_external", "cap_online")
+
+
+def _caps(records: list[CreditRecord], *, program: Program, policy: Policy
+          ) -> tuple[list[CreditRecord], list[Excluded], list[CreditRecord], list[tuple[list[str], Decimal]]]:
+    """The program's caps (``transfer.apply_caps``): what counts toward the total and what does not, and for the
+    allocation the records with the credits the ratio caps trimmed given back, with the caps that bind as limits.
+
+    The caps on recognised, converted and online credits limit how many such credits count, not which: the
+    allocation chooses which of them fill requirements (within the cap), so a further record never leaves a
+    requirement worse off than before.
+    """
     result = apply_caps(records, total_credits=program.total_credits, policy=policy)
-    return list(result.counted), list(result.excluded)
+    trimmed: dict[str, Decimal] = {}
+    for x in result.excluded:
+        if x.code in _RATIO_CAPS:
+            trimmed[x.record.event_id] = trimmed.get(x.record.event_id, ZERO) + x.credits
+    if not trimmed:
+        return list(result.counted), list(result.excluded), list(result.counted), []
+    counted = {r.event_id: r for r in result.counted}
+    pool: list[CreditRecord] = []
+    for r in records:
+        c = counted.get(r.event_id)
+        back = trimmed.get(r.event_id, ZERO)
+        if c is None and not back:
+            continue
+        credits = (c.credits if c is not None else ZERO) + back
+        pool.append(r if credits == r.credits else r.model_copy(update={"credits": credits}))
+    external_limit, online_limit = ratio_limits(program.total_credits, policy=policy)
+    external = [r for r in pool if is_external(r)]
+    online_home = sum((r.credits for r in pool if not is_external(r) and is_online(r)), ZERO)
+    online = [r for r in external if is_online(r)]
+    limits: list[tuple[list[str], Decimal]] = []
+    if sum((r.credits for r in external), ZERO) > external_limit:
+        limits.append(([r.event_id for r in external], external_limit))
+    if sum((r.credits for r in online), ZERO) > max(online_limit - online_home, ZERO):
+        limits.append(([r.event_id for r in online], max(online_limit - online_home, ZERO)))
+    return list(result.counted), list(result.excluded), pool, limits
 
 
 def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
@@ -1332,7 +1405,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     kept, excluded = _expiry(records, policy=policy, as_of=as_of)
     for x in excluded:
         issue(x.code, x.message)
-    kept, capped = _caps(kept, program=program, policy=policy)
+    kept, capped, pool, limits = _caps(kept, program=program, policy=policy)
     excluded += capped
 
     # exceptions in force for this program
@@ -1358,8 +1431,14 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     study = None
     if history is not None:
         study = [(s, e if e is not None else as_of + timedelta(days=1)) for s, e, _ in history.periods]
-    tree, how = evaluate(program, kept, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
-                         substitutes=substitutes, study=study, method=method)
+    try:
+        tree, how = evaluate(program, pool, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
+                             substitutes=substitutes, study=study, method=method, limits=limits)
+    except _NoSolution:  # pragma: no cover - HiGHS failing twice; the records as the caps cut them, in order
+        tree, how = evaluate(program, kept, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
+                             substitutes=substitutes, study=study, method=method)
+        issue("allocation_within_caps_failed", "the integer program could not choose which recognised or "
+              "converted credits fill requirements within the caps; the credits counted are taken in date order")
 
     home = sum((r.credits for r in kept if r.origin == "home"), ZERO)
     recognized = sum((r.credits for r in kept if r.origin == "recognized"), ZERO)

@@ -29,8 +29,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ValidationError
 
+from .access import READ_KINDS, catalog_refusals, new_entries, read_reason, read_refusal
 from .checks import DEPENDENT_KINDS, check_batch, error_for
-from .errors import DuplicateEvent, IntegrityError, RejectedEvent, UnknownReference
+from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .graduation import AuditReport, audit_history
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
@@ -125,7 +126,7 @@ class Ledger:
 
     Open with ``Ledger.open(url, acting_as=...)``; every write is checked against the catalog, the student's history
     and the acting institution's rights, and is either written whole or refused with a typed error that leaves the
-    ledger as it was.
+    ledger as it was. With ``acting_as``, reads of a student's record need a reason too (see ``access``).
     """
 
     def __init__(self, store: Store, *, acting_as: str | None = None):
@@ -142,6 +143,11 @@ class Ledger:
     def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
         """Open a ledger: in-memory SQLite with no ``url``, a SQLite file for a path, or an SQLAlchemy URL."""
         return cls(Store.open(url), acting_as=acting_as)
+
+    def acting_for(self, institution: str) -> "Ledger":
+        """The same ledger (same database and connections) acting as ``institution``: a registrar's set-up loads the
+        catalog with the unrestricted handle, then hands each school its own. Closing either closes both."""
+        return Ledger(self._store, acting_as=institution)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -189,6 +195,10 @@ class Ledger:
             self._sync_catalog(conn)
             if self._catalog.merge(catalog) is self._catalog:
                 return
+            if self.acting_as is not None:
+                issues = catalog_refusals(self.acting_as, new_entries(self._catalog, catalog))
+                if issues:
+                    raise PermissionDenied(issues)
             self._store.insert_catalog(conn, _now(), catalog.to_json())
             self._sync_catalog(conn)
 
@@ -216,7 +226,9 @@ class Ledger:
             for e in batch:
                 stored = existing.get(e.event_id)
                 prior = seen.get(e.event_id)
-                if stored is not None:
+                if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
+                    issues.append(_not_recorded_by(e, self.acting_as))
+                elif stored is not None:
                     if stored.student_id != e.student_id or not _same_content(_parse(stored), e):
                         issues.append(_duplicate(e, "is already in the ledger with other content"))
                 elif prior is not None:
@@ -403,9 +415,12 @@ class Ledger:
         """
         with self._store.read() as conn:
             found = self._store.find_events(conn, [event_id]).get(event_id)
+            if found is not None and self.acting_as is not None and not self._may_read(conn, found.student_id):
+                found = None  # refused as if unknown: the refusal must not tell that the event exists
         if found is None:
+            where = "the ledger" if self.acting_as is None else f"a record {self.acting_as} may read"
             raise UnknownReference([Issue(code="unknown_event", event_id=event_id,
-                                          message=f"event {event_id} is not in the ledger; nothing to reverse")])
+                                          message=f"event {event_id} is not in {where}; nothing to reverse")])
         reversal = EntryReversed(event_id=reversal_id or f"{event_id}:reversed", student_id=found.student_id,
                                  occurred_on=occurred_on, target_event_id=event_id, reason=reason)
         try:
@@ -418,11 +433,31 @@ class Ledger:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
+    def _require_read(self, student_id: str, events: Sequence[Any]) -> None:
+        """With ``acting_as``: raise ``PermissionDenied`` unless the institution may read this student's record
+        (``events``: the whole record as stored). Every read of a student's record passes here."""
+        if self.acting_as is not None and read_reason(self.acting_as, events, catalog=self.catalog) is None:
+            raise PermissionDenied([read_refusal(self.acting_as, student_id)])
+
+    def _may_read(self, conn: Any, student_id: str) -> bool:
+        """With ``acting_as``: whether the institution may read this student's record (reads only what decides)."""
+        rows = self._store.rows_of_kinds(conn, [student_id], READ_KINDS)
+        return read_reason(str(self.acting_as), _lenient(r[4] for r in rows), catalog=self.catalog) is not None
+
+    def _readable_students(self, conn: Any) -> set[str]:
+        """With ``acting_as``: every student whose record the institution may read."""
+        by_student: dict[str, list[str]] = {}
+        for student_id, payload in self._store.payloads_of_kinds(conn, READ_KINDS):
+            by_student.setdefault(student_id, []).append(payload)
+        catalog, me = self.catalog, str(self.acting_as)
+        return {s for s, payloads in by_student.items() if read_reason(me, _lenient(payloads), catalog=catalog)}
+
     def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
         """A student's raw history in recording order (events dated after ``as_of`` left out)."""
         with self._store.read() as conn:
             rows = self._store.student_payloads(conn, student_id)
         events = [_read(payload, seq) for seq, payload in rows]
+        self._require_read(student_id, events)
         if as_of is not None:
             events = [e for e in events if e.occurred_on <= as_of]
         return events
@@ -449,8 +484,9 @@ class Ledger:
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
                   program: Any = None, workers: int = 1, chunk: int = 500) -> Iterator[AuditReport]:
-        """Audit many students (default: every student in the ledger), in the order given; a student with no
-        enrolment on ``as_of`` is skipped. ``workers`` > 1 audits in that many processes, each reading the ledger
+        """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
+        in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
+        read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes, each reading the ledger
         itself (a file or server ledger; an in-memory one is audited here). Reports come back in order."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
@@ -461,8 +497,9 @@ class Ledger:
 
             url = self._store.engine.url.render_as_string(hide_password=False)
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for reports in pool.map(_audit_chunk, [url] * len(chunks), chunks, [day] * len(chunks),
-                                        [program] * len(chunks)):
+                n = len(chunks)
+                for reports in pool.map(_audit_chunk, [url] * n, chunks, [day] * n, [program] * n,
+                                        [self.acting_as] * n):
                     yield from reports
             return
         catalog = self.catalog
@@ -471,6 +508,7 @@ class Ledger:
                 rows = self._store.payloads_of_students(conn, part)
             for sid in part:
                 events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
+                self._require_read(sid, events)
                 try:
                     yield audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
                 except UnknownReference:
@@ -481,14 +519,19 @@ class Ledger:
         return build_timeline(self.events(student_id)).status_on(on).status
 
     def students(self) -> list[str]:
-        """Every student id with at least one event."""
+        """Every student id with at least one event (with ``acting_as``: those the institution may read)."""
         with self._store.read() as conn:
-            return self._store.student_ids(conn)
+            if self.acting_as is None:
+                return self._store.student_ids(conn)
+            return sorted(self._readable_students(conn))
 
     def count(self) -> int:
-        """The number of events in the ledger."""
+        """The number of events in the ledger (with ``acting_as``: in the records the institution may read)."""
         with self._store.read() as conn:
-            return self._store.count(conn)
+            if self.acting_as is None:
+                return self._store.count(conn)
+            readable = self._readable_students(conn)
+            return sum(n for student_id, n in self._store.counts_by_student(conn) if student_id in readable)
 
     # -- recognition and conversion ------------------------------------------------------------------------------
 
@@ -561,9 +604,21 @@ class Ledger:
         checked, finding = verify_store(self._store)
         if finding is None:
             return VerifyReport(ok=True, checked=checked)
+        if self.acting_as is not None:
+            finding = self._redacted(finding)
         if strict:
             raise IntegrityError(f"ledger {self.url}: {finding.reason} (first bad row: {finding.seq})")
         return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
+
+    def _redacted(self, finding: Any) -> Any:
+        """A finding whose reason names no event or student of a record the acting institution may not read (the
+        whole ledger is still verified: every school relies on all of it)."""
+        with self._store.read() as conn:
+            student_id = self._store.student_of_seq(conn, finding.seq)
+            if student_id is not None and self._may_read(conn, student_id):
+                return finding
+        return type(finding)(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library "
+                                          f"wrote; it is not in a record {self.acting_as} may read, so no more is told")
 
     def head(self) -> str:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
@@ -571,9 +626,10 @@ class Ledger:
             return self._store.last_checkpoint(conn)[1]
 
 
-def _audit_chunk(url: str, students: list[str], as_of: date, program: Any) -> list[AuditReport]:
-    """A worker process's share of ``Ledger.audit_all``."""
-    with Ledger.open(url) as ledger:
+def _audit_chunk(url: str, students: list[str], as_of: date, program: Any,
+                 acting_as: str | None) -> list[AuditReport]:
+    """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked)."""
+    with Ledger.open(url, acting_as=acting_as) as ledger:
         return list(ledger.audit_all(students, as_of, program=program))
 
 
@@ -588,6 +644,24 @@ def _read(payload: str, seq: int) -> Any:
     except ValidationError as exc:
         raise IntegrityError(f"row {seq} does not hold a valid event ({exc.error_count()} problems, first: "
                              f"{exc.errors()[0]['msg']}); run verify() to find the first altered row") from None
+
+
+def _lenient(payloads: Iterable[str]) -> list[Any]:
+    """The events of stored JSON that reads as one (a deciding row that does not is simply no reason)."""
+    out = []
+    for payload in payloads:
+        try:
+            out.append(EVENT_ADAPTER.validate_json(payload))
+        except ValidationError:
+            continue
+    return out
+
+
+def _not_recorded_by(event: Any, institution: str) -> Issue:
+    return Issue(code="recorded_by_mismatch", event_id=event.event_id, student_id=event.student_id,
+                 message=f"student {event.student_id}, event {event.event_id}: {institution} did not record an event "
+                         f"with this id, so it may not append it again (an event id names one fact forever: use a "
+                         "new id)")
 
 
 def _duplicate(event: Any, what: str) -> Issue:

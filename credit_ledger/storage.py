@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Text, UniqueConstraint, event
+from sqlalchemy import Index, Text, UniqueConstraint, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
@@ -33,7 +33,10 @@ from sqlmodel import Field, SQLModel, create_engine
 
 from .errors import CreditLedgerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
+``events (kind, recorded_by)``, for what an acting institution may read. Opening a ledger of an older version upgrades
+it (``MIGRATIONS``) in the transaction that opens it; a newer one is refused, naming both versions."""
 GENESIS = "0" * 64
 """The ``prev_hash`` of a student's first row and of the first checkpoint."""
 
@@ -47,6 +50,7 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("student_id", "student_seq", name="uq_events_student_chain"),
+        Index("ix_events_kind_recorded_by", "kind", "recorded_by"),
     )
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -125,6 +129,17 @@ def content_hash(prev_hash: str, loaded_at: str, content: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{loaded_at}\n{content}".encode()).hexdigest()
 
 
+# -- schema versions ---------------------------------------------------------------------------------------------------
+
+
+def _upgrade_1_to_2(conn: Connection) -> None:
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_events_kind_recorded_by ON events (kind, recorded_by)")
+
+
+MIGRATIONS = {1: _upgrade_1_to_2}
+"""``{n: upgrade from version n to n + 1}``; each runs inside the transaction that opens the ledger."""
+
+
 # -- engines -----------------------------------------------------------------------------------------------------------
 
 
@@ -189,6 +204,7 @@ class StoredEvent:
     kind: str
     event_hash: str
     payload: str
+    recorded_by: str | None = None
 
 
 class Store:
@@ -198,6 +214,8 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._analyzed_seq = 0
+        """PostgreSQL: the highest seq when this store last refreshed the planner's statistics of ``events``."""
         self._init_schema()
 
     @classmethod
@@ -212,17 +230,52 @@ class Store:
     # -- schema --------------------------------------------------------------------------------------------------
 
     def _init_schema(self) -> None:
+        """Create the tables of a new ledger, or upgrade an older one, in one write transaction (all or nothing: a
+        failed upgrade leaves the ledger at its old version)."""
         with self.write() as conn:
+            tables = set(inspect(conn).get_table_names())
+            found = None
+            if MetaRow.__tablename__ in tables:
+                found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
+            if found is None and tables & set(GUARDED_TABLES):
+                raise CreditLedgerError(f"{self._where()}: the database holds ledger tables but no schema version; "
+                                        "it was not made by credit_ledger, and is not opened")
+            version = SCHEMA_VERSION if found is None else self._version(found)
             SQLModel.metadata.create_all(conn, tables=[EventRow.__table__, CheckpointRow.__table__,  # type: ignore
                                                        CatalogRow.__table__, MetaRow.__table__])
-            found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
             if found is None:
                 conn.exec_driver_sql(f"INSERT INTO ledger_meta (key, value) VALUES ('schema_version', "
                                      f"'{SCHEMA_VERSION}')")
-            elif int(found) > SCHEMA_VERSION:
-                raise CreditLedgerError(f"this ledger has schema version {found}; this credit_ledger knows only up "
-                                        f"to {SCHEMA_VERSION}: upgrade credit_ledger to open it")
+            elif version < SCHEMA_VERSION:
+                for step in range(version, SCHEMA_VERSION):
+                    MIGRATIONS[step](conn)
+                conn.exec_driver_sql(f"UPDATE ledger_meta SET value = '{SCHEMA_VERSION}' "
+                                     "WHERE key = 'schema_version'")
             self._install_guards(conn)
+            self._analyzed_seq = self.max_seq(conn)
+
+    def _where(self) -> str:
+        return f"ledger {self.engine.url.render_as_string(hide_password=True)}"
+
+    def _version(self, found: Any) -> int:
+        """The stored schema version, if this library can open (or upgrade) it."""
+        try:
+            version = int(found)
+        except (TypeError, ValueError):
+            version = -1
+        oldest = min(MIGRATIONS, default=SCHEMA_VERSION)
+        if version > SCHEMA_VERSION:
+            raise CreditLedgerError(f"{self._where()} has schema version {version}; this credit_ledger knows versions "
+                                    f"{oldest} to {SCHEMA_VERSION}: upgrade credit_ledger to open it")
+        if version < oldest:
+            raise CreditLedgerError(f"{self._where()} has schema version {found!r}; this credit_ledger opens versions "
+                                    f"{oldest} to {SCHEMA_VERSION} only")
+        return version
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the ledger."""
+        with self.read() as conn:
+            return int(conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar())
 
     def _install_guards(self, conn: Connection) -> None:
         if self.dialect == "sqlite":
@@ -299,7 +352,7 @@ class Store:
 
     def find_events(self, conn: Connection, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
         """Stored rows by event id, for the ids that exist."""
-        rows = self._in(conn, "SELECT seq, event_id, student_id, kind, event_hash, payload FROM events "
+        rows = self._in(conn, "SELECT seq, event_id, student_id, kind, event_hash, payload, recorded_by FROM events "
                               "WHERE event_id IN ({in_})", sorted(set(event_ids)))
         return {r[1]: StoredEvent(*r) for r in rows}
 
@@ -312,6 +365,22 @@ class Store:
                               f"WHERE student_id IN ({{in_}}) AND kind IN ({marks})", sorted(set(student_ids)), kinds)
         rows.sort(key=lambda r: r[1])
         return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def payloads_of_kinds(self, conn: Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
+        """``(student_id, payload)`` of every row of the given kinds, by seq."""
+        kinds = sorted(kinds)
+        marks = ", ".join([self._param] * len(kinds))
+        return [(r[0], r[1]) for r in conn.exec_driver_sql(
+            f"SELECT student_id, payload FROM events WHERE kind IN ({marks}) ORDER BY seq", tuple(kinds))]
+
+    def counts_by_student(self, conn: Connection) -> list[tuple[str, int]]:
+        """``(student_id, rows)`` per student."""
+        return [(r[0], r[1]) for r in conn.exec_driver_sql(
+            "SELECT student_id, COUNT(*) FROM events GROUP BY student_id")]
+
+    def student_of_seq(self, conn: Connection, seq: int) -> str | None:
+        """The student of the row ``seq`` (``None`` when there is no such row)."""
+        return conn.exec_driver_sql(f"SELECT student_id FROM events WHERE seq = {self._param}", (seq,)).scalar()
 
     def latest_dates(self, conn: Connection, student_ids: Iterable[str], kinds: Iterable[str]) -> dict[str, date]:
         """The latest ``occurred_on`` per student among rows of the given kinds."""
@@ -413,6 +482,12 @@ class Store:
             rows = [r[:5] + (date.fromisoformat(r[5]),) + r[6:] for r in rows]
         marks = ", ".join([self._param] * len(EVENT_COLUMNS))
         conn.exec_driver_sql(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", list(rows))
+        if self.dialect == "postgresql" and rows[-1][0] >= 2 * self._analyzed_seq + 1000:
+            # A bulk load doubles a young table faster than autovacuum re-analyses it; on stale statistics the
+            # planner takes the per-student look-ups (``heads``) for seq scans, and an import slows tenfold. So
+            # refresh them whenever this store has doubled the table: a few times per import, then rarely.
+            conn.exec_driver_sql("ANALYZE events")
+            self._analyzed_seq = rows[-1][0]
 
     def write_checkpoint(self, conn: Connection, first_seq: int, last_seq: int, recorded_at: str,
                          hashes: Iterable[str]) -> str:
@@ -561,5 +636,5 @@ def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tupl
     return checked, None
 
 
-__all__ = ["CatalogRow", "CheckpointRow", "EventRow", "GENESIS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent",
-           "checkpoint_hash", "content_hash", "row_hash", "subject_of", "verify_store"]
+__all__ = ["CatalogRow", "CheckpointRow", "EventRow", "GENESIS", "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store",
+           "StoredEvent", "checkpoint_hash", "content_hash", "row_hash", "subject_of", "verify_store"]

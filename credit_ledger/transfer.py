@@ -172,6 +172,29 @@ def _limit(ratio: Decimal, total: Decimal) -> Decimal:
     return (ratio * total).quantize(CENT, rounding=ROUND_DOWN)
 
 
+def ratio_limits(total_credits: Decimal, *, policy: Policy) -> tuple[Decimal, Decimal]:
+    """The caps on (recognised plus converted, online) credits toward a program of ``total_credits``: the external
+    cap is ``max_external_ratio`` x total, or (1 - ``min_home_ratio``) x total when that is less.
+
+    >>> ratio_limits(Decimal(150), policy=Policy(min_home_ratio=Decimal("0.6")))
+    (Decimal('60.00'), Decimal('37.50'))
+    """
+    external, online, _ = _ratio_limits(total_credits, policy)
+    return external, online
+
+
+def _ratio_limits(total_credits: Decimal, policy: Policy) -> tuple[Decimal, Decimal, str]:
+    external = _limit(policy.max_external_ratio, total_credits)
+    why = f"{_pct(policy.max_external_ratio)} of the program's {_fmt(total_credits)}, max_external_ratio"
+    if policy.min_home_ratio is not None:
+        home_limit = _limit(1 - policy.min_home_ratio, total_credits)
+        if home_limit < external:
+            external = home_limit
+            why = (f"at least {_pct(policy.min_home_ratio)} of the program's {_fmt(total_credits)} is earned at "
+                   "the home school, min_home_ratio")
+    return external, _limit(policy.max_online_ratio, total_credits), why
+
+
 def _pct(ratio: Decimal) -> str:
     """A ratio as a percentage: ``_pct(Decimal("0.25"))`` is ``'25%'``."""
     return f"{format((ratio * 100).normalize(), 'f')}%"
@@ -307,8 +330,9 @@ def _caps_once(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
                 f"{describe(ordered[i])}: {_fmt(left[i] - keep)} of its credits do not count; a certificate counts "
                 f"at most {_fmt(policy.max_certificate_credits)} credits (max_certificate_credits)")
 
+    external_limit, online_limit, why = _ratio_limits(total_credits, policy)
+
     # 4. online credits up to max_online_ratio of the total
-    online_limit = _limit(policy.max_online_ratio, total_credits)
     used = sum((left[i] for i, r in enumerate(ordered) if not is_external(r) and is_online(r)), ZERO)
     for i, r in enumerate(ordered):
         if not is_external(r) or not is_online(r) or out[i]:
@@ -322,14 +346,6 @@ def _caps_once(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
         used += left[i]
 
     # 5. recognised plus converted credits up to max_external_ratio (and the home share) of the total
-    external_limit = _limit(policy.max_external_ratio, total_credits)
-    why = f"{_pct(policy.max_external_ratio)} of the program's {_fmt(total_credits)}, max_external_ratio"
-    if policy.min_home_ratio is not None:
-        home_limit = _limit(1 - policy.min_home_ratio, total_credits)
-        if home_limit < external_limit:
-            external_limit = home_limit
-            why = (f"at least {_pct(policy.min_home_ratio)} of the program's {_fmt(total_credits)} is earned at "
-                   "the home school, min_home_ratio")
     used = ZERO
     for i, r in enumerate(ordered):
         if not is_external(r) or out[i]:

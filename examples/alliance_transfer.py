@@ -31,8 +31,10 @@ def main(db_url: str | None = None) -> tuple[cl.RecognitionResult, cl.Balance]:
     xtjx_key = Ed25519PrivateKey.generate()          # XTJX keeps this; it publishes public_key_hex(xtjx_key)
 
     # -- school A: XTJX records the student's study and issues a signed statement -------------------------------
-    school_a = cl.Ledger.open(partner_url(db_url), acting_as="XTJX")
-    school_a.load_catalog(catalog)
+    # the province's catalog is loaded by an unrestricted handle; each school then acts only as itself
+    setup_a = cl.Ledger.open(partner_url(db_url))
+    setup_a.load_catalog(catalog)
+    school_a = setup_a.acting_for("XTJX")
     school_a.append(cl.Enrolled(event_id="XT-2024-017-enrol", student_id="XT-2024-017", occurred_on=date(2024, 9, 1),
                                 institution="XTJX", program="XT-CNC-2024"))
     school_a.append_many([
@@ -50,8 +52,9 @@ def main(db_url: str | None = None) -> tuple[cl.RecognitionResult, cl.Balance]:
     school_a.close()
 
     # -- school B: HNJX enrols the student and receives the statement ------------------------------------------
-    school_b = cl.Ledger.open(db_url, acting_as="HNJX")
-    school_b.load_catalog(catalog)
+    setup_b = cl.Ledger.open(db_url)
+    setup_b.load_catalog(catalog)
+    school_b = setup_b.acting_for("HNJX")
     student = "HN-2025-0301"
     school_b.append(cl.Enrolled(event_id=f"{student}-enrol", student_id=student, occurred_on=date(2025, 9, 1),
                                 institution="HNJX", program="CNC-SR-2025"))

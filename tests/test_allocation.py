@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import audit_strategies as ax
@@ -224,6 +224,10 @@ def test_allocation_does_not_depend_on_record_order(tree, records, data):
 
 @given(tree=ax.requirement_trees(), records=ax.record_lists(max_size=7), extra=ax.credit_records("extra"))
 def test_a_further_passing_record_never_raises_the_shortfall(tree, records, extra):
+    # a further record: of a course not yet on the record. A second record of the same course is not an addition
+    # but a contest (a course counts once, by the record that keeps the most, a home record first among equals),
+    # which may rightly take a recognised record out of a pool that wants recognised credit.
+    assume(extra.course is None or extra.course not in {r.course for r in records})
     before, after = evaluated(tree, records), evaluated(tree, records + [extra])
     assert after.shortfall <= before.shortfall
     assert before.satisfied <= after.satisfied

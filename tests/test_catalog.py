@@ -426,8 +426,8 @@ def _conflicting(catalog: cl.Catalog) -> cl.Catalog:
     return cl.Catalog.from_data(data)
 
 
-def test_load_catalog_persists(tmp_path, catalog):
-    path = str(tmp_path / "ledger.db")
+def test_load_catalog_persists(ledger_url, catalog):
+    path = ledger_url
     with cl.Ledger.open(path) as ledger:
         ledger.load_catalog(catalog)
         assert ledger.catalog == catalog
@@ -437,12 +437,13 @@ def test_load_catalog_persists(tmp_path, catalog):
         assert again.verify().ok
 
 
-def test_file_ledger_catalog_survives_reopen(file_ledger, tmp_path, catalog):
+def test_file_ledger_catalog_survives_reopen(file_ledger, ledger_url, catalog):
     file_ledger.close()
-    with cl.Ledger.open(str(tmp_path / "ledger.db")) as again:
+    with cl.Ledger.open(ledger_url) as again:
         assert again.catalog == catalog
 
 
+@pytest.mark.sqlite_only
 def test_loading_the_same_catalog_again_stores_nothing(file_ledger, tmp_path, catalog):
     file_ledger.load_catalog(catalog)
     file_ledger.load_catalog(cl.Catalog.sample())
@@ -452,19 +453,20 @@ def test_loading_the_same_catalog_again_stores_nothing(file_ledger, tmp_path, ca
         assert db.execute("SELECT COUNT(*) FROM catalogs").fetchone()[0] == 1
 
 
-def test_loading_a_new_version_persists(file_ledger, tmp_path, catalog):
+def test_loading_a_new_version_persists(file_ledger, ledger_url, catalog):
     hnjx = catalog.institution("HNJX")
     newer = cl.Course(institution="HNJX", code="CNC203", title="CAD/CAM 应用（2027版）", hours=96, category="core",
                       valid_from=date(2027, 9, 1))
     file_ledger.load_catalog(cl.Catalog(institutions=(hnjx,), courses=(newer,)))
     assert file_ledger.catalog.course("HNJX", "CNC203", on=date(2027, 9, 1)).credits == Decimal("6.00")
     file_ledger.close()
-    with cl.Ledger.open(str(tmp_path / "ledger.db")) as again:
+    with cl.Ledger.open(ledger_url) as again:
         assert again.catalog.course("HNJX", "CNC203", on=date(2027, 9, 1)).credits == Decimal("6.00")
         assert again.catalog.course("HNJX", "CNC203", on=date(2026, 9, 1)).credits == Decimal("5.00")
         assert again.verify().ok
 
 
+@pytest.mark.sqlite_only
 def test_loading_a_conflicting_version_changes_nothing(file_ledger, tmp_path, catalog):
     import sqlite3
 
@@ -488,13 +490,13 @@ def test_conflicting_catalog_refused_in_memory_too(ledger, catalog):
     assert ledger.catalog == catalog
 
 
-def test_a_null_that_is_not_the_default_survives_the_ledger(tmp_path, catalog):
+def test_a_null_that_is_not_the_default_survives_the_ledger(ledger_url, catalog):
     """team_top defaults to 3; null means no limit, and must not come back as 3 from the stored catalog."""
     data = json.loads(catalog.to_json())
     data["conversion_rules"][0]["team_top"] = None
     changed = cl.Catalog.from_data(data)
     assert changed.conversion_rules[0].team_top is None
-    path = str(tmp_path / "null.db")
+    path = ledger_url
     with cl.Ledger.open(path) as ledger:
         ledger.load_catalog(changed)
     with cl.Ledger.open(path) as again:

@@ -451,6 +451,7 @@ def test_fresh_ledger_head_is_genesis():
         assert empty.head() == "0" * 64
 
 
+@pytest.mark.sqlite_only
 def test_a_row_that_holds_no_event_raises_integrity_error(file_ledger, tmp_path):
     file_ledger.append(cl.Enrolled(event_id="X-enrol", student_id="X", occurred_on=date(2025, 9, 1),
                                    institution="HNJX", program="CNC-SR-2025"))

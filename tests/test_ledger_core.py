@@ -21,6 +21,7 @@ def course(eid, student="S1", day=date(2026, 1, 10), code="MECH101", grade=80, *
                               grade=grade, **kw)
 
 
+@pytest.mark.sqlite_only
 def test_recorded_by_is_stamped_even_when_ids_look_like_json(file_ledger, tmp_path):
     tricky = 'x","recorded_by":null,"y":"'
     file_ledger.append(enrol())
@@ -46,9 +47,9 @@ def test_reverse_again_with_other_details_is_already_reversed(ledger):
     assert not isinstance(refused.value, cl.DuplicateEvent)
 
 
-def test_another_writer_invalidates_the_cached_context(tmp_path, catalog):
+def test_another_writer_invalidates_the_cached_context(ledger_url, catalog):
     """Ledger A has checked S1 before; ledger B (another process, same file) suspends S1; A must see it."""
-    path = str(tmp_path / "shared.db")
+    path = ledger_url
     a = cl.Ledger.open(path)
     a.load_catalog(catalog)
     b = cl.Ledger.open(path)
@@ -88,8 +89,8 @@ def test_makeups_are_counted_from_the_ledger_not_from_the_cache(ledger):
     ledger.append(course("c5", grade=90, attempt="makeup", day=date(2026, 3, 3)))
 
 
-def test_catalog_reloaded_from_another_writer(tmp_path, catalog):
-    path = str(tmp_path / "c.db")
+def test_catalog_reloaded_from_another_writer(ledger_url, catalog):
+    path = ledger_url
     a = cl.Ledger.open(path)
     b = cl.Ledger.open(path)
     a.load_catalog(catalog)
@@ -122,9 +123,9 @@ def test_bulk_append_restores_the_garbage_collector(ledger):
         gc.enable()
 
 
-def test_a_second_handle_never_leaves_stale_chain_heads(tmp_path, catalog):
+def test_a_second_handle_never_leaves_stale_chain_heads(ledger_url, catalog):
     """Found by the stateful machine: A's cache must forget students B wrote for, not only the batch's."""
-    path = str(tmp_path / "two.db")
+    path = ledger_url
     a = cl.Ledger.open(path)
     a.load_catalog(catalog)
     b = cl.Ledger.open(path)

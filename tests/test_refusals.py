@@ -533,10 +533,10 @@ def test_unknown_program_on_change(enrolled):
 
 
 @pytest.fixture
-def shared_db(tmp_path, file_ledger):
-    """The file ledger with S1 enrolled at HNJX, and its path (for other ledgers on the same file)."""
+def shared_db(ledger_url, file_ledger):
+    """The file ledger with S1 enrolled at HNJX, and its URL (for other ledgers on the same file or database)."""
     file_ledger.append(enrol())
-    return str(tmp_path / "ledger.db")
+    return ledger_url
 
 
 def test_not_own_student(shared_db, file_ledger):
@@ -585,6 +585,16 @@ def test_permission_denied_outranks_other_refusals_in_a_batch(shared_db):
             hnjx.append_many(batch)
         assert {"unknown_course", "not_own_course"} <= set(info.value.codes)
         assert hnjx.count() == n and hnjx.verify().ok
+
+
+def test_not_own_catalog_entry(shared_db, catalog):
+    other = cl.Course(institution="XTJX", code="XT-NEW", title="x", hours=32, category="core")
+    xt = catalog.institution("XTJX")
+    with cl.Ledger.open(shared_db, acting_as=HNJX) as hnjx:
+        with pytest.raises(cl.PermissionDenied) as info:
+            hnjx.load_catalog(cl.Catalog(institutions=(xt,), courses=(other,)))
+        assert info.value.codes == ["not_own_catalog_entry"] and "XT-NEW" in str(info.value)
+        assert hnjx.catalog.course("XTJX", "XT-NEW") is None
 
 
 def test_acting_institution_writes_its_own(shared_db):

@@ -1,4 +1,5 @@
-"""A stateful test: a real SQLite-file ledger driven beside a plain model of the documented rules.
+"""A stateful test: a real SQLite-file ledger (PostgreSQL in ``test_stateful_postgres``) driven beside a plain model
+of the documented rules.
 
 The model below is deliberately independent of ``credit_ledger.history`` and ``credit_ledger.grades``: it re-states
 the rules in a few lines of dicts and lists (pass mark 60; 优95/良85/中75/及格65/不及格50; 合格 passes without a
@@ -137,7 +138,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="cl-stateful-")
-        self.path = os.path.join(self.dir, "ledger.db")
+        self.path = self.new_ledger_url()
         self.ledger = cl.Ledger.open(self.path)
         self.ledger.load_catalog(CATALOG)
         self.other = cl.Ledger.open(self.path)
@@ -150,9 +151,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.raw_grades: dict[str, Any] = {}
         """The grade of each course or correction event as the test wrote it (a Decimal or a word)."""
 
+    def new_ledger_url(self) -> str:
+        """Where this run's ledger lives: a SQLite file (``test_stateful_postgres`` puts it on PostgreSQL)."""
+        return os.path.join(self.dir, "ledger.db")
+
+    def drop_ledger(self) -> None:
+        """Remove this run's ledger (the temp dir goes anyway)."""
+
     def teardown(self) -> None:
         self.ledger.close()
         self.other.close()
+        self.drop_ledger()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- model helpers --------------------------------------------------------------------------------------------

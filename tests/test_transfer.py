@@ -407,8 +407,9 @@ def test_receiving_the_same_statement_twice_grants_nothing_more(school):
 
 
 def test_issue_and_receive_between_two_ledgers(catalog, tmp_path):
-    a = cl.Ledger.open(str(tmp_path / "xtjx.db"), acting_as="XTJX")
-    a.load_catalog(catalog)
+    a = cl.Ledger.open(str(tmp_path / "xtjx.db"))
+    a.load_catalog(catalog)  # the catalog is loaded unrestricted; then the school acts as itself
+    a = a.acting_for("XTJX")
     a.append(cl.Enrolled(event_id="S1-xt", student_id="S1", occurred_on=D(2024, 9, 1), institution="XTJX",
                          program="XT-CNC-2024"))
     a.append_many([cl.CourseCompleted(event_id=f"S1-{c}", student_id="S1", occurred_on=D(2025, 1, 10),
@@ -416,8 +417,9 @@ def test_issue_and_receive_between_two_ledgers(catalog, tmp_path):
                    for c, g in (("XT-CNC1", 82), ("XT-DRAW", 52), ("XT-PRA", "合格"))])
     st_ = a.issue_statement("S1", key=KEY)
     assert [r.course for r in st_.results] == ["XT-CNC1", "XT-PRA"]  # the failed course is not a result
-    b = cl.Ledger.open(str(tmp_path / "hnjx.db"), acting_as="HNJX")
+    b = cl.Ledger.open(str(tmp_path / "hnjx.db"))
     b.load_catalog(catalog)
+    b = b.acting_for("HNJX")
     b.append(cl.Enrolled(event_id="S1-hn", student_id="HN-001", occurred_on=D(2025, 9, 1), institution="HNJX",
                          program="CNC-SR-2025"))
     res = b.receive_statement(st_.to_json(), trusted_keys={"XTJX": public_key_hex(KEY)}, as_of=ON,
@@ -533,7 +535,7 @@ def test_issue_statement_needs_a_school(ledger):
 
 
 def test_another_school_cannot_decide_for_a_student(catalog, school):
-    xtjx = cl.Ledger(school._store, acting_as="XTJX")
+    xtjx = school.acting_for("XTJX")
     res = xtjx.convert("S1", [outcome()], as_of=ON)
     assert codes(res) == ["not_enrolled"] and "not enrolled at XTJX" in res.decisions[0].message
 

@@ -1,0 +1,121 @@
+"""Schema versions: a new ledger records its version; an older one is upgraded in one transaction (or left as it
+was); a newer one, or tables without a version, are refused with a message naming the versions. Both engines."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+import credit_ledger as cl
+from credit_ledger import storage
+from credit_ledger.storage import SCHEMA_VERSION, normalise_url
+
+INDEX = "ix_events_kind_recorded_by"
+
+
+def _raw(url: str):
+    """A plain engine on the ledger's database (no guards, no library)."""
+    return create_engine(normalise_url(url))
+
+
+def _version(url: str) -> str:
+    engine = _raw(url)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
+    engine.dispose()
+    return found
+
+
+def _set_version(url: str, value: str, *, drop_index: bool = False) -> None:
+    engine = _raw(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE ledger_meta SET value = '{value}' WHERE key = 'schema_version'")
+        if drop_index:
+            conn.exec_driver_sql(f"DROP INDEX {INDEX}")
+    engine.dispose()
+
+
+def _has_index(url: str) -> bool:
+    engine = _raw(url)
+    with engine.connect() as conn:
+        names = {i["name"] for i in inspect(conn).get_indexes("events")}
+    engine.dispose()
+    return INDEX in names
+
+
+def _populated(url: str, catalog: cl.Catalog) -> str:
+    with cl.Ledger.open(url) as ledger:
+        ledger.load_catalog(catalog)
+        ledger.append(cl.Enrolled(event_id="S1-enrol", student_id="S1", occurred_on=date(2025, 9, 1),
+                                  institution="HNJX", program="CNC-SR-2025"))
+        ledger.append(cl.CourseCompleted(event_id="S1-c1", student_id="S1", occurred_on=date(2026, 1, 5),
+                                         institution="HNJX", course="MECH101", grade=80))
+        return ledger.head()
+
+
+def test_a_new_ledger_records_the_current_version(ledger_url):
+    with cl.Ledger.open(ledger_url):
+        pass
+    assert _version(ledger_url) == str(SCHEMA_VERSION)
+    assert _has_index(ledger_url)
+
+
+def test_a_version_1_ledger_is_upgraded_on_open(ledger_url, catalog):
+    head = _populated(ledger_url, catalog)
+    _set_version(ledger_url, "1", drop_index=True)
+    assert not _has_index(ledger_url)
+    with cl.Ledger.open(ledger_url) as ledger:
+        assert ledger.head() == head and ledger.count() == 2 and ledger.verify().ok
+        assert ledger.balance("S1").total == 4
+    assert _version(ledger_url) == str(SCHEMA_VERSION)
+    assert _has_index(ledger_url)
+
+
+def test_a_failed_upgrade_leaves_the_ledger_at_its_old_version(ledger_url, catalog, monkeypatch):
+    _populated(ledger_url, catalog)
+    _set_version(ledger_url, "1", drop_index=True)
+
+    def half_done(conn):
+        storage._upgrade_1_to_2(conn)
+        raise RuntimeError("the upgrade failed half-way")
+
+    monkeypatch.setitem(storage.MIGRATIONS, 1, half_done)
+    with pytest.raises(RuntimeError, match="half-way"):
+        cl.Ledger.open(ledger_url)
+    assert _version(ledger_url) == "1"
+    assert not _has_index(ledger_url)  # the index made before the failure was rolled back with it
+    monkeypatch.undo()
+    with cl.Ledger.open(ledger_url) as ledger:
+        assert ledger.verify().ok and ledger.count() == 2
+    assert _version(ledger_url) == str(SCHEMA_VERSION)
+
+
+def test_a_newer_ledger_is_refused_naming_both_versions(ledger_url, catalog):
+    head = _populated(ledger_url, catalog)
+    _set_version(ledger_url, "99")
+    with pytest.raises(cl.CreditLedgerError, match=rf"schema version 99; this credit_ledger knows versions 1 to "
+                                                   rf"{SCHEMA_VERSION}: upgrade credit_ledger"):
+        cl.Ledger.open(ledger_url)
+    assert _version(ledger_url) == "99"
+    _set_version(ledger_url, str(SCHEMA_VERSION))
+    with cl.Ledger.open(ledger_url) as ledger:
+        assert ledger.head() == head
+
+
+@pytest.mark.parametrize("value", ["0", "two", ""])
+def test_an_unreadable_version_is_refused(ledger_url, catalog, value):
+    _populated(ledger_url, catalog)
+    _set_version(ledger_url, value)
+    with pytest.raises(cl.CreditLedgerError, match=rf"opens versions 1 to {SCHEMA_VERSION} only"):
+        cl.Ledger.open(ledger_url)
+
+
+def test_ledger_tables_without_a_version_are_refused(ledger_url):
+    engine = _raw(ledger_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE events (seq INTEGER PRIMARY KEY, payload TEXT)")
+    engine.dispose()
+    with pytest.raises(cl.CreditLedgerError, match="no schema version"):
+        cl.Ledger.open(ledger_url)
