@@ -14,12 +14,16 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import credit_ledger as cl
 from credit_ledger.access import partners, read_reason
 
 D = date
 OUTSIDER = "SANY-HV"
+KEY = Ed25519PrivateKey.generate()
+CERTIFICATE = cl.Outcome(type="certificate", outcome_id="NC-4-0001", title="数控车工", level="中级",
+                         issued_on=D(2026, 3, 1), valid_until=D(2031, 3, 1))
 """In the catalog, in no alliance and no agreement."""
 
 XT_PROGRAM = {
@@ -87,8 +91,14 @@ READS: dict[str, Callable[[cl.Ledger, str], Any]] = {
     "balance": lambda led, s: led.balance(s),
     "balance_as_of": lambda led, s: led.balance(s, as_of=D(2026, 6, 1)),
     "status": lambda led, s: led.status(s, D(2026, 1, 1)),
+    "audit": lambda led, s: led.audit(s, as_of=D(2026, 6, 1)),
+    "audit_what_if": lambda led, s: led.audit(s, program="CNC-TECH-2025", as_of=D(2026, 6, 1)),
+    "audit_all": lambda led, s: list(led.audit_all([s], D(2026, 6, 1))),
+    "issue_statement": lambda led, s: led.issue_statement(s, key=KEY),
+    "convert_dry_run": lambda led, s: led.convert(s, [CERTIFICATE], as_of=D(2026, 6, 1), dry_run=True),
 }
-"""Every read of one student's record the Ledger offers."""
+"""Every read of one student's record the Ledger offers (an audit, a statement and a conversion decision read the
+whole record)."""
 
 
 def _unchanged(operator: cl.Ledger, before: tuple) -> None:
