@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-deep bench clean
+.PHONY: demo test test-deep bench bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test-deep: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache .hypothesis

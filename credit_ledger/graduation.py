@@ -818,6 +818,12 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
     same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
                         and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
 
+    group_targets = sorted({t for r in records for t in targets_of[r]})
+    capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
+    seen: dict[tuple, int] = {}
+    """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
+    reached before with as much gain needs no second look."""
+
     def search(i: int, got: int) -> None:
         budget[0] -= 1
         if budget[0] < 0:
@@ -826,6 +832,11 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
             best[0], best[1] = got, dict(current)
         if i == len(records) or best[0] >= bound_gain:
             return
+        key = (i, tuple(tg.deficit(t) for t in group_targets), tuple(tg.ext[t] for t in capped),
+               current.get(records[i - 1], -1) if same_as_previous[i] else -1)
+        if seen.get(key, -1) >= got:
+            return
+        seen[key] = got
         if got + _cheap_gain(tg, records, i, targets_of) <= best[0] or got + flow.value(i) <= best[0]:
             return
         r = records[i]

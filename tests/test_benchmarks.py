@@ -21,3 +21,11 @@ def test_ingest_benchmark_runs_and_prints_its_ratio_last(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"ingest ratio: \d+\.\d\d", lines[-1])
     assert any(line.startswith("verify:") and "ok=True" in line for line in lines)
+
+
+def test_audit_benchmark_runs_and_prints_its_rate_last(tmp_path, capsys):
+    _load("audit").main(["--students", "40", "--workers", "2", "--db", str(tmp_path / "province.db")])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"audit rate: \d+/s", lines[-1])
+    assert any(line.startswith("batch: 40 audits") for line in lines)
+    assert any(line.startswith("single audit, 160 records:") for line in lines)
