@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import credit_ledger as cl
 

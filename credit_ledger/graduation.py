@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import calendar
 import html
-import json
 import math
 from itertools import combinations
 from dataclasses import dataclass
@@ -41,7 +40,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from pydantic import Field
 
 from .errors import UnknownReference
 from .history import Timeline, build_timeline, transcript_records
@@ -437,9 +435,6 @@ class _Problem:
             return max(0, leaf.need - st[0] - ext)
         return sum(c for c, n in zip(leaf.cost, st) if n == 0)
 
-    def shortfall(self, state: list[list[int]]) -> int:
-        return self._node(self.root, state)
-
     def _node(self, node: Any, state: list[list[int]]) -> int:
         fixed = self.fixed_shortfall.get(id(node))
         if fixed is not None:
@@ -708,7 +703,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         ranked.append((const + sum(relaxed.deficit(t) for t in range(len(relaxed.kind))), const, active, tg))
     ranked.sort(key=lambda x: x[0])
     try:
-        for cheap, const, active, tg in ranked:
+        for cheap, const, _active, tg in ranked:
             if best_value is not None and cheap >= best_value:
                 break
             value, placed, used = _solve_targets(tg, contested, budget, best_value - const

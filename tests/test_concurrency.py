@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 import credit_ledger as cl
 import workers as w
