@@ -40,6 +40,7 @@ PROGRAM = "PROV-MECH-2025"
 ENROL = date(2024, 9, 1)
 AS_OF = date(2027, 7, 1)
 SIZES = (20, 40, 80, 160)
+NAMED = [f"PV-C{i:03d}" for i in range(1, 7)] + ["PV-P001", "PV-E001", "PV-E002", "PV-E010"]
 
 
 def catalog() -> cl.Catalog:
@@ -104,7 +105,9 @@ def student_events(sid: str, n_records: int, rng: random.Random, pool: list[str]
     """An enrolment and ``n_records`` course records (some failed first, then made up or retaken)."""
     out: list[Any] = [cl.Enrolled(event_id=f"{sid}-e", student_id=sid, occurred_on=ENROL, institution=INSTITUTION,
                                   program=PROGRAM)]
-    chosen = rng.sample(pool, n_records)
+    # the program's named courses are taken by most students (a registrar's usual cohort: most finish the core)
+    named = [c for c in NAMED if rng.random() < 0.85][:n_records]
+    chosen = named + rng.sample([c for c in pool if c not in named], n_records - len(named))
     span = (AS_OF - ENROL).days - 10
     for i, code in enumerate(chosen):
         day = ENROL + timedelta(days=1 + (span * i) // n_records)

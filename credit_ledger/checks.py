@@ -101,6 +101,8 @@ class Ctx:
     """The status the event being checked meets (``timeline.status_at(event)``)."""
     audits: Mapping[str, Any] | None = None
     """Graduation audits of the batch's ``Graduated`` events, by event id (made by the ledger)."""
+    released: frozenset[str] = frozenset()
+    """Reversals in the batch whose make-up was already taken off the count (see ``_release_makeups``)."""
 
     def find_event(self, event_id: str) -> Any:
         """An existing or earlier-in-batch event by id."""
@@ -487,7 +489,11 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
         ctx = Ctx(catalog, acting_as, known_events, student, student.timeline, last_dependent.get(student_id),
                   makeups_of.get(student_id), student.reversed_ids, student.outcomes, student.status_events,
                   batch_events, refers, audits=audits)
+        reversals = [(i, e) for i, e in enumerate(new) if e.kind == "entry_reversed"] if len(new) > 1 else []
+        position = {e.event_id: i for i, e in enumerate(new)} if reversals else {}
         for event in replay_order(new) if len(new) > 1 else new:
+            if reversals:
+                _release_makeups(ctx, reversals, position[event.event_id], position)
             ctx.state = state = ctx.timeline.status_at(event)
             enrolment = state.enrolment or ctx.timeline.current_enrolment()
             ctx.owner = acting_as or getattr(event, "institution", None) or (
@@ -525,12 +531,30 @@ def _advance(ctx: Ctx, event: Any) -> None:
         ctx.status_events = ctx.status_events + (event,)
         ctx.timeline = build_timeline(ctx.status_events)
     elif kind == "entry_reversed":
-        ctx.reversed_ids = ctx.reversed_ids | {event.target_event_id}
         target = ctx.find_event(event.target_event_id)
-        if target is not None and target.kind == "course_completed" and target.attempt == "makeup":
+        if (target is not None and target.kind == "course_completed" and target.attempt == "makeup"
+                and event.event_id not in ctx.released and target.event_id not in ctx.reversed_ids):
             _count_makeup(ctx, target, -1)
+        ctx.reversed_ids = ctx.reversed_ids | {event.target_event_id}
     elif kind == "outcome_converted":
         ctx.outcomes = ctx.outcomes | {(event.outcome_type, event.outcome_id)}
+
+
+def _release_makeups(ctx: Ctx, reversals: Sequence[tuple[int, Any]], at: int, position: Mapping[str, int]) -> None:
+    """Within a batch, events are checked in replay order (date, then kind), but a reversal recorded before an event
+    was already in force when that event was recorded: a make-up (补考) it reverses no longer counts against the
+    make-up limit of a later-recorded make-up, just as if the events had been appended one by one. Only reversals
+    of make-ups already counted are released early (``ctx.released`` keeps them from being released twice)."""
+    for i, reversal in reversals:
+        if i >= at or reversal.event_id in ctx.released:
+            continue
+        target = ctx.find_event(reversal.target_event_id)
+        if target is None or target.kind != "course_completed" or target.attempt != "makeup":
+            continue
+        counted = target.event_id not in position or target.event_id in ctx.batch_events
+        if counted and target.event_id not in ctx.reversed_ids:
+            _count_makeup(ctx, target, -1)
+            ctx.released = ctx.released | {reversal.event_id}
 
 
 def _count_makeup(ctx: Ctx, course: Any, step: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,3 +109,31 @@ def test_a_refused_event_is_refused_in_a_batch_too(history):
                 else:
                     raise AssertionError(f"{event.event_id} was refused alone ({codes}) but accepted here")
                 assert fresh.count() == position
+
+
+def test_a_make_up_reversed_earlier_in_the_batch_frees_the_limit():
+    """Found by the property above: a make-up, its reversal, then another make-up of the course, all on one day.
+    One by one, the second make-up is recorded after the reversal and is accepted; in one batch, events are checked
+    in replay order (courses before reversals within a day), yet the reversal recorded before it must count."""
+    day = date(2025, 9, 1)
+    enrol = cl.Enrolled(event_id="S1-enrol", student_id="S1", occurred_on=day, institution="HNJX",
+                        program="CNC-SR-2025")
+    first = cl.CourseCompleted(event_id="S1-m1", student_id="S1", occurred_on=day, institution="HNJX",
+                               course="MECH101", grade=52, attempt="makeup")
+    undo = cl.EntryReversed(event_id="S1-undo", student_id="S1", occurred_on=day, target_event_id="S1-m1")
+    second = first.model_copy(update={"event_id": "S1-m2", "grade": cl.Grade.parse(71)})
+    one_by_one, batched = cl.Ledger.open(), cl.Ledger.open()
+    for led in (one_by_one, batched):
+        led.load_catalog(CATALOG)
+    for e in (enrol, first, undo, second):
+        one_by_one.append(e)
+    batched.append_many([enrol, first, undo, second])
+    assert batched.transcript("S1") == one_by_one.transcript("S1")
+    assert [r.event_id for r in batched.transcript("S1").records] == ["S1-m2"]
+    # a make-up recorded before the reversal still meets the limit, in a batch as one by one
+    third = first.model_copy(update={"event_id": "S1-m3"})
+    fresh = cl.Ledger.open()
+    fresh.load_catalog(CATALOG)
+    with pytest.raises(cl.RejectedEvent) as refused:
+        fresh.append_many([enrol, first, third, undo])
+    assert refused.value.codes == ["makeup_limit"]
