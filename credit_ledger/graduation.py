@@ -561,7 +561,8 @@ class _Targets:
 
 class _Flow:
     """Maximum flow source -> records -> (external gate) -> targets -> sink for one group of records, built once
-    and re-run as the search places records (an edge list with paired reverse edges; augmenting paths by BFS)."""
+    and re-run as the search places records (an edge list with paired reverse edges; a first pass over the direct
+    paths, then augmenting paths by BFS)."""
 
     def __init__(self, tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]):
         self.tg = tg
@@ -580,20 +581,29 @@ class _Flow:
         big = 1 << 40
         self.source_edge: list[int] = []
         self.supply: list[int] = []
+        links: list[list[tuple[int, int, bool]]] = []
         for i, r in enumerate(records):
             supply = problem.credits[r]
+            mine = []
             for t in targets_of[r]:
                 if tg.kind[t]:
                     supply = max(supply, tg.need[t])
-                    self._edge(2 + i, t_node[t], big)
+                    mine.append((self._edge(2 + i, t_node[t], big), t, False))
                 elif problem.external[r] and t in g_node:
-                    self._edge(2 + i, g_node[t], big)
+                    mine.append((self._edge(2 + i, g_node[t], big), t, True))
                 else:
-                    self._edge(2 + i, t_node[t], big)
+                    mine.append((self._edge(2 + i, t_node[t], big), t, False))
+            links.append(mine)
             self.source_edge.append(self._edge(0, 2 + i, 0))
             self.supply.append(supply)
         self.sink_edge = [(t, self._edge(t_node[t], 1, 0)) for t in targets]
         self.gate_edge = [(t, self._edge(g_node[t], t_node[t], 0)) for t in gated]
+        # direct paths per record, for a first greedy pass that leaves few augmenting paths to find:
+        # (edge record -> target or gate, edge gate -> target or -1, edge target -> sink)
+        sink_of = dict(self.sink_edge)
+        gate_of = dict(self.gate_edge)
+        self.paths: list[list[tuple[int, int, int]]] = [
+            [(e, gate_of[t] if gated_path else -1, sink_of[t]) for e, t, gated_path in mine] for mine in links]
 
     def _edge(self, a: int, b: int, c: int) -> int:
         e = len(self.to)
@@ -619,6 +629,22 @@ class _Flow:
             cap[e] = max(0, tg.cap[t] - tg.ext[t])  # type: ignore[operator]
         to, adj = self.to, self.adj
         flow = 0
+        for i in range(start, len(self.paths)):  # direct paths first
+            left = cap[self.source_edge[i]]
+            for e_rt, e_gate, e_sink in self.paths[i]:
+                if not left:
+                    break
+                push = min(left, cap[e_sink], cap[e_gate] if e_gate >= 0 else left)
+                if push <= 0:
+                    continue
+                for e in (self.source_edge[i], e_rt, e_sink) if e_gate < 0 else (
+                        self.source_edge[i], e_rt, e_gate, e_sink):
+                    cap[e] -= push
+                    cap[e ^ 1] += push
+                left -= push
+                flow += push
+        if flow >= demand:
+            return flow
         while True:
             via = [-1] * self.size
             via[0] = -2
@@ -832,7 +858,7 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
-        if got + _cheap_gain(tg, records, i, targets_of) <= best[0] or got + flow.value(i) <= best[0]:
+        if got + flow.value(i) <= best[0]:
             return
         r = records[i]
         floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
@@ -854,17 +880,6 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
 
     search(0, 0)
     return best[0], best[1], "search"
-
-
-def _cheap_gain(tg: _Targets, records: Sequence[int], start: int, targets_of: Mapping[int, Sequence[int]]) -> int:
-    """A quick upper bound on what ``records[start:]`` can still gain: each target's deficit or what could reach
-    it, whichever is less (records counted everywhere they could go)."""
-    reach: dict[int, int] = {}
-    credits = tg.problem.credits
-    for r in records[start:]:
-        for t in targets_of[r]:
-            reach[t] = reach.get(t, 0) + (tg.need[t] if tg.kind[t] else credits[r])
-    return sum(min(tg.deficit(t), v) for t, v in reach.items())
 
 
 class _NoSolution(Exception):
@@ -1155,7 +1170,7 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
 
 
 def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
-    return Allocated.model_construct(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
+    return Allocated.trusted(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
                      origin=record.origin, hours=record.hours,
                      counts_as=counts_as if counts_as and counts_as != record.course else None)
 

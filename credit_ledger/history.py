@@ -237,7 +237,7 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
         ev = by_id[best.event_id]
         course = catalog.course(institution, code, ev.occurred_on) or catalog.course(institution, code)
         credits = ev.credits if ev.credits is not None else (course.credits if course else Decimal(0))
-        records.append(CreditRecord.model_construct(  # built from validated events and catalog: no re-validation
+        records.append(CreditRecord.trusted(  # built from validated events and catalog: no re-validation
             course=code, institution=institution, title=course.title if course else code,
             category=course.category if course else "unknown", tags=course.tags if course else (),
             mode=course.mode if course else "classroom", level=course.level if course else None,
