@@ -825,8 +825,8 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
             gained += best_gain
     for r, t in greedy.items():
         tg.put(r, t, -1)
-    if len(records) == 1:
-        return gained, greedy, "greedy"
+    if len(records) == 1 or gained == sum(tg.deficit(t) for t in {t for r in records for t in targets_of[r]}):
+        return gained, greedy, "greedy"  # one record, or every deficit filled: nothing can do better
     flow = _Flow(tg, records, targets_of)
     bound_gain = flow.value(0)
     if gained >= bound_gain:
