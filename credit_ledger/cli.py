@@ -13,12 +13,16 @@ Example::
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections import Counter
 from datetime import date
-from typing import NoReturn, Optional
+from pathlib import Path
+from typing import Any, NoReturn, Optional
 
 import typer
 
-from .errors import CreditLedgerError
+from .errors import BadSignature, CreditLedgerError
 from .ledger import Ledger
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -26,6 +30,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchemy URL.")
 AS_OF = typer.Option(None, "--as-of", help="Judge the record as it stood on this date (YYYY-MM-DD).")
+ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
 
 
 def _fail(message: str) -> NoReturn:
@@ -33,9 +38,9 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _open(db: str) -> Ledger:
+def _open(db: str, acting_as: Optional[str] = None) -> Ledger:
     try:
-        return Ledger.open(db)
+        return Ledger.open(db, acting_as=acting_as)
     except CreditLedgerError as exc:
         _fail(str(exc))
     except Exception as exc:  # a driver's error when the database can't be opened: one line, no traceback
@@ -121,6 +126,212 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
+
+
+@app.command("audit-all")
+def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
+              out: Path = typer.Option(..., "--out", help="Where to write: .csv or .jsonl (one report a line)."),
+              program: Optional[str] = typer.Option(None, "--program", help="Audit against another program."),
+              workers: int = typer.Option(os.cpu_count() or 1, "--workers", help="Processes (default: every core)."),
+              acting_as: Optional[str] = ACTING_AS) -> None:
+    """Audit every student in the ledger (those a school may read, with --acting-as), on every core.
+
+    A progress bar shows on a terminal; a summary table by status follows.
+
+    Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
+    """
+    if out.suffix not in (".csv", ".jsonl"):
+        _fail(f"--out {out} must end in .csv or .jsonl")
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    ledger = _open(db, acting_as)
+    reports: list[Any] = []
+    try:
+        students = ledger.students()
+        lines = out.open("w", encoding="utf-8") if out.suffix == ".jsonl" else None
+        with Progress(console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True) as bar:
+            task = bar.add_task("auditing", total=len(students))
+            for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
+                if lines is not None:
+                    lines.write(report.to_json(indent=None) + "\n")
+                reports.append(_summary_row(report))
+                bar.advance(task)
+        if lines is not None:
+            lines.close()
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    if out.suffix == ".csv":
+        import csv
+
+        with out.open("w", encoding="utf-8", newline="") as sink:
+            writer = csv.DictWriter(sink, fieldnames=list(_summary_row(None)))
+            writer.writeheader()
+            writer.writerows(reports)
+    table = Table(title=f"{len(reports)} students audited")
+    table.add_column("status")
+    table.add_column("students", justify="right")
+    for status, n in sorted(Counter(r["status"] for r in reports).items()):
+        table.add_row(status, str(n))
+    Console().print(table)
+
+
+def _summary_row(report: Any) -> dict[str, Any]:
+    """One audit as a flat row (the CSV of ``audit-all``); with ``None``, the columns."""
+    names = ("student_id", "program", "as_of", "status", "eligible", "award", "part_time", "total", "required",
+             "shortfall", "earliest_date", "deadline", "finish_on", "issues")
+    if report is None:
+        return dict.fromkeys(names)
+    projection = report.projection
+    return dict(zip(names, (
+        report.student_id, report.program, report.as_of, report.status.value, report.eligible, report.award or "",
+        report.part_time, report.credits.total, report.credits.required, report.shortfall,
+        report.earliest_date or "", report.deadline or "", projection.finish_on if projection else "",
+        " ".join(sorted({i.code for i in report.issues}))), strict=True))
+
+
+@app.command()
+def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file: a list of outcomes."),
+            db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+            dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
+    """Convert learning outcomes (certificates, awards, work, apprenticeship, online courses) into credits.
+
+    Prints one decision per outcome as JSON; accepted ones are appended (unless --dry-run).
+
+    Example: credit-ledger convert HN-2025-0301 outcomes.json --db records.db --as-of 2025-09-12 --dry-run
+    """
+    items = _read_json(outcomes)
+    if not isinstance(items, list):
+        _fail(f"{outcomes}: expected a JSON list of outcomes")
+    ledger = _open(db, acting_as)
+    try:
+        result = ledger.convert(student, items, as_of=_date(as_of), dry_run=dry_run)
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
+        _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
+    finally:
+        ledger.close()
+    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+
+
+statement_app = typer.Typer(no_args_is_help=True, help="Signed transfer statements between schools.")
+app.add_typer(statement_app, name="statement")
+
+
+@statement_app.command("keygen")
+def statement_keygen(out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM).")) -> None:
+    """Make a school's Ed25519 signing key; prints the public key (hex) that other schools trust.
+
+    Example: credit-ledger statement keygen --out xtjx.pem
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from .transfer import public_key_hex
+
+    if out.exists():
+        _fail(f"{out} exists; a signing key is never overwritten")
+    key = Ed25519PrivateKey.generate()
+    out.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    out.chmod(0o600)
+    typer.echo(public_key_hex(key))
+
+
+@statement_app.command("issue")
+def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="The school's private key (PEM)."),
+                    out: Path = typer.Option(..., "--out", help="Where to write the statement (JSON)."),
+                    db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
+    """Issue a signed statement of a student's results at the acting school: a plain file to send.
+
+    Example: credit-ledger statement issue XT-2024-017 --key xtjx.pem --out XT-2024-017.json --acting-as XTJX
+    """
+    private = _private_key(key)
+    ledger = _open(db, acting_as)
+    try:
+        statement = ledger.issue_statement(student, key=private, as_of=_date(as_of))
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    out.write_text(statement.to_json(), encoding="utf-8")
+    typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
+
+
+@statement_app.command("verify")
+def statement_verify(statement: Path, trusted: Path = typer.Option(..., "--trusted", help=(
+        "A JSON file mapping institution codes to trusted public keys (hex)."))) -> None:
+    """Check a statement's signature against the trusted keys; exit 2 when it fails.
+
+    Example: credit-ledger statement verify XT-2024-017.json --trusted keys.json
+    """
+    from .transfer import TransferStatement
+
+    try:
+        parsed = TransferStatement.from_json(_read_text(statement))
+        parsed.verify(_read_json(trusted))
+    except BadSignature as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"ok: statement {parsed.statement_id} of {parsed.issuer} for {parsed.student_id}, "
+               f"{len(parsed.results)} results")
+
+
+@statement_app.command("receive")
+def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trusted", help=(
+        "A JSON file mapping institution codes to trusted public keys (hex).")),
+        db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+        student_id: Optional[str] = typer.Option(None, "--student-id", help="The student's id here, if other."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
+    """Verify a statement and recognise its results under the agreements; prints the decisions as JSON.
+
+    An altered, unsigned or untrusted statement exits 2 and writes nothing.
+
+    Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
+    """
+    ledger = _open(db, acting_as)
+    try:
+        result = ledger.receive_statement(_read_text(statement), trusted_keys=_read_json(trusted),
+                                          as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
+    except BadSignature as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(_read_text(path))
+    except ValueError as exc:
+        _fail(f"{path} is not JSON: {exc}")
+
+
+def _private_key(path: Path) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        _fail(f"cannot read a private key from {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    if not isinstance(key, Ed25519PrivateKey):
+        _fail(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
+    return key
 
 
 @app.command()

@@ -1,0 +1,131 @@
+"""The audit-all, convert and statement commands, end to end through typer's runner."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from typer.testing import CliRunner
+
+import credit_ledger as cl
+from credit_ledger import demo
+from credit_ledger.cli import app
+
+runner = CliRunner()
+
+
+def _demo_db(tmp_path) -> str:
+    db = str(tmp_path / "demo.db")
+    assert runner.invoke(app, ["demo", "--db", db]).exit_code == 0
+    return db
+
+
+def test_audit_all_writes_csv_and_jsonl_and_a_summary(tmp_path):
+    db = _demo_db(tmp_path)
+    out = tmp_path / "audits.csv"
+    result = runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2026-07-31", "--out", str(out),
+                                 "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["student_id"], r["status"]) for r in rows] == [(demo.STUDENT, "requirements_missing")]
+    assert rows[0]["shortfall"] == "46.00" and "total_credits_short" in rows[0]["issues"]
+    assert "requirements_missing" in result.stdout and "1 students audited" in result.stdout
+    lines = tmp_path / "audits.jsonl"
+    assert runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2028-07-10", "--out", str(lines)]).exit_code == 0
+    (report,) = [json.loads(line) for line in lines.read_text(encoding="utf-8").splitlines()]
+    assert report["status"] == "graduated" and report["student_id"] == demo.STUDENT
+    bad = runner.invoke(app, ["audit-all", "--db", db, "--out", str(tmp_path / "audits.txt")])
+    assert bad.exit_code == 1 and ".csv or .jsonl" in bad.stderr
+
+
+def test_convert_decides_and_dry_run_writes_nothing(tmp_path):
+    db = _demo_db(tmp_path)
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text(json.dumps([{"type": "competition", "outcome_id": "HN-JNDS-2026-0001",
+                                     "title": "湖南省职业技能大赛 数控车", "level": "省级", "rank": 2,
+                                     "issued_on": "2026-05-20"}]), encoding="utf-8")
+    before = cl.Ledger.open(db).count()
+    dry = runner.invoke(app, ["convert", demo.STUDENT, str(outcomes), "--db", db, "--as-of", "2026-06-01",
+                              "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    decided = json.loads(dry.stdout)
+    assert decided["dry_run"] is True and len(decided["decisions"]) == 1
+    assert cl.Ledger.open(db).count() == before
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"type": "certificate"}', encoding="utf-8")
+    refused = runner.invoke(app, ["convert", demo.STUDENT, str(wrong), "--db", db])
+    assert refused.exit_code == 1 and "expected a JSON list" in refused.stderr and "Traceback" not in refused.output
+
+
+def test_statement_keygen_issue_verify_and_receive(tmp_path):
+    db = _demo_db(tmp_path)
+    key = tmp_path / "hnjx.pem"
+    made = runner.invoke(app, ["statement", "keygen", "--out", str(key)])
+    assert made.exit_code == 0 and len(made.stdout.strip()) == 64
+    assert runner.invoke(app, ["statement", "keygen", "--out", str(key)]).exit_code == 1  # never overwritten
+    trusted = tmp_path / "keys.json"
+    trusted.write_text(json.dumps({"HNJX": made.stdout.strip()}), encoding="utf-8")
+    statement = tmp_path / "statement.json"
+    issued = runner.invoke(app, ["statement", "issue", demo.STUDENT, "--key", str(key), "--out", str(statement),
+                                 "--db", db, "--acting-as", "HNJX"])
+    assert issued.exit_code == 0, issued.output
+    verified = runner.invoke(app, ["statement", "verify", str(statement), "--trusted", str(trusted)])
+    assert verified.exit_code == 0 and verified.stdout.startswith("ok:")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(statement.read_text(encoding="utf-8").replace('"4.00"', '"9.00"', 1), encoding="utf-8")
+    failed = runner.invoke(app, ["statement", "verify", str(tampered), "--trusted", str(trusted)])
+    assert failed.exit_code == 2 and "error:" in failed.stderr
+    # a partner school receives it (dry run: decisions, nothing written); a tampered copy writes nothing at all
+    partner = str(tmp_path / "xtjx.db")
+    setup = cl.Ledger.open(partner)
+    setup.load_catalog(cl.Catalog.sample())
+    setup.append(cl.Enrolled(event_id="XT-9-enrol", student_id="XT-9", occurred_on=demo.date(2026, 9, 1),
+                             institution="XTJX", program="XT-CNC-2024"))
+    before = setup.count()
+    setup.close()
+    received = runner.invoke(app, ["statement", "receive", str(statement), "--trusted", str(trusted), "--db", partner,
+                                   "--acting-as", "XTJX", "--student-id", "XT-9", "--as-of", "2026-09-10",
+                                   "--dry-run"])
+    assert received.exit_code == 0, received.output
+    assert json.loads(received.stdout)["decisions"]
+    refused = runner.invoke(app, ["statement", "receive", str(tampered), "--trusted", str(trusted), "--db", partner,
+                                  "--acting-as", "XTJX", "--student-id", "XT-9"])
+    assert refused.exit_code == 2
+    assert cl.Ledger.open(partner).count() == before
+
+
+def _command_lines() -> list[str]:
+    """Every command the app offers, as typed: ``credit-ledger NAME`` or ``credit-ledger GROUP NAME``."""
+    import typer.main
+
+    click_app = typer.main.get_command(app)
+    out = []
+    for name, command in click_app.commands.items():
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            out += [f"credit-ledger {name} {sub}" for sub in subcommands]
+        else:
+            out.append(f"credit-ledger {name}")
+    return out
+
+
+def test_every_command_is_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [c for c in _command_lines() if f"`{c}" not in readme]
+    assert not missing, f"commands missing from README.md's command table: {missing}"
+
+
+def test_every_command_has_help_with_an_example():
+    import typer.main
+
+    click_app = typer.main.get_command(app)
+    for line in _command_lines():
+        words = line.split()[1:]
+        result = runner.invoke(app, [*words, "--help"])
+        assert result.exit_code == 0, line
+        command = click_app
+        for word in words:
+            command = command.commands[word]
+        assert "Example:" in (command.help or ""), f"{line} --help gives no example"
