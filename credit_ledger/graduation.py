@@ -716,22 +716,20 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     best_value: int | None = None
     best_assign = assign
     how = "greedy"
-    # cheap bound per choice (every contested record counted by every leaf that could use it), best first
-    ranked = []
-    for active, const in combos:
-        tg = _Targets(problem, active, state)
-        relaxed = _Targets(problem, active, state)
-        for r in contested:
-            for leaf, slot in problem.options[r]:
-                t = relaxed.index.get((leaf, slot))
-                if t is not None:
-                    relaxed.put(r, t, 1)
-        ranked.append((const + sum(relaxed.deficit(t) for t in range(len(relaxed.kind))), const, active, tg))
-    ranked.sort(key=lambda x: x[0])
+    # cheap bound per choice (every contested record counted by every leaf that could use it), best first: the
+    # relaxed shortfall of each leaf does not depend on the choice, so it is found once
+    relaxed_state = [list(st) for st in state]
+    for r in contested:
+        for leaf, slot in problem.options[r]:
+            problem.add(relaxed_state, r, leaf, slot)
+    relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
+    ranked = sorted(((const + sum(relaxed[i] for i in active), const, active) for active, const in combos),
+                    key=lambda x: x[0])
     try:
-        for cheap, const, _active, tg in ranked:
+        for cheap, const, active in ranked:
             if best_value is not None and cheap >= best_value:
                 break
+            tg = _Targets(problem, active, state)
             value, placed, used = _solve_targets(tg, contested, budget, best_value - const
                                                  if best_value is not None else None, memo)
             if placed is None:
