@@ -218,6 +218,78 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
 
 
+@app.command()
+def export(out: Path = typer.Argument(..., help="The SQLite file to write (for datasette, pandas, SQL)."),
+           db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
+    """Export analysis tables (students, enrolments, transcript records, audits, decisions) to a SQLite file.
+
+    Foreign keys, indexes and full-text search on course titles: ready for `datasette OUT.db`.
+
+    Example: credit-ledger export analysis.db --db records.db --as-of 2027-07-01
+    """
+    from .exports import export_sqlite
+
+    ledger = _open(db, acting_as)
+    try:
+        counts = export_sqlite(ledger, out, as_of=_date(as_of))
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+
+
+@app.command()
+def plot(student: Optional[str] = typer.Argument(None, help="The student (omit with --cohort)."),
+         out: Path = typer.Option(..., "--out", help="The PNG file to write."),
+         cohort: bool = typer.Option(False, "--cohort", help="Every student: on track, early, at risk, late."),
+         db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
+    """Draw a student's credits stage by stage against the program's total and deadline (or the cohort's).
+
+    Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.png
+    """
+    if (student is None) != cohort:
+        _fail("name a student, or give --cohort (not both)")
+    from .plots import plot_cohort, plot_student
+
+    ledger = _open(db, acting_as)
+    try:
+        if cohort:
+            plot_cohort(list(ledger.audit_all(as_of=_date(as_of))), out)
+        else:
+            plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    except ImportError as exc:  # the notebook extra is not installed
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    typer.echo(str(out))
+
+
+@app.command()
+def schema(name: Optional[str] = typer.Argument(None, help="One model (default: every public model)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="A folder: one NAME.schema.json file each.")) -> None:
+    """Print the JSON Schema of the public models, so portals in other languages can read our JSON.
+
+    Example: credit-ledger schema AuditReport
+    """
+    from .schemas import json_schemas
+
+    schemas = json_schemas()
+    if name is not None:
+        if name not in schemas:
+            _fail(f"no model {name!r}; one of: {', '.join(sorted(schemas))}")
+        schemas = {name: schemas[name]}
+    if out is None:
+        typer.echo(json.dumps(schemas if name is None else schemas[name], ensure_ascii=False, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for model, body in schemas.items():
+        (out / f"{model}.schema.json").write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(f"{out}: {len(schemas)} schemas")
+
+
 statement_app = typer.Typer(no_args_is_help=True, help="Signed transfer statements between schools.")
 app.add_typer(statement_app, name="statement")
 
