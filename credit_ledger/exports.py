@@ -1,0 +1,312 @@
+"""Exports for analysts and other systems: a SQLite file for Datasette, pandas frames, JSON transcripts, CSV audits.
+
+The analysis tables are a *copy* of what the ledger decides on a day, never a second source of truth: each export
+reads the events, replays them with the same rules as ``Ledger.transcript`` and ``Ledger.audit_all``, and writes
+five flat tables, one row per
+
+- ``students``: student (the latest enrolment's institution, program and mode; status on the export date);
+- ``enrolments``: ``Enrolled`` event (入学);
+- ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on titles;
+- ``audits``: graduation audit (毕业审核) of an enrolled student;
+- ``decisions``: recognition (学分认定, ``CreditRecognized``) or conversion (学分转换, ``OutcomeConverted``) event,
+  with ``counted`` saying whether it is still in the transcript (not reversed, not revoked).
+
+Credits are floats in these tables (they are for sums and charts; the ledger keeps the exact decimals), dates are
+ISO strings in SQLite and timestamps in pandas.
+
+>>> from datetime import date
+>>> from credit_ledger import Catalog, CourseCompleted, Enrolled, Ledger
+>>> ledger = Ledger.open()
+>>> ledger.load_catalog(Catalog.sample())
+>>> _ = ledger.append_many([
+...     Enrolled(event_id="e", student_id="S1", occurred_on=date(2025, 9, 1), institution="HNJX",
+...              program="CNC-SR-2025"),
+...     CourseCompleted(event_id="c", student_id="S1", occurred_on=date(2026, 1, 9), institution="HNJX",
+...                     course="CNC203", grade=90)])
+>>> tables = analysis_rows(ledger, as_of=date(2026, 2, 1))
+>>> {name: len(rows) for name, rows in tables.items()}
+{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0}
+>>> tables["transcript_records"][0]["title"], tables["audits"][0]["status"]
+('CAD/CAM 应用', 'requirements_missing')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterable
+
+from .history import build_timeline, transcript_records
+from .models import Transcript
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+    from .graduation import AuditReport
+    from .ledger import Ledger
+
+NOTEBOOK_HINT = "pip install 'credit-ledger[notebook]'"
+
+# Each table: its columns (name -> SQLite type, in order), its primary key, and whether it refers to students.
+TABLES: dict[str, tuple[dict[str, type], str]] = {
+    "students": ({
+        "student_id": str, "institution": str, "program": str, "mode": str, "status": str, "enrolled_on": str,
+        "employer": str,
+    }, "student_id"),
+    "enrolments": ({
+        "event_id": str, "student_id": str, "institution": str, "program": str, "mode": str, "employer": str,
+        "entry_basis": str, "occurred_on": str,
+    }, "event_id"),
+    "transcript_records": ({
+        "event_id": str, "student_id": str, "course": str, "institution": str, "title": str, "category": str,
+        "tags": str, "mode": str, "level": str, "credits": float, "hours": float, "grade": str, "score": float,
+        "grade_points": float, "attempt": str, "flagged": int, "origin": str, "occurred_on": str,
+        "valid_until": str, "outcome_type": str, "outcome_id": str, "source_institution": str,
+        "statement_id": str, "rule": str,
+    }, "event_id"),
+    "audits": ({
+        "student_id": str, "as_of": str, "program": str, "institution": str, "status": str, "eligible": int,
+        "award": str, "part_time": int, "enrolled_on": str, "total": float, "home": float, "recognized": float,
+        "converted": float, "required": float, "shortfall": float, "earliest_date": str, "deadline": str,
+        "stages": int, "rate_per_year": float, "projection_finish_on": str, "projection_graduate_on": str,
+        "at_risk": int, "issues": str,
+    }, "student_id"),
+    "decisions": ({
+        "event_id": str, "student_id": str, "kind": str, "occurred_on": str, "source": str,
+        "source_institution": str, "source_course": str, "source_credits": float, "source_grade": str,
+        "outcome_type": str, "outcome_id": str, "title": str, "level": str, "target_course": str,
+        "target_category": str, "credits": float, "rule": str, "statement_id": str, "valid_until": str,
+        "counted": int,
+    }, "event_id"),
+}
+DATE_COLUMNS = frozenset({"enrolled_on", "occurred_on", "valid_until", "as_of", "earliest_date", "deadline",
+                          "projection_finish_on", "projection_graduate_on"})
+"""The columns holding dates (ISO strings in SQLite, timestamps in pandas)."""
+INDEXES: dict[str, tuple[str, ...]] = {
+    "enrolments": ("student_id", "program"),
+    "transcript_records": ("student_id", "course", "category", "origin"),
+    "audits": ("status", "program"),
+    "decisions": ("student_id", "kind"),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def analysis_rows(ledger: "Ledger", as_of: date | None = None, *, workers: int = 1) -> dict[str, list[dict]]:
+    """The five analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
+    ledger may read, on ``as_of`` (default: today). Each student's events are read once."""
+    day = as_of or date.today()
+    catalog = ledger.catalog
+    out: dict[str, list[dict]] = {name: [] for name in TABLES}
+    students = ledger.students()
+    for sid in students:
+        events = ledger.events(sid)
+        dated = [e for e in events if e.occurred_on <= day]
+        state = build_timeline(dated).status_on(day)
+        enrolment = state.enrolment
+        enrolments = [e for e in dated if e.kind == "enrolled"]
+        out["students"].append({
+            "student_id": sid,
+            "institution": enrolment.institution if enrolment else None,
+            "program": enrolment.program if enrolment else None,
+            "mode": enrolment.mode if enrolment else None,
+            "status": state.status,
+            "enrolled_on": enrolment.start if enrolment else (enrolments[-1].occurred_on if enrolments else None),
+            "employer": enrolment.employer if enrolment else None,
+        })
+        for e in enrolments:
+            out["enrolments"].append({
+                "event_id": e.event_id, "student_id": sid, "institution": e.institution, "program": e.program,
+                "mode": e.mode, "employer": e.employer, "entry_basis": e.entry_basis, "occurred_on": e.occurred_on,
+            })
+        records = transcript_records(events, catalog=catalog, as_of=day)
+        counted = {r.event_id for r in records}
+        for r in records:
+            out["transcript_records"].append({
+                "event_id": r.event_id, "student_id": sid, "course": r.course, "institution": r.institution,
+                "title": r.title, "category": r.category, "tags": ",".join(r.tags), "mode": r.mode,
+                "level": r.level, "credits": r.credits, "hours": r.hours, "grade": r.grade, "score": r.score,
+                "grade_points": r.grade_points, "attempt": r.attempt, "flagged": r.flagged, "origin": r.origin,
+                "occurred_on": r.occurred_on, "valid_until": r.valid_until, "outcome_type": r.outcome_type,
+                "outcome_id": r.outcome_id, "source_institution": r.source_institution,
+                "statement_id": r.statement_id, "rule": r.rule,
+            })
+        for e in dated:
+            if e.kind in ("credit_recognized", "outcome_converted"):
+                out["decisions"].append(decision_row(e, counted=e.event_id in counted))
+    out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers)]
+    return out
+
+
+def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
+    """A ``CreditRecognized`` or ``OutcomeConverted`` event as one row of the ``decisions`` table."""
+    recognized = event.kind == "credit_recognized"
+    return {
+        "event_id": event.event_id, "student_id": event.student_id, "kind": event.kind,
+        "occurred_on": event.occurred_on,
+        "source": (f"{event.source_institution}:{event.source_course}" if recognized
+                   else f"{event.outcome_type}:{event.outcome_id}"),
+        "source_institution": event.source_institution if recognized else None,
+        "source_course": event.source_course if recognized else None,
+        "source_credits": event.source_credits if recognized else None,
+        "source_grade": str(event.source_grade) if recognized else None,
+        "outcome_type": None if recognized else event.outcome_type,
+        "outcome_id": None if recognized else event.outcome_id,
+        "title": None if recognized else event.title,
+        "level": None if recognized else event.level,
+        "target_course": event.target.course, "target_category": event.target.category,
+        "credits": event.credits,
+        "rule": event.agreement_id if recognized else event.rule_id,
+        "statement_id": event.statement_id if recognized else None,
+        "valid_until": None if recognized else event.valid_until,
+        "counted": counted,
+    }
+
+
+def audit_row(report: "AuditReport") -> dict[str, Any]:
+    """An audit report flattened to one row (the ``audits`` table, and each line of ``audits_csv``)."""
+    p = report.projection
+    return {
+        "student_id": report.student_id, "as_of": report.as_of, "program": report.program,
+        "institution": report.institution, "status": str(report.status), "eligible": report.eligible,
+        "award": report.award, "part_time": report.part_time, "enrolled_on": report.enrolled_on,
+        "total": report.credits.total, "home": report.credits.home, "recognized": report.credits.recognized,
+        "converted": report.credits.converted, "required": report.credits.required,
+        "shortfall": report.shortfall, "earliest_date": report.earliest_date, "deadline": report.deadline,
+        "stages": len(report.stages),
+        "rate_per_year": p.rate_per_year if p else None,
+        "projection_finish_on": p.finish_on if p else None,
+        "projection_graduate_on": p.graduate_on if p else None,
+        "at_risk": p.at_risk if p else False,
+        "issues": ",".join(sorted({i.code for i in report.issues})),
+    }
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SQLite (Datasette)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def export_sqlite(ledger: "Ledger", path: str | Path, *, as_of: date | None = None,
+                  workers: int = 1) -> dict[str, int]:
+    """Write the analysis tables to the SQLite file ``path`` (created, or its tables replaced) and return the
+    number of rows per table. The file opens in ``datasette path``: foreign keys to ``students``, indexes on
+    student, course and category, and full-text search on course titles (``transcript_records_fts``; a trigram
+    index, so a Chinese title matches any three characters of it, where SQLite has trigrams)."""
+    import sqlite_utils
+
+    rows = analysis_rows(ledger, as_of, workers=workers)
+    db = sqlite_utils.Database(str(path))
+    try:
+        with db.conn:
+            for name in reversed(list(TABLES)):  # tables that refer to students first
+                if db[name].exists():
+                    if db[name].detect_fts():
+                        db[name].disable_fts()
+                    db[name].drop()
+        counts: dict[str, int] = {}
+        for name, (columns, pk) in TABLES.items():
+            fks = [("student_id", "students", "student_id")] if name != "students" else []
+            table = db[name]
+            table.create(columns, pk=pk, foreign_keys=fks)
+            table.insert_all(({k: _sqlite_value(v) for k, v in row.items()} for row in rows[name]))
+            for column in INDEXES.get(name, ()):
+                table.create_index([column], if_not_exists=True)
+            counts[name] = table.count
+        tokenize = "trigram" if sqlite3.sqlite_version_info >= (3, 34, 0) else None
+        db["transcript_records"].enable_fts(["title"], tokenize=tokenize, create_triggers=True)
+        return counts
+    finally:
+        db.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pandas
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def require(module: str) -> Any:
+    """Import a module of the ``notebook`` extra, or raise an ``ImportError`` that says how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as missing:
+        raise ImportError(f"{module} is needed for this and is not installed: {NOTEBOOK_HINT}") from missing
+
+
+def to_pandas(ledger: "Ledger", as_of: date | None = None, *, workers: int = 1) -> dict[str, "pandas.DataFrame"]:
+    """The analysis tables as pandas DataFrames (credits as floats, dates as timestamps), keyed by table name.
+    Needs the ``notebook`` extra: ``pip install 'credit-ledger[notebook]'``."""
+    pd = require("pandas")
+    rows = analysis_rows(ledger, as_of, workers=workers)
+    frames = {}
+    for name, (columns, _pk) in TABLES.items():
+        data = [{k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()} for row in rows[name]]
+        frame = pd.DataFrame(data, columns=list(columns))
+        for column in columns:
+            if column in DATE_COLUMNS:
+                frame[column] = pd.to_datetime(frame[column])
+            elif columns[column] is float:
+                frame[column] = frame[column].astype("float64")
+        frames[name] = frame
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# JSON and CSV
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def transcript_json(ledger: "Ledger", student_id: str, as_of: date | None = None, *, indent: int | None = 2) -> str:
+    """A student's transcript as JSON (the ``Transcript`` schema of ``json_schemas()``; credits as strings, dates
+    ISO). ``Transcript.model_validate_json`` reads it back."""
+    return ledger.transcript(student_id, as_of).model_dump_json(indent=indent)
+
+
+def read_transcript_json(text: str | bytes) -> Transcript:
+    """A transcript written by ``transcript_json``."""
+    return Transcript.model_validate_json(text)
+
+
+def audits_csv(reports: Iterable["AuditReport"], path: str | Path | IO[str]) -> int:
+    """Write audit reports as CSV (one row per report, the ``audits`` table's columns, UTF-8) to a path or an open
+    text file, and return the number of rows written.
+
+    >>> audits_csv([], io.StringIO())
+    0
+    """
+    columns = list(TABLES["audits"][0])
+    if isinstance(path, (str, Path)):
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            return _write_csv(reports, f, columns)
+    return _write_csv(reports, path, columns)
+
+
+def _write_csv(reports: Iterable["AuditReport"], f: IO[str], columns: list[str]) -> int:
+    writer = csv.DictWriter(f, fieldnames=columns)
+    writer.writeheader()
+    n = 0
+    for report in reports:
+        row = audit_row(report)
+        writer.writerow({k: "" if v is None else (str(int(v)) if isinstance(v, bool) else str(v))
+                         for k, v in row.items()})
+        n += 1
+    return n
