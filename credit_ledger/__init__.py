@@ -8,6 +8,7 @@ from .errors import (
     CatalogError,
     CreditLedgerError,
     DuplicateEvent,
+    ImportFileError,
     IntegrityError,
     PermissionDenied,
     RejectedEvent,
@@ -21,6 +22,7 @@ from .graduation import (
     Stage,
     audit,
 )
+from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
 from .models import (
     EVENT_ADAPTER,
@@ -83,6 +85,7 @@ __all__ = [
     "CapResult",
     "Catalog",
     "CatalogError",
+    "ColumnMap",
     "ConversionRule",
     "Course",
     "CourseCompleted",
@@ -100,6 +103,10 @@ __all__ = [
     "GradeCorrected",
     "Graduated",
     "Institution",
+    "ImportFileError",
+    "ImportProblem",
+    "ImportResult",
+    "ImportRow",
     "IntegrityError",
     "Issue",
     "Ledger",
@@ -128,6 +135,8 @@ __all__ = [
     "__version__",
     "apply_caps",
     "audit",
+    "import_events",
     "public_key_hex",
+    "read_rows",
     "transfer",
 ]
