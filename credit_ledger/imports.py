@@ -107,10 +107,7 @@ class ColumnMap(Frozen):
 
                 data = yaml.safe_load(text)
             return cls.model_validate(data or {})
-        except (OSError, ValueError, ImportError) as exc:  # pydantic's and json's errors are ValueErrors
-            raise ImportFileError([ImportProblem(line=1, code="bad_map", message=_first_line(exc))],
-                                  source=str(path)) from None
-        except Exception as exc:  # YAML's parser errors have no common base with the others
+        except Exception as exc:  # unreadable, not YAML/JSON, or not a mapping: the parsers raise many kinds
             raise ImportFileError([ImportProblem(line=1, code="bad_map", message=_first_line(exc))],
                                   source=str(path)) from None
 
@@ -359,6 +356,10 @@ def _csv_text(cells: list[str]) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "the top level"
+        return f"{where}: {err['msg']}"
     return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
 
 
