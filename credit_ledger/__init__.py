@@ -8,6 +8,7 @@ from .errors import (
     CatalogError,
     CreditLedgerError,
     DuplicateEvent,
+    ImportFileError,
     IntegrityError,
     PermissionDenied,
     RejectedEvent,
@@ -21,7 +22,11 @@ from .graduation import (
     Stage,
     audit,
 )
+from .exports import audits_csv, export_sqlite, to_pandas, transcript_json
+from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
+from .plots import plot_cohort, plot_student
+from .schemas import json_schemas
 from .models import (
     EVENT_ADAPTER,
     Agreement,
@@ -72,7 +77,6 @@ from .transfer import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "EVENT_ADAPTER",
     "Agreement",
     "Alliance",
     "AuditCredits",
@@ -83,6 +87,7 @@ __all__ = [
     "CapResult",
     "Catalog",
     "CatalogError",
+    "ColumnMap",
     "ConversionRule",
     "Course",
     "CourseCompleted",
@@ -91,14 +96,19 @@ __all__ = [
     "CreditRecord",
     "Decision",
     "DuplicateEvent",
-    "EntryReversed",
+    "EVENT_ADAPTER",
     "Enrolled",
+    "EntryReversed",
     "Event",
-    "Excluded",
     "ExceptionGranted",
+    "Excluded",
     "Grade",
     "GradeCorrected",
     "Graduated",
+    "ImportFileError",
+    "ImportProblem",
+    "ImportResult",
+    "ImportRow",
     "Institution",
     "IntegrityError",
     "Issue",
@@ -125,9 +135,18 @@ __all__ = [
     "UnknownReference",
     "VerifyReport",
     "Withdrawn",
-    "__version__",
     "apply_caps",
     "audit",
+    "audits_csv",
+    "export_sqlite",
+    "import_events",
+    "json_schemas",
+    "plot_cohort",
+    "plot_student",
     "public_key_hex",
+    "read_rows",
+    "to_pandas",
+    "transcript_json",
     "transfer",
+    "__version__",
 ]

@@ -6,7 +6,7 @@ and the rule), and a refused write leaves the ledger exactly as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import Issue
@@ -61,3 +61,26 @@ class CatalogError(CreditLedgerError, ValueError):
         self.source = source
         prefix = f"{source}: " if source else ""
         super().__init__("\n".join(prefix + p for p in self.problems))
+
+
+class ImportFileError(CreditLedgerError, ValueError):
+    """A file of events could not be imported whole; nothing of it was written."""
+
+    def __init__(self, problems: Sequence[Any], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        first = self.problems[0] if self.problems else None
+        text = _describe(first) if first is not None else "nothing could be imported"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(prefix + text + more)
+
+    @property
+    def codes(self) -> list[str]:
+        """The stable codes of the problems, in order."""
+        return [p.code for p in self.problems]
+
+
+def _describe(problem: Any) -> str:
+    column = f", column {problem.column!r}" if getattr(problem, "column", None) else ""
+    return f"line {problem.line}{column}: [{problem.code}] {problem.message}"

@@ -33,7 +33,6 @@ ISO strings in SQLite and timestamps in pandas.
 from __future__ import annotations
 
 import csv
-import io
 import sqlite3
 from datetime import date
 from decimal import Decimal
@@ -290,6 +289,7 @@ def audits_csv(reports: Iterable["AuditReport"], path: str | Path | IO[str]) -> 
     """Write audit reports as CSV (one row per report, the ``audits`` table's columns, UTF-8) to a path or an open
     text file, and return the number of rows written.
 
+    >>> import io
     >>> audits_csv([], io.StringIO())
     0
     """

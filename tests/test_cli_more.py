@@ -129,3 +129,32 @@ def test_every_command_has_help_with_an_example():
         for word in words:
             command = command.commands[word]
         assert "Example:" in (command.help or ""), f"{line} --help gives no example"
+
+
+def test_export_plot_and_schema_commands(tmp_path):
+    import sqlite3
+
+    db = _demo_db(tmp_path)
+    analysis = tmp_path / "analysis.db"
+    exported = runner.invoke(app, ["export", str(analysis), "--db", db, "--as-of", "2028-07-10"])
+    assert exported.exit_code == 0, exported.output
+    con = sqlite3.connect(analysis)
+    assert con.execute("SELECT status FROM audits WHERE student_id = ?", (demo.STUDENT,)).fetchone() == ("graduated",)
+    assert con.execute("SELECT COUNT(*) FROM transcript_records").fetchone()[0] == 22
+    con.close()
+    picture = tmp_path / "li-na.png"
+    drawn = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--out", str(picture)])
+    assert drawn.exit_code == 0, drawn.output
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    cohort = tmp_path / "cohort.png"
+    assert runner.invoke(app, ["plot", "--cohort", "--db", db, "--out", str(cohort)]).exit_code == 0
+    assert cohort.read_bytes().startswith(b"\x89PNG")
+    both = runner.invoke(app, ["plot", demo.STUDENT, "--cohort", "--db", db, "--out", str(cohort)])
+    assert both.exit_code == 1 and "not both" in both.stderr
+    one = runner.invoke(app, ["schema", "AuditReport"])
+    assert one.exit_code == 0 and "status" in json.loads(one.stdout)["properties"]
+    folder = tmp_path / "schemas"
+    assert runner.invoke(app, ["schema", "--out", str(folder)]).exit_code == 0
+    assert (folder / "TransferStatement.schema.json").exists()
+    unknown = runner.invoke(app, ["schema", "Nope"])
+    assert unknown.exit_code == 1 and "AuditReport" in unknown.stderr

@@ -1,0 +1,493 @@
+"""Importing events from CSV and JSON Lines files: the registrar's batch job (批量导入).
+
+Reading is pure: ``read_rows`` turns each line of a file into an ``ImportRow`` holding either a validated event or
+an ``ImportProblem`` that names the line and the column of what can't be read. Only ``import_events`` writes.
+
+**The default layout** is one column (or JSON key) per event field, named as in the event models: ``kind,
+event_id, student_id, occurred_on, institution, program, course, grade, attempt, term, credits, mode, employer,
+entry_basis, reason, target_event_id, award, part_time, ...``. An empty cell means the field is absent, so one
+file can hold events of several kinds. Nested fields take dotted columns (``target.course``, ``target.category``).
+Dates may be written ``2025-09-01``, ``2025/9/1``, ``2025.9.1`` or ``2025年9月1日``; grades as scores (``85``) or
+words (优/良/中/及格/不及格, 合格/不合格, excellent/good/pass/fail). CSV files are UTF-8, with or without a BOM; the
+header is line 1.
+
+**A mapping file** (YAML or JSON, ``--map``) reads the exports of other school systems::
+
+    columns:                 # the file's column -> the event field
+      学号: student_id
+      课程代码: course
+      成绩: grade
+      考试日期: occurred_on
+      学期: term
+    constants:               # fields the file leaves out (or leaves empty), the same on every row
+      kind: course_completed
+      institution: HNJX
+    event_id: "{student_id}-{course}-{term}"   # a template for rows without an event id
+
+With a mapping, columns that are neither mapped nor event fields (a name, a class) are ignored; without one, an
+unknown column is a problem of line 1. The ``event_id`` template is a Python format string over the row's fields
+(after renaming and constants); a field it names that the row lacks is a ``missing_field`` problem. Keep it stable:
+importing the same file again then finds every event ``already_present`` and writes nothing.
+
+>>> rows = list(read_text("kind,event_id,student_id,occurred_on,institution,course,grade\\n"
+...                       "course_completed,e1,S1,2025/1/9,HNJX,MT101,良\\n"
+...                       "course_completed,e2,S1,2025/13/9,HNJX,MT102,80\\n", format="csv"))
+>>> rows[0].line, rows[0].event.occurred_on.isoformat(), rows[0].event.grade.level
+(2, '2025-01-09', 'good')
+>>> rows[1].error.line, rows[1].error.column, rows[1].error.code
+(3, 'occurred_on', 'bad_date')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import string
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal
+
+from pydantic import ValidationError
+
+from .errors import CreditLedgerError, ImportFileError, PermissionDenied, RejectedEvent
+from .models import EVENT_ADAPTER, EVENT_CLASSES, Frozen
+
+Format = Literal["csv", "jsonl"]
+
+FORMATS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+"""File suffixes and the format each means."""
+
+EVENT_FIELDS = frozenset(name for cls in EVENT_CLASSES.values() for name in cls.model_fields)
+"""Every field name of any event kind: the columns of the default layout."""
+
+DATE_FIELDS = frozenset({"occurred_on", "source_date", "valid_until"})
+"""Fields read as dates, in any of the accepted forms."""
+
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+class ImportProblem(Frozen):
+    """Why one line of a file can't be imported: its line, the column at fault, a stable code and a sentence."""
+
+    line: int
+    column: str | None = None
+    code: str
+    message: str
+
+
+class ImportRow(Frozen):
+    """One line of a file: a validated ``event``, or the ``error`` that keeps it out; ``raw`` is its text."""
+
+    line: int
+    event: Any = None
+    error: ImportProblem | None = None
+    raw: str = ""
+
+
+class ColumnMap(Frozen):
+    """How another school system's export maps onto the default layout (see the module's docstring)."""
+
+    columns: dict[str, str | None] = {}
+    constants: dict[str, Any] = {}
+    event_id: str | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "ColumnMap":
+        """Read a mapping from YAML (``.yaml``/``.yml``) or JSON; a bad one raises ``ImportFileError``."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+            return cls.model_validate(data or {})
+        except Exception as exc:  # unreadable, not YAML/JSON, or not a mapping: the parsers raise many kinds
+            raise ImportFileError([ImportProblem(line=1, code="bad_map", message=_first_line(exc))],
+                                  source=str(path)) from None
+
+
+class ImportResult(Frozen):
+    """What an import did: rows read, events written, events already in the ledger, rows rejected."""
+
+    read: int
+    written: int
+    already_present: int
+    rejected: int
+    rejects_file: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def format_of(path: str | Path, format: str | None = None) -> Format:
+    """The format of a file: the one given, else by its suffix.
+
+    >>> format_of("grades.ndjson"), format_of("x.txt", "csv")
+    ('jsonl', 'csv')
+    """
+    if format is not None:
+        if format not in ("csv", "jsonl"):
+            raise ImportFileError([ImportProblem(line=1, code="bad_format",
+                                                 message=f"format {format!r} is not csv or jsonl")], str(path))
+        return format  # type: ignore[return-value]
+    found = FORMATS.get(Path(path).suffix.lower())
+    if found is None:
+        raise ImportFileError([ImportProblem(
+            line=1, code="bad_format",
+            message=f"cannot tell the format from the suffix {Path(path).suffix!r}: use .csv, .jsonl or .ndjson, "
+                    "or give the format")], str(path))
+    return found
+
+
+def parse_date(value: Any) -> date:
+    """A date from ``2025-09-01``, ``2025/9/1``, ``2025.9.1`` or ``2025年9月1日``; a ``ValueError`` otherwise.
+
+    >>> parse_date("2025/9/1"), parse_date("2025年9月1日")
+    (datetime.date(2025, 9, 1), datetime.date(2025, 9, 1))
+    """
+    if isinstance(value, date):
+        return value
+    match = _DATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a date like 2025-09-01 or 2025/9/1")
+    year, month, day = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date of the calendar") from None
+
+
+def read_rows(path: str | Path, *, format: str | None = None,
+              mapping: ColumnMap | str | Path | None = None) -> Iterator[ImportRow]:
+    """Read a CSV or JSON Lines file of events, one ``ImportRow`` per line (blank lines are skipped).
+
+    Args:
+        path: the file; its suffix gives the format unless ``format`` is given.
+        format: ``"csv"`` or ``"jsonl"``.
+        mapping: a ``ColumnMap`` or the path of a mapping file; ``None`` reads the default layout.
+    """
+    fmt = format_of(path, format)
+    if mapping is not None and not isinstance(mapping, ColumnMap):
+        mapping = ColumnMap.from_file(mapping)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            yield from _read(handle, fmt, mapping)
+    except OSError as exc:
+        raise ImportFileError([ImportProblem(line=1, code="unreadable_file", message=exc.strerror or str(exc))],
+                              str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ImportFileError([ImportProblem(line=1, code="bad_encoding",
+                                             message=f"the file is not UTF-8 ({exc.reason})")], str(path)) from None
+
+
+def read_text(text: str, *, format: Format, mapping: ColumnMap | None = None) -> Iterator[ImportRow]:
+    """``read_rows`` for text already in memory."""
+    return _read(io.StringIO(text.removeprefix("\ufeff"), newline=""), format, mapping)
+
+
+def _read(handle: Iterable[str], fmt: Format, mapping: ColumnMap | None) -> Iterator[ImportRow]:
+    if fmt == "csv":
+        yield from _read_csv(handle, mapping)
+    else:
+        yield from _read_jsonl(handle, mapping)
+
+
+def _read_csv(handle: Iterable[str], mapping: ColumnMap | None) -> Iterator[ImportRow]:
+    reader = csv.reader(handle)
+    header: list[str] | None = None
+    end = 0
+    for cells in reader:
+        line, end = end + 1, reader.line_num
+        if header is None:
+            header = [c.strip() for c in cells]
+            unknown = [c for c in header if c and mapping is None and c not in EVENT_FIELDS and "." not in c]
+            if unknown:
+                yield ImportRow(line=1, raw=_csv_text(cells), error=ImportProblem(
+                    line=1, column=unknown[0], code="unknown_column",
+                    message=f"column {unknown[0]!r} is no event field; rename it or map it with a mapping file"))
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        raw = _csv_text(cells)
+        if len(cells) > len(header):
+            yield ImportRow(line=line, raw=raw, error=ImportProblem(
+                line=line, column=None, code="bad_value",
+                message=f"the row has {len(cells)} cells but the header names {len(header)} columns"))
+            continue
+        values = {name: cell.strip() for name, cell in zip(header, cells) if name and cell.strip()}
+        yield _row(line, values, raw, mapping, strict_columns=mapping is None)
+
+
+def _read_jsonl(handle: Iterable[str], mapping: ColumnMap | None) -> Iterator[ImportRow]:
+    for line, text in enumerate(handle, start=1):
+        raw = text.rstrip("\r\n")
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            yield ImportRow(line=line, raw=raw, error=ImportProblem(line=line, code="bad_json",
+                                                                    message=f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            yield ImportRow(line=line, raw=raw, error=ImportProblem(
+                line=line, code="bad_json", message="a line is one JSON object, the fields of one event"))
+            continue
+        values = {k: v for k, v in data.items() if v is not None and v != ""}
+        yield _row(line, values, raw, mapping, strict_columns=False)
+
+
+def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None, *,
+         strict_columns: bool) -> ImportRow:
+    """Rename, fill in, normalise and validate one row's values."""
+
+    def problem(column: str | None, code: str, message: str) -> ImportRow:
+        return ImportRow(line=line, raw=raw, error=ImportProblem(line=line, column=column, code=code, message=message))
+
+    source: dict[str, str] = {}  # field -> the column it came from, to name it in problems
+    fields: dict[str, Any] = {}
+    for column, value in values.items():
+        name = column
+        if mapping is not None and column in mapping.columns:
+            name = mapping.columns[column]  # type: ignore[assignment]
+            if not name:
+                continue
+        elif mapping is not None and column not in EVENT_FIELDS and "." not in column:
+            continue  # another system's column we were not asked to read
+        elif strict_columns and column not in EVENT_FIELDS and "." not in column:
+            continue  # reported once, as a problem of the header
+        if name in fields:
+            return problem(column, "bad_value", f"the field {name!r} is given twice (also by {source[name]!r})")
+        fields[name], source[name] = value, column
+    if mapping is not None:
+        for name, value in mapping.constants.items():
+            if name not in fields and value is not None:
+                fields[name], source[name] = value, f"constants.{name}"
+        if "event_id" not in fields and mapping.event_id:
+            try:
+                fields["event_id"] = _fill(mapping.event_id, fields)
+            except KeyError as exc:
+                return problem(exc.args[0], "missing_field",
+                               f"the event id template {mapping.event_id!r} needs {exc.args[0]!r}, which is empty")
+            source["event_id"] = "event_id"
+    for name in DATE_FIELDS & fields.keys():
+        try:
+            fields[name] = parse_date(fields[name])
+        except ValueError as exc:
+            return problem(source[name], "bad_date", str(exc))
+    data = _nest(fields)
+    kind = data.get("kind")
+    if kind is None:
+        return problem("kind", "missing_field", "every row names its kind (course_completed, enrolled, ...)")
+    if not isinstance(kind, str) or kind not in EVENT_CLASSES:
+        return problem(source.get("kind", "kind"), "unknown_kind",
+                       f"{kind!r} is not an event kind; expected one of {', '.join(EVENT_CLASSES)}")
+    try:
+        event = EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        column, code, message = _first_problem(exc, source)
+        return problem(column, code, message)
+    return ImportRow(line=line, raw=raw, event=event)
+
+
+def _fill(template: str, fields: dict[str, Any]) -> str:
+    """Fill an event id template; a ``KeyError`` names a field the row lacks.
+
+    >>> _fill("{student_id}-{course}", {"student_id": "S1", "course": "MT101"})
+    'S1-MT101'
+    """
+    for _text, name, _spec, _conv in string.Formatter().parse(template):
+        if name is not None and name not in fields:
+            raise KeyError(name)
+    return template.format_map({k: v for k, v in fields.items()})
+
+
+def _nest(fields: dict[str, Any]) -> dict[str, Any]:
+    """Dotted columns (``target.course``) into nested mappings."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        *parents, leaf = name.split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[leaf] = value
+    return out
+
+
+def _first_problem(exc: ValidationError, source: dict[str, str]) -> tuple[str | None, str, str]:
+    """The column, code and sentence of a validation error's first problem."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"] if isinstance(p, str)]
+    if loc and loc[0] in EVENT_CLASSES:
+        loc = loc[1:]  # the union's tag
+    field = loc[0] if loc else None
+    dotted = ".".join(loc[:2])
+    column = (source.get(dotted) or source.get(field, field)) if field else None
+    message = err["msg"].removeprefix("Value error, ")
+    kind = err["type"]
+    given = err.get("input")
+    shown = f"{given!s:.60}: " if isinstance(given, (str, int, float, Decimal, date)) else ""
+    if kind == "missing":
+        return column, "missing_field", f"{dotted or field} is required for this kind of event"
+    if kind == "extra_forbidden":
+        return column, "unexpected_field", f"{field!r} is no field of this kind of event"
+    if field in DATE_FIELDS or kind.startswith("date"):
+        return column, "bad_date", shown + message
+    if field in ("grade", "source_grade"):
+        return column, "bad_grade", message if message.startswith("unknown grade") else shown + message
+    return column, "bad_value", shown + message
+
+
+def _csv_text(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "the top level"
+        return f"{where}: {err['msg']}"
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------------------
+
+Progress = Callable[[int, int], None]
+
+
+def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
+                  mapping: ColumnMap | str | Path | None = None, skip_bad: bool = False,
+                  rejects: str | Path | None = None, batch: int = 5000,
+                  progress: Progress | None = None) -> ImportResult:
+    """Import a file of events into ``ledger``.
+
+    All-or-nothing by default: any row that can't be read, or any event the ledger refuses, raises
+    ``ImportFileError`` (its ``problems`` name each line) and nothing is written. With ``skip_bad``, the good rows
+    are written in batches of ``batch`` and each rejected row goes to the ``rejects`` CSV (columns ``line, code,
+    message, raw``; UTF-8 with a BOM, so that spreadsheet programs read the Chinese). Events already in the ledger
+    with the same content count as ``already_present``: importing a file twice writes it once.
+
+    Args:
+        progress: called with ``(done, total)`` rows as the import goes.
+    """
+    if batch < 1:
+        raise ValueError("batch is at least 1")
+    rows = list(read_rows(path, format=format, mapping=mapping))
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    good = [r for r in rows if r.event is not None]
+    if not skip_bad:
+        problems = [r.error for r in rows if r.error is not None]
+        if problems:
+            raise ImportFileError(problems, str(path))
+        try:
+            written = _append(ledger, [r.event for r in good])
+        except (RejectedEvent, PermissionDenied) as exc:
+            raise ImportFileError(_refusals(good, exc), str(path)) from None
+        if progress is not None:
+            progress(total, total)
+        return ImportResult(read=total, written=written, already_present=len(good) - written, rejected=0)
+
+    rejected: list[ImportRow] = [r for r in rows if r.error is not None]
+    written = done = 0
+    for start in range(0, len(good), batch):
+        chunk = good[start:start + batch]
+        wrote, refused = _append_what_can_be(ledger, chunk)
+        written += wrote
+        rejected += refused
+        done += len(chunk)
+        if progress is not None:
+            progress(min(total, done + total - len(good)), total)
+    if progress is not None:
+        progress(total, total)
+    rejected.sort(key=lambda r: r.line)
+    written_to = None
+    if rejects is not None:
+        _write_rejects(rejects, rejected)
+        written_to = str(rejects)
+    accepted = len(good) - sum(1 for r in rejected if r.event is not None)
+    return ImportResult(read=total, written=written, already_present=accepted - written, rejected=len(rejected),
+                        rejects_file=written_to)
+
+
+def _append(ledger: Any, events: list[Any]) -> int:
+    """Append events in one ``append_many``; returns how many were new."""
+    if not events:
+        return 0
+    present = _present(ledger, [e.event_id for e in events])
+    ledger.append_many(events)
+    return len({e.event_id for e in events} - present)
+
+
+def _present(ledger: Any, event_ids: list[str]) -> set[str]:
+    """The ids of these events already in the ledger."""
+    store = ledger._store  # the ledger's own storage: a look-up by id, needing no read rights on the students
+    with store.read() as conn:
+        return set(store.find_events(conn, event_ids))
+
+
+def _append_what_can_be(ledger: Any, rows: list[ImportRow]) -> tuple[int, list[ImportRow]]:
+    """Write the rows the ledger accepts; returns how many events were new and the refused rows, each with its
+    refusal as ``error``. A refused batch is retried without the events it names; when a refusal names none, the
+    batch goes one event at a time."""
+    pending = list(rows)
+    refused: list[ImportRow] = []
+    while pending:
+        try:
+            return _append(ledger, [r.event for r in pending]), refused
+        except (RejectedEvent, PermissionDenied) as exc:
+            named = {i.event_id for i in exc.issues if i.event_id}
+            if not named or not any(r.event.event_id in named for r in pending):
+                break
+            problems = {p.line: p for p in _refusals(pending, exc)}
+            refused += [r.model_copy(update={"error": problems[r.line]}) for r in pending if r.line in problems]
+            pending = [r for r in pending if r.line not in problems]
+    written = 0
+    for row in pending:  # one by one: every refusal names its own row
+        try:
+            written += _append(ledger, [row.event])
+        except (RejectedEvent, PermissionDenied) as exc:
+            refused.append(row.model_copy(update={"error": _refusals([row], exc)[0]}))
+    return written, refused
+
+
+def _refusals(rows: list[ImportRow], exc: CreditLedgerError) -> list[ImportProblem]:
+    """The ledger's refusal, as problems naming the lines of the refused events (every line with a refused id)."""
+    lines: dict[str, list[int]] = {}
+    for r in rows:
+        lines.setdefault(r.event.event_id, []).append(r.line)
+    problems: list[ImportProblem] = []
+    for issue in getattr(exc, "issues", []):
+        where = lines.get(issue.event_id or "", [])
+        if not where and len(rows) == 1:
+            where = [rows[0].line]
+        for line in where:
+            problems.append(ImportProblem(line=line, code=issue.code, message=issue.message))
+    if not problems:
+        problems = [ImportProblem(line=r.line, code="rejected", message=str(exc)) for r in rows[:1]]
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _write_rejects(path: str | Path, rows: list[ImportRow]) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["line", "code", "message", "raw"])
+        for r in rows:
+            code, message = (r.error.code, r.error.message) if r.error is not None else ("rejected", "")
+            out.writerow([r.line, code, message, r.raw])
