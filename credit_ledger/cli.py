@@ -29,7 +29,7 @@ from .ledger import Ledger
 if TYPE_CHECKING:  # pragma: no cover
     from .models import Catalog
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Keep and query an append-only ledger of students' credits.")
 
 DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchemy URL.")
@@ -593,5 +593,15 @@ def _progress_bar(label: str) -> Iterator[Optional[Callable[[int, int], None]]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def main() -> None:
+    """The console script: the app, with any error nobody foresaw still told in one line (never a traceback)."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last guard of a command line tool
+        first_line = (str(exc).splitlines() or [""])[0]
+        typer.echo(f"error: {type(exc).__name__}: {first_line}", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -270,6 +270,14 @@ class AuditReport(Frozen):
     def __str__(self) -> str:
         return self.to_text()
 
+    def plot(self, path: Any = None) -> bytes:
+        """The student's credits stage by stage against the program's total, deadline and projection, as PNG bytes
+        (written to ``path`` when given); needs the ``notebook`` extra (matplotlib). In a notebook:
+        ``IPython.display.Image(report.plot())``."""
+        from .plots import plot_student
+
+        return plot_student(self, path)
+
     def _repr_html_(self) -> str:
         """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
         e = html.escape

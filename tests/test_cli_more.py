@@ -158,3 +158,17 @@ def test_export_plot_and_schema_commands(tmp_path):
     assert (folder / "TransferStatement.schema.json").exists()
     unknown = runner.invoke(app, ["schema", "Nope"])
     assert unknown.exit_code == 1 and "AuditReport" in unknown.stderr
+
+
+def test_an_unforeseen_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from credit_ledger import cli
+
+    db = _demo_db(tmp_path)
+    monkeypatch.setattr("sys.argv", ["credit-ledger", "export", str(tmp_path / "no" / "such" / "dir.db"), "--db", db])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -62,3 +62,12 @@ def test_plots_without_matplotlib_name_the_extra(demo_ledger, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"credit-ledger\[notebook\]"):
         plot_cohort([])
+
+
+def test_a_report_draws_itself_for_a_notebook(tmp_path):
+    from credit_ledger import demo
+
+    ledger = demo.run()
+    report = ledger.audit(demo.STUDENT, as_of=demo.GRADUATION)
+    png = report.plot(tmp_path / "report.png")
+    assert png.startswith(b"\x89PNG") and (tmp_path / "report.png").read_bytes() == png
