@@ -147,7 +147,6 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     if out.suffix not in (".csv", ".jsonl"):
         _fail(f"--out {out} must end in .csv or .jsonl")
     from rich.console import Console
-    from rich.progress import Progress
     from rich.table import Table
 
     ledger = _open(db, acting_as)
@@ -155,13 +154,13 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     try:
         students = ledger.students()
         lines = out.open("w", encoding="utf-8") if out.suffix == ".jsonl" else None
-        with Progress(console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True) as bar:
-            task = bar.add_task("auditing", total=len(students))
+        with _progress_bar("auditing") as progress:
             for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
                 if lines is not None:
                     lines.write(report.to_json(indent=None) + "\n")
                 reports.append(_summary_row(report))
-                bar.advance(task)
+                if progress is not None:
+                    progress(len(reports), len(students))
         if lines is not None:
             lines.close()
     except CreditLedgerError as exc:
