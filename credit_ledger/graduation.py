@@ -1631,13 +1631,6 @@ def _projection(earned: Decimal, remaining: Decimal, study_days: int, as_of: dat
 # A student's history, audited
 # ---------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _NoEnrolment:
-    program: str | None = None
-
-
-_NO_ENROLMENT = _NoEnrolment()
-
 _RETROACTIVE = frozenset({"entry_reversed", "grade_corrected", "outcome_revoked"})
 """Kinds that change what an earlier record was worth: they weigh on a past graduation when recorded later."""
 
@@ -1709,6 +1702,12 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
                      student_id=student_id, reversed_ids=reversed_ids, method=method)
 
 
+def _program_code_on(timeline: Timeline, day: date) -> str | None:
+    """The code of the program the student is in on ``day`` (``None`` when not enrolled)."""
+    enrolment = timeline.status_on(day).enrolment
+    return enrolment.program if enrolment is not None else None
+
+
 def _program_on(events: Sequence[Any], catalog: Catalog, day: date) -> Program | None:
     """The program the student is in on ``day`` (its catalog version then)."""
     enrolment = build_timeline(events).status_on(day).enrolment
@@ -1726,7 +1725,7 @@ def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_o
     history = StudyHistory.from_timeline(timeline, as_of)
     # an exception that names no program is for the program the student was in when it was granted
     exceptions = [e if e.program is not None else e.model_copy(update={
-                      "program": (timeline.status_on(e.occurred_on).enrolment or _NO_ENROLMENT).program})
+                      "program": _program_code_on(timeline, e.occurred_on)})
                   for e in events if e.kind == "exception_granted" and e.event_id not in reversed_ids]
     report = audit(program, records, as_of=as_of, catalog=catalog, history=history, exceptions=exceptions,
                    student_id=student_id, method=method)
