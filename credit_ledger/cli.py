@@ -52,6 +52,18 @@ def _open(db: str, acting_as: Optional[str] = None) -> Ledger:
         _fail(f"cannot open {db}: {exc.__class__.__name__}: {first_line}")
 
 
+@contextmanager
+def _session(db: str, acting_as: Optional[str] = None) -> Iterator[Ledger]:
+    """The ledger at ``db`` for one command: a ledger's refusal becomes the command's one-line error; closed after."""
+    ledger = _open(db, acting_as)
+    try:
+        yield ledger
+    except CreditLedgerError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+
+
 def _date(value: Optional[str]) -> Optional[date]:
     if value is None:
         return None
@@ -120,13 +132,8 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     """
     if fmt not in ("text", "json", "html"):
         _fail(f"--format {fmt!r} is not one of text, json, html")
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger:
         report = ledger.audit(student, program=program, as_of=_date(as_of))
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
     typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
@@ -149,24 +156,18 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     from rich.console import Console
     from rich.table import Table
 
-    ledger = _open(db, acting_as)
     reports: list[Any] = []
-    try:
+    with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         students = ledger.students()
         lines = out.open("w", encoding="utf-8") if out.suffix == ".jsonl" else None
-        with _progress_bar("auditing") as progress:
-            for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
-                if lines is not None:
-                    lines.write(report.to_json(indent=None) + "\n")
-                reports.append(_summary_row(report))
-                if progress is not None:
-                    progress(len(reports), len(students))
+        for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
+            if lines is not None:
+                lines.write(report.to_json(indent=None) + "\n")
+            reports.append(_summary_row(report))
+            if progress is not None:
+                progress(len(reports), len(students))
         if lines is not None:
             lines.close()
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
     if out.suffix == ".csv":
         import csv
 
@@ -209,15 +210,11 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
     items = _read_json(outcomes)
     if not isinstance(items, list):
         _fail(f"{outcomes}: expected a JSON list of outcomes")
-    ledger = _open(db, acting_as)
-    try:
-        result = ledger.convert(student, items, as_of=_date(as_of), dry_run=dry_run)
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
-        _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
-    finally:
-        ledger.close()
+    with _session(db, acting_as) as ledger:
+        try:
+            result = ledger.convert(student, items, as_of=_date(as_of), dry_run=dry_run)
+        except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
+            _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
 
 
@@ -232,13 +229,8 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
     """
     from .exports import export_sqlite
 
-    ledger = _open(db, acting_as)
-    try:
+    with _session(db, acting_as) as ledger:
         counts = export_sqlite(ledger, out, as_of=_date(as_of))
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
     typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
 
 
@@ -255,18 +247,14 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
         _fail("name a student, or give --cohort (not both)")
     from .plots import plot_cohort, plot_student
 
-    ledger = _open(db, acting_as)
-    try:
-        if cohort:
-            plot_cohort(list(ledger.audit_all(as_of=_date(as_of))), out)
-        else:
-            plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    except ImportError as exc:  # the notebook extra is not installed
-        _fail(str(exc))
-    finally:
-        ledger.close()
+    with _session(db, acting_as) as ledger:
+        try:
+            if cohort:
+                plot_cohort(list(ledger.audit_all(as_of=_date(as_of))), out)
+            else:
+                plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
+        except ImportError as exc:  # the notebook extra is not installed
+            _fail(str(exc))
     typer.echo(str(out))
 
 
@@ -326,13 +314,8 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
     Example: credit-ledger statement issue XT-2024-017 --key xtjx.pem --out XT-2024-017.json --acting-as XTJX
     """
     private = _private_key(key)
-    ledger = _open(db, acting_as)
-    try:
+    with _session(db, acting_as) as ledger:
         statement = ledger.issue_statement(student, key=private, as_of=_date(as_of))
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
     out.write_text(statement.to_json(), encoding="utf-8")
     typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
 
