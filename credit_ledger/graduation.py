@@ -1209,18 +1209,18 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
             satisfied = waived or met >= needed
         if waived:
             shortfall = ZERO
-        return RequirementResult(id=node.id, title=title, kind="all" if isinstance(node, AllRequirement) else "pick",
-                                 satisfied=satisfied, needed=Decimal(needed), counted=Decimal(min(met, needed)),
-                                 unit="requirements", shortfall=shortfall, children=children, chosen=chosen,
-                                 waived=waived)
+        return RequirementResult.trusted(
+            id=node.id, title=title, kind="all" if isinstance(node, AllRequirement) else "pick", satisfied=satisfied,
+            needed=Decimal(needed), counted=Decimal(min(met, needed)), unit="requirements", shortfall=shortfall,
+            children=children, chosen=chosen, waived=waived)
     if isinstance(node, HoursRequirement):
         needed_h, counted_h, idx, notes = plan.hours.get(id(node), (node.hours, Decimal(0), [], ()))
         recs = tuple(_allocated(plan.records[i]) for i in idx)
         satisfied = waived or counted_h >= needed_h
-        return RequirementResult(id=node.id, title=title, kind="hours", satisfied=satisfied, needed=needed_h,
-                                 counted=counted_h, unit="hours",
-                                 shortfall=ZERO if satisfied else needed_h - counted_h, records=recs,
-                                 shared=node.shared, waived=waived, notes=notes)
+        return RequirementResult.trusted(
+            id=node.id, title=title, kind="hours", satisfied=satisfied, needed=needed_h, counted=counted_h,
+            unit="hours", shortfall=ZERO if satisfied else needed_h - counted_h, records=recs, shared=node.shared,
+            waived=waived, notes=notes)
     subs = plan.substitutes.get(node.id, {})
     shared = node.shared
     leaf = problem.leaf_of_node.get(id(node)) or plan.shared_leaves.get(id(node))
@@ -1239,11 +1239,10 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
         short = ZERO if waived else _credits_of(sum(leaf_cost[cost[c]] for c in missing))
         recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
                      sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
-        return RequirementResult(id=node.id, title=title, kind="courses", satisfied=waived or not missing,
-                                 needed=Decimal(len(node.courses)),
-                                 counted=Decimal(len(node.courses) - len(missing)), unit="courses",
-                                 shortfall=short, records=recs, missing=() if waived else missing, shared=shared,
-                                 waived=waived)
+        return RequirementResult.trusted(
+            id=node.id, title=title, kind="courses", satisfied=waived or not missing,
+            needed=Decimal(len(node.courses)), counted=Decimal(len(node.courses) - len(missing)), unit="courses",
+            shortfall=short, records=recs, missing=() if waived else missing, shared=shared, waived=waived)
     home = sum((plan.records[i].credits for i in members if not problem.external[i]), ZERO)
     ext = sum((_credits_of(problem.credited[i]) if i in problem.credited else plan.records[i].credits
                for i in members if problem.external[i]), ZERO)
@@ -1260,9 +1259,9 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
     short = ZERO if waived else max(ZERO, node.credits - counted).quantize(_CENT)
     recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
                  sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
-    return RequirementResult(id=node.id, title=title, kind="credits", satisfied=waived or short == 0,
-                             needed=node.credits, counted=counted, unit="credits", shortfall=short, records=recs,
-                             shared=shared, waived=waived, notes=notes)
+    return RequirementResult.trusted(
+        id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
+        counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived, notes=notes)
 
 
 def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
