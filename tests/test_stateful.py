@@ -487,14 +487,23 @@ class LedgerMachine(RuleBasedStateMachine):
             self.apply(e, r)
 
     def predict_batch(self, batch: list[Any]) -> list[str]:
-        """The refusal codes of a batch: each event meets the ones before it in replay order (nothing is kept)."""
+        """The refusal codes of a batch: each event meets the ones before it in replay order (nothing is kept), and
+        a make-up also the reversals recorded before it."""
         saved = copy.deepcopy(self.students), dict(self.events), set(self.reversed)
         codes: list[str] = []
         try:
             order = sorted(range(len(batch)), key=lambda i: (batch[i].occurred_on, DAY_PLACE[batch[i].kind], i))
             for i in order:
                 e = batch[i]
-                found = self.predict(e)
+                # a reversal recorded before this make-up in the batch frees the limit (as one event at a time)
+                released = {b.target_event_id for b in batch[:i] if b.kind == "entry_reversed"
+                            and b.target_event_id in self.events} - self.reversed
+                if e.kind == "course_completed" and e.attempt == "makeup" and released:
+                    self.reversed |= released
+                    found = self.predict(e)
+                    self.reversed -= released
+                else:
+                    found = self.predict(e)
                 codes.extend(found)
                 if not found:
                     self.apply(e, cl.Receipt(seq=0, event_id=e.event_id, event_hash="-"))
