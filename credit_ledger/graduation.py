@@ -576,10 +576,8 @@ class _Flow:
 
     def __init__(self, tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]):
         self.tg = tg
-        self.records = list(records)
         problem = tg.problem
         targets = sorted({t for r in records for t in targets_of[r]})
-        self.targets = targets
         n_rec = len(records)
         t_node = {t: 2 + n_rec + i for i, t in enumerate(targets)}
         gated = [t for t in targets if tg.cap[t] is not None and not tg.kind[t]]
@@ -1057,7 +1055,6 @@ class _Plan:
     problem: _Problem
     records: list[CreditRecord]
     substitutes: dict[str, dict[str, str]]
-    waived: set[str]
     shared_records: dict[int, list[int]]
     shared_leaves: dict[int, _Leaf]
     hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]]
@@ -1174,7 +1171,7 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
 
     visit(program.requirements, False)
     problem = _Problem(leaves, credits, external, options, program.requirements, leaf_of_node, fixed)
-    return _Plan(problem, records, substitutes, waived, shared_records, shared_leaves, hours)
+    return _Plan(problem, records, substitutes, shared_records, shared_leaves, hours)
 
 
 def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
@@ -1312,7 +1309,6 @@ class StudyHistory:
     """Study periods (start, end or None, what ended it), in order."""
     suspended_days: int
     entry_basis: str | None = None
-    graduated_on: date | None = None
 
     @classmethod
     def from_timeline(cls, timeline: Timeline, as_of: date) -> "StudyHistory | None":
@@ -1323,7 +1319,6 @@ class StudyHistory:
             return None
         periods: list[tuple[date, date | None, str | None]] = []
         start: date | None = None
-        graduated_on = None
         for s in timeline.states:
             if s.since > as_of:
                 break
@@ -1334,8 +1329,6 @@ class StudyHistory:
             elif s.status in ("suspended", "withdrawn", "graduated") and start is not None:
                 periods.append((start, s.since, s.status))
                 start = None
-            if s.status == "graduated":
-                graduated_on = s.since
         if start is not None:
             periods.append((start, None, None))
         suspended = 0
@@ -1344,7 +1337,7 @@ class StudyHistory:
                 continue
             suspended += ((min(b, as_of) if b is not None else as_of) - a).days
         return cls(enrolled_on=enrolment.start, mode=enrolment.mode, status=state.status, periods=tuple(periods),
-                   suspended_days=suspended, entry_basis=enrolment.entry_basis, graduated_on=graduated_on)
+                   suspended_days=suspended, entry_basis=enrolment.entry_basis)
 
 
 def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> tuple[list[CreditRecord],

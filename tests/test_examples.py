@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,15 +9,9 @@ import pytest
 
 import credit_ledger as cl
 from credit_ledger import demo
+from scripts import load_script
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
-
-
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_there_are_examples():
@@ -27,7 +20,7 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_on_a_file(path, tmp_path):
-    module = _load(path)
+    module = load_script(path)
     module.main(f"sqlite:///{tmp_path / 'example.db'}")
     ledger = cl.Ledger.open(str(tmp_path / "example.db"))
     assert ledger.verify().ok
@@ -35,13 +28,13 @@ def test_example_runs_on_a_file(path, tmp_path):
 
 
 def test_quickstart_balance():
-    balance = _load(EXAMPLES[[p.stem for p in EXAMPLES].index("quickstart")]).main(None)
+    balance = load_script(EXAMPLES[[p.stem for p in EXAMPLES].index("quickstart")]).main(None)
     assert balance.total == Decimal("12.00")
     assert balance.by_origin["home"] == Decimal("12.00")
 
 
 def test_alliance_transfer_uses_two_ledger_files(tmp_path, capsys):
-    module = _load(EXAMPLES[[p.stem for p in EXAMPLES].index("alliance_transfer")])
+    module = load_script(EXAMPLES[[p.stem for p in EXAMPLES].index("alliance_transfer")])
     result, balance = module.main(f"sqlite:///{tmp_path / 'hnjx.db'}")
     out = capsys.readouterr().out
     assert "refused a tampered copy" in out and "verified: True" in out

@@ -4,7 +4,6 @@ transcripts, CSV audits, JSON Schemas, and the two examples built on them."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sys
 from datetime import date
@@ -17,6 +16,7 @@ import sqlite_utils
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.exports import TABLES, audits_csv, export_sqlite, to_pandas, transcript_json
+from scripts import load_script
 from credit_ledger.schemas import json_schemas
 
 AS_OF = date(2026, 7, 31)
@@ -215,10 +215,7 @@ def test_each_event_kind_has_its_schema_in_the_union(small):
 
 
 def _example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(EXAMPLES / f"{name}.py")
 
 
 def test_cohort_analysis_exports_analyses_and_draws(tmp_path, capsys):
