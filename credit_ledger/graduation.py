@@ -1058,6 +1058,8 @@ class _Plan:
     shared_records: dict[int, list[int]]
     shared_leaves: dict[int, _Leaf]
     hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]]
+    members: dict[int, list[int]] | None = None
+    """Once the allocation is chosen: per leaf index, its records in date order (then event id)."""
 
 
 def _hours_of(record: CreditRecord, policy: Policy) -> Decimal:
@@ -1103,74 +1105,143 @@ def _hour_pool(node: HoursRequirement, records: Sequence[CreditRecord], policy: 
     return needed, counted, chosen, tuple(notes)
 
 
+class _Tree:
+    """A program's requirement tree as the allocation sees it, for one day's catalog, waivers and substitutions: the
+    leaves records are allocated to, the shared leaves, the hour pools, and which leaves a record may count toward
+    (decided once per kind of record: course, category, tags, origin, level and mode). Built once and kept (see
+    ``_tree_of``) for audits with neither waivers nor substitutions; read-only once built, but for that memo."""
+
+    def __init__(self, program: Program, catalog: Catalog | None, as_of: date, waived: set[str],
+                 substitutes: dict[str, dict[str, str]]):
+        self.leaves: list[_Leaf] = []
+        self.leaf_of_node: dict[int, _Leaf] = {}
+        self.waived: dict[int, int] = {}
+        """id(node) -> 0 for waived nodes (and everything under them)."""
+        self.shared: list[_Leaf] = []
+        self.hours: list[HoursRequirement] = []
+        self.matchable: list[tuple[_Leaf, dict[str, str], int]] = []
+        """Leaves in tree order (shared ones too) with the substitutions of their requirement and, for a shared
+        leaf, its position in ``shared`` (else -1)."""
+        self._eligible: dict[tuple, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]] = {}
+
+        def course_cost(code: str) -> int:
+            course = catalog.course(program.institution, code, as_of) if catalog is not None else None
+            return max(1, _cents(course.credits)) if course is not None else 100
+
+        def visit(node: Any, under_waiver: bool) -> None:
+            if under_waiver or node.id in waived:
+                self.waived[id(node)] = 0
+                for child in getattr(node, "all", ()) or getattr(node, "of", ()):
+                    visit(child, True)
+                return
+            if isinstance(node, AllRequirement):
+                for child in node.all:
+                    visit(child, False)
+                return
+            if isinstance(node, PickRequirement):
+                for child in node.of:
+                    visit(child, False)
+                return
+            if isinstance(node, HoursRequirement):
+                self.hours.append(node)
+                return
+            cap = None if node.max_external is None else _cents(node.max_external)
+            if isinstance(node, CoursesRequirement):
+                leaf = _Leaf(-1, node, "courses", codes=node.courses, cost=tuple(course_cost(c) for c in node.courses),
+                             cap=cap)
+            else:
+                leaf = _Leaf(-1, node, "credits", need=_cents(node.credits), cap=cap)
+            position = -1
+            if node.shared:
+                position = len(self.shared)
+                self.shared.append(leaf)
+            else:
+                leaf.index = len(self.leaves)
+                self.leaves.append(leaf)
+                self.leaf_of_node[id(node)] = leaf
+            self.matchable.append((leaf, substitutes.get(node.id, {}), position))
+
+        visit(program.requirements, False)
+
+    def eligible(self, record: CreditRecord) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """Where a record may count: ((leaf index, slot) of the leaves that are not shared, (position in
+        ``shared``, slot) of the shared ones); slot is the course's place in a course list, else 0."""
+        key = (record.course, record.category, record.tags, record.origin, record.level, record.mode)
+        found = self._eligible.get(key)
+        if found is None:
+            options: list[tuple[int, int]] = []
+            shared: list[tuple[int, int]] = []
+            for leaf, subs, position in self.matchable:
+                code = subs.get(record.course or "", record.course)
+                if leaf.kind == "courses":
+                    if code not in leaf.codes:
+                        continue
+                    slot = leaf.codes.index(code)  # type: ignore[arg-type]
+                elif _matches(record, leaf.node.from_, code):
+                    slot = 0
+                else:
+                    continue
+                if position < 0:
+                    options.append((leaf.index, slot))
+                else:
+                    shared.append((position, slot))
+            found = self._eligible[key] = (tuple(options), tuple(shared))
+        return found
+
+
+_TREES: dict[tuple[int, int, date], tuple[Program, Catalog | None, _Tree]] = {}
+_TREES_KEPT = 64
+
+
+def _tree_of(program: Program, catalog: Catalog | None, as_of: date, waived: set[str],
+             substitutes: dict[str, dict[str, str]]) -> _Tree:
+    """The program's ``_Tree`` (kept for the programs audited lately when nothing is waived or substituted: a batch
+    of audits of one program builds it once)."""
+    if waived or substitutes:
+        return _Tree(program, catalog, as_of, waived, substitutes)
+    key = (id(program), id(catalog), as_of)
+    kept = _TREES.get(key)
+    if kept is not None and kept[0] is program and kept[1] is catalog:
+        return kept[2]
+    tree = _Tree(program, catalog, as_of, waived, substitutes)
+    if len(_TREES) >= _TREES_KEPT:
+        _TREES.clear()
+    _TREES[key] = (program, catalog, tree)
+    return tree
+
+
 def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy, catalog: Catalog | None,
                 as_of: date, waived: set[str], substitutes: dict[str, dict[str, str]],
                 study: Sequence[tuple[date, date]] | None) -> _Plan:
-    leaves: list[_Leaf] = []
-    leaf_of_node: dict[int, _Leaf] = {}
-    fixed: dict[int, int] = {}
-    options: list[list[tuple[int, int]]] = [[] for _ in records]
-    shared_records: dict[int, list[int]] = {}
-    shared_leaves: dict[int, _Leaf] = {}
-    hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]] = {}
+    tree = _tree_of(program, catalog, as_of, waived, substitutes)
     credits = [_cents(r.credits) for r in records]
     external = [r.origin != "home" for r in records]
-
-    def course_cost(code: str) -> int:
-        course = catalog.course(program.institution, code, as_of) if catalog is not None else None
-        return max(1, _cents(course.credits)) if course is not None else 100
-
-    def visit(node: Any, under_waiver: bool) -> None:
-        if under_waiver or node.id in waived:
-            fixed[id(node)] = 0
-            for child in getattr(node, "all", ()) or getattr(node, "of", ()):
-                visit(child, True)
-            return
-        if isinstance(node, AllRequirement):
-            for child in node.all:
-                visit(child, False)
-            return
-        if isinstance(node, PickRequirement):
-            for child in node.of:
-                visit(child, False)
-            return
-        subs = substitutes.get(node.id, {})
-        if isinstance(node, HoursRequirement):
-            hours[id(node)] = _hour_pool(node, records, policy, study, program.standard_years)
-            fixed[id(node)] = 0  # hours are not credits: an hour pool never adds to the credit shortfall
-            return
-        if isinstance(node, CoursesRequirement):
-            leaf = _Leaf(len(leaves), node, "courses", codes=node.courses,
-                         cost=tuple(course_cost(c) for c in node.courses),
-                         cap=None if node.max_external is None else _cents(node.max_external))
-            eligible = []
-            for i, r in enumerate(records):
-                code = subs.get(r.course or "", r.course)
-                if code in node.courses:
-                    eligible.append((i, node.courses.index(code)))
+    options: list[list[tuple[int, int]]] = []
+    shared_members: list[list[tuple[int, int]]] = [[] for _ in tree.shared]
+    for i, r in enumerate(records):
+        opts, shared = tree.eligible(r)
+        options.append(list(opts))
+        for k, slot in shared:
+            shared_members[k].append((i, slot))
+    fixed = dict(tree.waived)
+    shared_records: dict[int, list[int]] = {}
+    shared_leaves: dict[int, _Leaf] = {}
+    for leaf, members in zip(tree.shared, shared_members):
+        # a shared leaf counts every record it can use, beside whatever else counts them
+        if leaf.kind == "credits":
+            home = sum(credits[i] for i, _ in members if not external[i])
+            ext = sum(credits[i] for i, _ in members if external[i])
+            fixed[id(leaf.node)] = max(0, leaf.need - home - (ext if leaf.cap is None else min(ext, leaf.cap)))
         else:
-            leaf = _Leaf(len(leaves), node, "credits", need=_cents(node.credits),
-                         cap=None if node.max_external is None else _cents(node.max_external))
-            eligible = [(i, 0) for i, r in enumerate(records)
-                        if _matches(r, node.from_, subs.get(r.course or "", r.course))]
-        if node.shared:
-            # a shared leaf counts every record it can use, beside whatever else counts them
-            sub = _Problem([_Leaf(0, node, leaf.kind, leaf.need, leaf.cap, leaf.codes, leaf.cost)], credits, external,
-                           [[] for _ in records], node, {}, {})
-            st = sub.empty_state()
-            for i, slot in eligible:
-                sub.add(st, i, 0, slot)
-            fixed[id(node)] = sub.leaf_shortfall(sub.leaves[0], st[0])
-            shared_records[id(node)] = [i for i, _ in eligible]
-            shared_leaves[id(node)] = leaf
-            return
-        leaves.append(leaf)
-        leaf_of_node[id(node)] = leaf
-        for i, slot in eligible:
-            options[i].append((leaf.index, slot))
-
-    visit(program.requirements, False)
-    problem = _Problem(leaves, credits, external, options, program.requirements, leaf_of_node, fixed)
+            filled = {slot for _, slot in members}
+            fixed[id(leaf.node)] = sum(c for k, c in enumerate(leaf.cost) if k not in filled)
+        shared_records[id(leaf.node)] = [i for i, _ in members]
+        shared_leaves[id(leaf.node)] = leaf
+    hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]] = {}
+    for node in tree.hours:
+        hours[id(node)] = _hour_pool(node, records, policy, study, program.standard_years)
+        fixed[id(node)] = 0  # hours are not credits: an hour pool never adds to the credit shortfall
+    problem = _Problem(tree.leaves, credits, external, options, program.requirements, tree.leaf_of_node, fixed)
     return _Plan(problem, records, substitutes, shared_records, shared_leaves, hours)
 
 
@@ -1223,6 +1294,8 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
     leaf = problem.leaf_of_node.get(id(node)) or plan.shared_leaves.get(id(node))
     if shared or leaf is None:
         members = plan.shared_records.get(id(node), [])
+    elif plan.members is not None:
+        members = plan.members.get(leaf.index, [])
     else:
         members = [i for i, a in enumerate(assign) if a is not None and a[0] == leaf.index]
     if isinstance(node, CoursesRequirement):
@@ -1285,6 +1358,10 @@ def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, 
     where = {r.event_id: i for i, r in enumerate(ordered)}
     plan.problem.limits = [([where[e] for e in ids if e in where], _cents_down(cap)) for ids, cap in limits]
     assign, how = _solve(plan.problem, method="milp" if plan.problem.limits else method)
+    plan.members = {}
+    for i in sorted(range(len(ordered)), key=lambda i: (ordered[i].occurred_on, ordered[i].event_id)):
+        if assign[i] is not None:
+            plan.members.setdefault(assign[i][0], []).append(i)  # type: ignore[index]
     return _result(plan, program.requirements, assign, waived_ids), how
 
 
@@ -1430,7 +1507,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     excluded += capped
 
     # exceptions in force for this program
-    node_ids = {n.id: n for n in _nodes(program.requirements)}
+    node_ids = {n.id: n for n in _nodes(program.requirements)} if exceptions else {}
     waived: set[str] = set()
     substitutes: dict[str, dict[str, str]] = {}
     applied: list[AppliedException] = []

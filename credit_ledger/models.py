@@ -78,6 +78,7 @@ def quantize_credits(value: Decimal) -> Decimal:
 
 
 _REQUIRED = object()
+_setattr = object.__setattr__
 
 
 class Frozen(BaseModel):
@@ -89,23 +90,24 @@ class Frozen(BaseModel):
     def trusted(cls, **values: Any) -> Any:
         """A model from values already of the right types (built by this library from validated data): what
         ``model_construct`` does, without its per-field work, for the hot paths of replay and audit. Fields left
-        out take their (immutable) defaults."""
-        defaults = cls.__dict__.get("_trusted_defaults")
-        if defaults is None:  # per field, in declaration order: its default, or a marker for a required one
-            defaults = tuple((name, f.default if not f.is_required() and f.default_factory is None else _REQUIRED)
-                             for name, f in cls.model_fields.items())
-            type.__setattr__(cls, "_trusted_defaults", defaults)
-        given = set(values)
-        fields = {name: values.pop(name) if name in values else default for name, default in defaults}
-        if values or _REQUIRED in fields.values():
-            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(values)} or missing "
-                            f"{[n for n, v in fields.items() if v is _REQUIRED]}")
-        values = fields
+        out take their (immutable) defaults; the fields keep their declared order (so the JSON is the same)."""
+        spec = cls.__dict__.get("_trusted_spec")
+        if spec is None:  # per field, in declaration order: its default, or a marker for a required one
+            template = {name: f.default if not f.is_required() and f.default_factory is None else _REQUIRED
+                        for name, f in cls.model_fields.items()}
+            spec = (template, frozenset(n for n, v in template.items() if v is _REQUIRED), len(template))
+            type.__setattr__(cls, "_trusted_spec", spec)
+        template, required, n = spec
+        fields = template.copy()
+        fields.update(values)
+        if len(fields) != n or not values.keys() >= required:
+            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(set(values) - set(template))} or missing "
+                            f"{sorted(required - set(values))}")
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", given)
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        _setattr(obj, "__dict__", fields)
+        _setattr(obj, "__pydantic_fields_set__", set(values))
+        _setattr(obj, "__pydantic_extra__", None)
+        _setattr(obj, "__pydantic_private__", None)
         return obj
 
 

@@ -1,0 +1,107 @@
+"""The audit's fast paths give what the general paths give.
+
+- ``Frozen.trusted`` builds the same model as validation (equal, same JSON, same fields set) and refuses unknown or
+  missing fields;
+- ``apply_caps`` on home records of distinct courses (the usual transcript) returns what the capping passes return;
+- the requirement tree kept between audits (``graduation._tree_of``) decides as a fresh one does, and is rebuilt
+  when the program, catalog or day differ.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import credit_ledger as cl
+from credit_ledger import graduation, transfer
+from credit_ledger.graduation import Allocated, RequirementResult
+from credit_ledger.models import CreditRecord
+
+CATALOG = cl.Catalog.sample()
+
+
+def _record(i: int, credits: str, *, course: str | None = None, origin: str = "home", mode: str = "classroom",
+            day: int = 0, category: str = "core") -> CreditRecord:
+    return CreditRecord(course=course if course is not None else f"C{i:03d}", institution="HNJX", title=f"t{i}",
+                        category=category, mode=mode, credits=Decimal(credits), origin=origin, event_id=f"e{i:03d}",
+                        occurred_on=date(2025, 1, 1) + timedelta(days=day))
+
+
+@pytest.mark.parametrize("values", [
+    {"event_id": "e1", "course": "C1", "title": "t", "credits": Decimal("3.00"), "origin": "home"},
+    {"event_id": "e1", "course": None, "title": "t", "credits": Decimal("0.50"), "origin": "converted",
+     "hours": Decimal("16.0"), "counts_as": "C9"},
+])
+def test_trusted_builds_what_validation_builds(values):
+    made, checked = Allocated.trusted(**values), Allocated(**values)
+    assert made == checked
+    assert made.model_dump_json() == checked.model_dump_json()
+    assert made.model_fields_set == checked.model_fields_set
+    assert hash(made) == hash(checked)
+
+
+def test_trusted_keeps_declared_field_order_whatever_the_call_order():
+    values = {"origin": "home", "credits": Decimal("2.00"), "title": "t", "course": "C1", "event_id": "e1"}
+    assert list(Allocated.trusted(**values).model_dump()) == list(Allocated.model_fields)
+
+
+def test_trusted_refuses_unknown_and_missing_fields():
+    with pytest.raises(TypeError, match="unknown \\['colour'\\]"):
+        Allocated.trusted(event_id="e", course="C", title="t", credits=Decimal(1), origin="home", colour="red")
+    with pytest.raises(TypeError, match="missing \\['needed', 'satisfied'\\]"):
+        RequirementResult.trusted(id="r", title="t", kind="all", counted=Decimal(0), unit="credits",
+                                  shortfall=Decimal(0))
+
+
+_credits = st.sampled_from(["0", "0.5", "1", "2", "3.5", "4", "6", "12"])
+
+
+@given(st.lists(st.tuples(_credits, st.sampled_from(["classroom", "online"]), st.integers(0, 900)), max_size=25),
+       st.sampled_from(["0.10", "0.25", "0.60"]))
+def test_caps_on_distinct_home_courses_take_the_general_path_s_answer(rows, ratio):
+    records = [_record(i, c, mode=mode, day=day) for i, (c, mode, day) in enumerate(rows)]
+    policy = cl.Policy(max_online_ratio=Decimal(ratio), max_external_ratio=Decimal(ratio))
+    fast = transfer.apply_caps(records, total_credits=Decimal(60), policy=policy)
+    general, _beaten = transfer._caps_once(records, total_credits=Decimal(60), policy=policy, home_first=set())
+    assert fast == general
+    assert not fast.excluded
+
+
+def test_caps_with_an_external_or_a_repeated_course_take_the_general_path():
+    policy = cl.Policy(max_external_ratio=Decimal("0.10"))
+    external = [_record(1, "4"), _record(2, "10", origin="recognized")]
+    assert transfer.apply_caps(external, total_credits=Decimal(60), policy=policy).excluded  # 6 of 10 count
+    repeated = [_record(1, "4", course="C1"), _record(2, "4", course="C1")]
+    assert [x.code for x in transfer.apply_caps(repeated, total_credits=Decimal(60), policy=policy).excluded] == [
+        "overlap_lower"]
+
+
+def test_the_kept_tree_is_the_program_s_own_for_that_catalog_and_day():
+    program = CATALOG.program("HNJX", "CNC-TECH-2025")
+    day = date(2026, 7, 1)
+    kept = graduation._tree_of(program, CATALOG, day, set(), {})
+    assert graduation._tree_of(program, CATALOG, day, set(), {}) is kept
+    assert graduation._tree_of(program, CATALOG, day + timedelta(days=1), set(), {}) is not kept
+    assert graduation._tree_of(program, None, day, set(), {}) is not kept
+    copy = program.model_copy()
+    assert graduation._tree_of(copy, CATALOG, day, set(), {}) is not kept
+    # a waiver or a substitution gets a tree of its own, never kept
+    waived = graduation._tree_of(program, CATALOG, day, {program.requirements.id}, {})
+    assert waived is not graduation._tree_of(program, CATALOG, day, {program.requirements.id}, {})
+
+
+def test_the_kept_tree_decides_as_a_fresh_one():
+    program = CATALOG.program("HNJX", "CNC-TECH-2025")
+    day = date(2026, 7, 1)
+    kept = graduation._tree_of(program, CATALOG, day, set(), {})
+    codes = [c.code for c in CATALOG.courses if c.institution == "HNJX"]
+    records = [_record(i, "3", course=code, category=cat) for i, code in enumerate(codes)
+               for cat in ("core", "practice", "public")]
+    records += [_record(900, "2", course=codes[0], origin="recognized"), _record(901, "2", course=None)]
+    for r in records:  # twice: the second answer comes from the memo
+        fresh = graduation._Tree(program, CATALOG, day, set(), {})
+        assert kept.eligible(r) == fresh.eligible(r) == kept.eligible(r)
