@@ -486,33 +486,67 @@ class Ledger:
                   program: Any = None, workers: int = 1, chunk: int = 500) -> Iterator[AuditReport]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
-        read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes, each reading the ledger
-        itself (a file or server ledger; an in-memory one is audited here). Reports come back in order."""
+        read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
+        ``workers - 1`` others, each reading the ledger itself (a file or server ledger; an in-memory one is audited
+        here). Reports come back in order, ``chunk`` students at a time."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
         chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
         if workers > 1 and len(chunks) > 1 and self._store.engine.url.database not in (None, "", ":memory:"):
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            url = self._store.engine.url.render_as_string(hide_password=False)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                n = len(chunks)
-                for reports in pool.map(_audit_chunk, [url] * n, chunks, [day] * n, [program] * n,
-                                        [self.acting_as] * n):
-                    yield from reports
+            yield from self._audit_in_processes(chunks, day, program, workers)
             return
-        catalog = self.catalog
         for part in chunks:
-            with self._store.read() as conn:
-                rows = self._store.payloads_of_students(conn, part)
-            for sid in part:
-                events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
-                self._require_read(sid, events)
-                try:
-                    yield audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
-                except UnknownReference:
-                    continue
+            yield from self._audit_chunk(part, day, program)
+
+    def _audit_chunk(self, students: list[str], day: date, program: Any) -> Iterator[AuditReport]:
+        catalog = self.catalog
+        with self._store.read() as conn:
+            rows = self._store.payloads_of_students(conn, students)
+        for sid in students:
+            events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
+            self._require_read(sid, events)
+            try:
+                yield audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
+            except UnknownReference:
+                continue
+
+    def _audit_in_processes(self, chunks: list[list[str]], day: date, program: Any,
+                            workers: int) -> Iterator[AuditReport]:
+        """Each of ``workers - 1`` processes always has a chunk to audit and the next one queued (so none waits
+        for this one to hand out work). While the next chunk in order is not back, this process audits the next
+        chunk nobody has taken (its reports wait their turn), so it waits only when no chunk is left. The
+        processes send their reports as JSON: quicker to write and to read back than pickled models."""
+        import multiprocessing
+        from concurrent.futures import Future, ProcessPoolExecutor
+
+        url = self._store.engine.url.render_as_string(hide_password=False)
+        done: dict[int, list[AuditReport]] = {}
+        sent: dict[int, Future] = {}
+        taken = 0  # chunks before this one are taken (by a process or here)
+
+        def collect(k: int) -> None:
+            done[k] = [AuditReport.model_validate_json(text) for text in sent.pop(k).result()]
+
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                for k in range(len(chunks)):
+                    while k not in done:
+                        while taken < len(chunks) and sum(not f.done() for f in sent.values()) < 2 * (workers - 1):
+                            sent[taken] = pool.submit(_audit_chunk, url, chunks[taken], day, program,
+                                                      self.acting_as)
+                            taken += 1
+                        if k in sent and not sent[k].done() and taken < len(chunks):
+                            done[taken] = list(self._audit_chunk(chunks[taken], day, program))
+                            taken += 1
+                        elif k in sent:
+                            collect(k)
+                        else:  # nobody has it: k == taken
+                            done[k] = list(self._audit_chunk(chunks[k], day, program))
+                            taken += 1
+                    yield from done.pop(k)
+            finally:
+                for future in sent.values():
+                    future.cancel()
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
@@ -626,11 +660,16 @@ class Ledger:
             return self._store.last_checkpoint(conn)[1]
 
 
-def _audit_chunk(url: str, students: list[str], as_of: date, program: Any,
-                 acting_as: str | None) -> list[AuditReport]:
-    """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked)."""
-    with Ledger.open(url, acting_as=acting_as) as ledger:
-        return list(ledger.audit_all(students, as_of, program=program))
+_WORKER_LEDGERS: dict[tuple[str, str | None], Ledger] = {}
+"""In a worker process of ``Ledger.audit_all``: the ledger it opened for its first chunk, kept for the next ones."""
+
+
+def _audit_chunk(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None) -> list[str]:
+    """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked), as JSON."""
+    ledger = _WORKER_LEDGERS.get((url, acting_as))
+    if ledger is None:
+        ledger = _WORKER_LEDGERS[(url, acting_as)] = Ledger.open(url, acting_as=acting_as)
+    return [report.model_dump_json() for report in ledger._audit_chunk(students, as_of, program)]
 
 
 def _parse(stored: StoredEvent) -> Any:

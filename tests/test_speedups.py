@@ -105,3 +105,45 @@ def test_the_kept_tree_decides_as_a_fresh_one():
     for r in records:  # twice: the second answer comes from the memo
         fresh = graduation._Tree(program, CATALOG, day, set(), {})
         assert kept.eligible(r) == fresh.eligible(r) == kept.eligible(r)
+
+
+# -- audit_all in several processes ---------------------------------------------------------------------------------
+
+_CODES = ["PUB101", "PUB102", "PUB103", "MECH101", "MECH102", "ELEC101", "CNC201", "CNC202", "PRA301", "PRA302"]
+
+
+def _students(n: int) -> list:
+    events: list = []
+    for s in range(n):
+        sid = f"S{s:02d}"
+        if s == 3:  # S03 enrols after the audit's day: audit_all skips it
+            events.append(cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2028, 9, 1),
+                                      institution="HNJX", program="CNC-SR-2025"))
+            continue
+        events.append(cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2024, 9, 1),
+                                  institution="HNJX", program="CNC-SR-2025"))
+        for k, code in enumerate(_CODES[: 2 + s % len(_CODES)]):
+            events.append(cl.CourseCompleted(event_id=f"{sid}-{code}", student_id=sid, institution="HNJX",
+                                             occurred_on=date(2024, 10, 1) + timedelta(days=30 * k), course=code,
+                                             grade=55 + 7 * ((s + k) % 6)))
+    return events
+
+
+def test_audit_all_in_processes_gives_the_reports_of_one_process_in_order(file_ledger):
+    file_ledger.append_many(_students(11))
+    day = date(2027, 7, 1)
+    alone = list(file_ledger.audit_all(as_of=day))
+    assert [r.student_id for r in alone] == [f"S{s:02d}" for s in range(11) if s != 3]
+    for workers, chunk in ((2, 2), (3, 1), (2, 50)):
+        spread = list(file_ledger.audit_all(as_of=day, workers=workers, chunk=chunk))
+        assert spread == alone
+        assert [r.to_json() for r in spread] == [r.to_json() for r in alone]
+
+
+def test_audit_all_in_processes_refuses_a_student_the_school_may_not_read(file_ledger):
+    file_ledger.append_many(_students(6))
+    outsider = file_ledger.acting_for("SANY-HV")
+    with pytest.raises(cl.PermissionDenied):
+        outsider.audit("S05", as_of=date(2027, 7, 1))
+    with pytest.raises(cl.PermissionDenied):
+        list(outsider.audit_all([f"S{s:02d}" for s in range(6)], date(2027, 7, 1), workers=2, chunk=1))
