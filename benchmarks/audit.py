@@ -11,9 +11,11 @@ the next run). Then, in the same process:
 
 It prints audits per second, the batch time over the scan time, the per-audit times and their 160/20 ratio, how
 the allocations were found (greedy proved optimal by the bound, branch and bound, integer program) and the solver's
-own time per method (over 2,000 audits in this process), and last the line ``audit rate: N/s``.
+own time per method (over 2,000 audits in this process), where one process's audit time goes (over 1,000 audits:
+reading, parsing, the audit with its replay and allocation, a report's trip between processes), and last the line
+``audit rate: N/s``.
 
-    python benchmarks/audit.py [--students N] [--workers N] [--db PATH] [--seed N] [--profile]
+    python benchmarks/audit.py [--students N] [--workers N] [--chunk N] [--db PATH] [--seed N] [--profile]
 """
 
 from __future__ import annotations
@@ -156,12 +158,60 @@ def raw_scan(path: str) -> tuple[float, int]:
     return elapsed, rows
 
 
+def stage_times(ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
+    """Where one process's audit time goes, in seconds per audit over ``ids``: reading the rows, parsing the events,
+    the audit (``audit_history``; of it, the transcript replay and the allocation), and a report's trip between
+    processes (``audit_all`` with workers sends reports as JSON)."""
+    from credit_ledger import graduation, history
+    from credit_ledger.ledger import _read
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    with ledger._store.read() as conn:
+        rows = ledger._store.payloads_of_students(conn, ids)
+    out["read rows"] = time.perf_counter() - t
+    t = time.perf_counter()
+    events = {sid: [_read(payload, seq) for seq, payload in rows[sid]] for sid in ids}
+    out["parse events"] = time.perf_counter() - t
+    catalog = ledger.catalog
+    replay, solve = history.transcript_records, graduation._solve
+    spent = {"replay": 0.0, "allocation": 0.0}
+
+    def timer(f: Any, key: str) -> Any:
+        def run(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return f(*a, **kw)
+            finally:
+                spent[key] += time.perf_counter() - t0
+        return run
+
+    graduation.transcript_records, graduation._solve = timer(replay, "replay"), timer(solve, "allocation")
+    try:
+        t = time.perf_counter()
+        reports = [graduation.audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid) for sid in ids]
+        out["audit"] = time.perf_counter() - t
+    finally:
+        graduation.transcript_records, graduation._solve = replay, solve
+    out["  of it: replay"] = spent["replay"]
+    out["  of it: allocation"] = spent["allocation"]
+    t = time.perf_counter()
+    texts = [r.model_dump_json() for r in reports]
+    out["report to JSON (worker)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for text in texts:
+        graduation.AuditReport.model_validate_json(text)
+    out["report from JSON (parent)"] = time.perf_counter() - t
+    return {k: v / len(ids) for k, v in out.items()}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--students", type=int, default=50_000)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--db", default=None, help="ledger file (kept; reused when it already holds the students)")
     p.add_argument("--seed", type=int, default=20250901)
+    p.add_argument("--chunk", type=int, default=500, help="students per chunk handed to a worker process")
     p.add_argument("--profile", action="store_true", help="cProfile single-process audits; top functions to stderr")
     return p.parse_args(argv)
 
@@ -197,7 +247,7 @@ def main(argv: list[str] | None = None) -> float:
         statuses: Counter[str] = Counter()
         solvers: Counter[str] = Counter()
         audited = 0
-        for report in ledger.audit_all(batch_ids, AS_OF, workers=args.workers):
+        for report in ledger.audit_all(batch_ids, AS_OF, workers=args.workers, chunk=args.chunk):
             audited += 1
             statuses[report.status.value] += 1
             solvers[report.solver] += 1
@@ -220,6 +270,7 @@ def main(argv: list[str] | None = None) -> float:
             list(ledger.audit_all(batch_ids[:2000], AS_OF))
         finally:
             graduation._solve = solve
+        stages = stage_times(ledger, batch_ids[:1000])
 
         per_size = {}
         for n in SIZES:
@@ -246,6 +297,10 @@ def main(argv: list[str] | None = None) -> float:
     for how, times in sorted(spent.items()):
         print(f"solver time, {how}: median {statistics.median(times) * 1000:.3f} ms, "
               f"mean {statistics.fmean(times) * 1000:.3f} ms over {len(times):,} audits")
+    one = stages["read rows"] + stages["parse events"] + stages["audit"]
+    for name, secs in stages.items():
+        print(f"per audit, one process, {name}: {secs * 1000:.3f} ms")
+    print(f"one process: {1 / one:,.0f} audits/s (read, parse and audit)")
     for n in SIZES:
         print(f"single audit, {n:>3} records: {per_size[n] * 1000:.2f} ms")
     print(f"160 / 20 records: {per_size[160] / per_size[20]:.1f}")

@@ -22,8 +22,9 @@ def test_ingest_benchmark_runs_and_prints_its_ratio_last(tmp_path, capsys):
 
 
 def test_audit_benchmark_runs_and_prints_its_rate_last(tmp_path, capsys):
-    _load("audit").main(["--students", "40", "--workers", "2", "--db", str(tmp_path / "province.db")])
+    _load("audit").main(["--students", "40", "--workers", "2", "--chunk", "10", "--db", str(tmp_path / "province.db")])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"audit rate: \d+/s", lines[-1])
     assert any(line.startswith("batch: 40 audits") for line in lines)
+    assert any(line.startswith("per audit, one process, audit:") for line in lines)
     assert any(line.startswith("single audit, 160 records:") for line in lines)
