@@ -79,6 +79,13 @@ def quantize_credits(value: Decimal) -> Decimal:
 
 _REQUIRED = object()
 
+# what ``trusted`` sets on a new model: its ``__dict__`` and BaseModel's three slots (their setters, looked up once)
+_new = object.__new__
+
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
 
 class Frozen(BaseModel):
     """Base of every model: immutable, no unknown keys, fields by name or alias."""
@@ -90,22 +97,23 @@ class Frozen(BaseModel):
         """A model from values already of the right types (built by this library from validated data): what
         ``model_construct`` does, without its per-field work, for the hot paths of replay and audit. Fields left
         out take their (immutable) defaults."""
-        defaults = cls.__dict__.get("_trusted_defaults")
-        if defaults is None:  # per field, in declaration order: its default, or a marker for a required one
-            defaults = tuple((name, f.default if not f.is_required() and f.default_factory is None else _REQUIRED)
-                             for name, f in cls.model_fields.items())
-            type.__setattr__(cls, "_trusted_defaults", defaults)
-        given = set(values)
-        fields = {name: values.pop(name) if name in values else default for name, default in defaults}
-        if values or _REQUIRED in fields.values():
-            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(values)} or missing "
-                            f"{[n for n, v in fields.items() if v is _REQUIRED]}")
-        values = fields
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", given)
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        spec = cls.__dict__.get("_trusted_spec")
+        if spec is None:  # per field, in declaration order: its default, or a marker for a required one
+            defaults = {name: f.default if not f.is_required() and f.default_factory is None else _REQUIRED
+                        for name, f in cls.model_fields.items()}
+            spec = (defaults, frozenset(n for n, d in defaults.items() if d is _REQUIRED))
+            type.__setattr__(cls, "_trusted_spec", spec)
+        defaults, required = spec
+        fields = defaults.copy()
+        fields.update(values)  # a given field keeps its declaration-order place; an unknown one goes last
+        if len(fields) != len(defaults) or not required.issubset(values):
+            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(set(values) - defaults.keys())} or missing "
+                            f"{[n for n in defaults if n in required and n not in values]}")
+        obj = _new(cls)
+        object.__setattr__(obj, "__dict__", fields)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
 
@@ -712,6 +720,16 @@ class Catalog(Frozen):
     def course(self, institution: str, code: str, on: date | None = None) -> Course | None:
         """The course's version in force on ``on``."""
         return self._lookup("courses", (institution, code), on)
+
+    def course_or_latest(self, institution: str, code: str, on: date) -> Course | None:
+        """``course(institution, code, on) or course(institution, code)``: the version in force on ``on``, else the
+        latest (a record dated before the course's first version), in one look-up."""
+        found = self._index["courses"].get((institution, code))
+        if found is None:
+            return None
+        starts, entries = found
+        i = bisect.bisect_right(starts, on)
+        return entries[i - 1] if i else entries[-1]
 
     def program(self, institution: str, code: str, on: date | None = None) -> Program | None:
         """The program's version in force on ``on``."""
