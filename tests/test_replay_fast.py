@@ -7,11 +7,14 @@ plainer code, kept here as the oracle: on any history both must give the same re
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -223,3 +226,54 @@ def test_trusted_is_the_validated_model():
             assert "nope" in str(exc) or "origin" in str(exc)
         else:
             raise AssertionError("trusted took unknown or missing fields")
+
+
+# -- the batch audit's read ----------------------------------------------------------------------------------------
+
+
+def _two_students(led: cl.Ledger) -> None:
+    for sid in ("A1", "A2"):
+        led.append_many([
+            cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2025, 9, 1), institution="HNJX",
+                        program="CNC-SR-2025"),
+            cl.CourseCompleted(event_id=f"{sid}-MECH101", student_id=sid, occurred_on=date(2026, 1, 9),
+                               institution="HNJX", course="MECH101", grade=80),
+        ])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_audit_all_hands_each_report_over_with_the_collector_as_it_was(ledger, enabled):
+    """audit_all pauses cyclic GC while it reads and audits a student, never while the caller holds a report."""
+    _two_students(ledger)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        seen = []
+        for report in ledger.audit_all(["A1", "A2"], date(2026, 6, 1)):
+            seen.append((report.student_id, gc.isenabled()))
+        assert seen == [("A1", enabled), ("A2", enabled)]
+        assert gc.isenabled() == enabled
+        assert list(ledger.audit_all(["NOBODY"], date(2026, 6, 1))) == []  # skipped inside the pause
+        assert gc.isenabled() == enabled
+        with pytest.raises(cl.PermissionDenied):  # a refusal inside the pause restores the collector too
+            next(ledger.acting_for("SANY-HV").audit_all(["A1"], date(2026, 6, 1)))
+        assert gc.isenabled() == enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+@pytest.mark.sqlite_only
+def test_audit_all_of_a_row_that_holds_no_event_raises_integrity_error(file_ledger, tmp_path):
+    _two_students(file_ledger)
+    db = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    db.execute("DROP TRIGGER events_no_update")
+    seq = db.execute("SELECT seq FROM events WHERE event_id = 'A2-MECH101'").fetchone()[0]
+    db.execute("""UPDATE events SET payload = replace(payload, '"grade":{', '"grade":"not a grade","x":{')
+                  WHERE event_id = 'A2-MECH101'""")
+    db.close()
+    was = gc.isenabled()
+    reports = file_ledger.audit_all(["A1", "A2"], date(2026, 6, 1))
+    assert next(reports).student_id == "A1"
+    with pytest.raises(cl.IntegrityError, match=f"row {seq} does not hold a valid event"):
+        next(reports)
+    assert gc.isenabled() == was
