@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .models import Grade, Policy, Scale, quantize_credits
 
@@ -146,18 +146,47 @@ def best_attempt(attempts: Iterable[Attempt], *, policy: Policy) -> CountedAttem
     earliest. Make-ups beyond ``policy.max_makeups_per_course`` are not valid attempts and are ignored. ``None`` when
     there is no attempt.
     """
+    ordered = sorted(attempts, key=lambda a: a.order)
+    chosen = choose_attempt([(a.order, a.attempt, a.grade) for a in ordered], policy=policy)
+    if chosen is None:
+        return None
+    i, passing, score, flagged = chosen
+    attempt = ordered[i]
+    return CountedAttempt(
+        event_id=attempt.event_id, attempt=attempt.attempt, grade=attempt.grade, passing=passing, score=score,
+        grade_points=grade_points(attempt.grade, policy=policy, score=score), flagged=flagged,
+    )
+
+
+def choose_attempt(attempts: Sequence[tuple[int, str, Grade]], *,
+                   policy: Policy) -> tuple[int, bool, Decimal | None, bool] | None:
+    """``best_attempt`` over ``(order, attempt, grade)`` given in ``order``: the index of the attempt that counts,
+    with whether it passes, the score it counts at and whether it is flagged (``count_attempt``'s values, computed
+    inline: this runs once per course of every audit). ``None`` when no attempt is valid."""
+    pass_mark = policy.pass_mark
+    makeup_cap = policy.makeup_score if policy.makeup_score is not None else pass_mark
+    max_makeups = policy.max_makeups_per_course
     best: tuple | None = None
-    chosen: CountedAttempt | None = None
+    chosen: tuple[int, bool, Decimal | None, bool] | None = None
     makeups = 0
-    for attempt in sorted(attempts, key=lambda a: a.order):
-        if attempt.attempt == "makeup":
+    for i, (order, kind, grade) in enumerate(attempts):
+        makeup = kind == "makeup"
+        if makeup:
             makeups += 1
-            if makeups > policy.max_makeups_per_course:
+            if makeups > max_makeups:
                 continue
-        counted = count_attempt(attempt, policy=policy)
-        # pass/fail grades have no score; they rank as the pass mark (a pass) or below anything (a fail)
-        rank_score = counted.score if counted.score is not None else (policy.pass_mark if counted.passing else -1)
-        key = (counted.passing, rank_score, -attempt.order)
+        scale = grade.scale
+        if scale is Scale.PASS_FAIL:
+            score = None
+            passing = grade.level == "pass"
+            rank_score = pass_mark if passing else -1  # no score: ranks as the pass mark, or below anything
+        else:
+            score = grade.score if scale is Scale.PERCENT else FIVE_LEVEL_SCORES[grade.level]  # type: ignore[index]
+            passing = score >= pass_mark  # type: ignore[operator]
+            if makeup and passing:
+                score = min(score, makeup_cap)  # type: ignore[type-var]
+            rank_score = score
+        key = (passing, rank_score, -order)
         if best is None or key > best:
-            best, chosen = key, counted
+            best, chosen = key, (i, passing, score, makeup and passing)
     return chosen

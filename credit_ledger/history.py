@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Literal, Sequence
 
-from .grades import Attempt, best_attempt
+from .grades import choose_attempt, grade_points
 from .models import (
     DEFAULT_POLICY,
     KIND_RANK,
@@ -35,12 +35,8 @@ from .models import (
     Balance,
     Catalog,
     CourseCompleted,
-    CreditRecognized,
     CreditRecord,
-    EntryReversed,
     GradeCorrected,
-    OutcomeConverted,
-    OutcomeRevoked,
     Policy,
     Program,
 )
@@ -208,45 +204,85 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
     timeline = build_timeline(events)
     if policy is None:
         policy = policy_for(timeline, catalog, as_of)
-    reversed_ids = {e.target_event_id for e in events if isinstance(e, EntryReversed)}
-    revoked = {(e.outcome_type, e.outcome_id) for e in events if isinstance(e, OutcomeRevoked)}
+    reversed_ids: set[str] = set()
+    revoked: set[tuple[str, str]] = set()
+    corrections: list[GradeCorrected] = []
+    for e in events:  # the kinds that change what other events are worth (rare), in one pass
+        kind = e.kind
+        if kind == "entry_reversed":
+            reversed_ids.add(e.target_event_id)
+        elif kind == "outcome_revoked":
+            revoked.add((e.outcome_type, e.outcome_id))
+        elif kind == "grade_corrected":
+            corrections.append(e)
     corrected: dict[str, Any] = {}
-    for e in replay_order(e for e in events if isinstance(e, GradeCorrected) and e.event_id not in reversed_ids):
+    for e in replay_order(c for c in corrections if c.event_id not in reversed_ids):
         corrected[e.target_event_id] = e.grade  # the latest correction wins
     order = {e.event_id: i for i, e in enumerate(events)}
     home = timeline.current_enrolment()
     home_institution = home.institution if home else None
 
-    attempts: dict[tuple[str, str], list[tuple[Attempt, CourseCompleted]]] = defaultdict(list)
+    # per course: (order, attempt, grade) and the event of each attempt, in recording order
+    attempts: dict[tuple[str, str], tuple[list[tuple[int, str, Any]], list[CourseCompleted]]] = {}
     records: list[CreditRecord] = []
     for e in events:
-        if e.event_id in reversed_ids:
+        kind = e.kind
+        if kind == "course_completed":
+            if e.event_id in reversed_ids:
+                continue
+            key = (e.institution, e.course)
+            tries = attempts.get(key)
+            if tries is None:
+                tries = attempts[key] = ([], [])
+            tries[0].append((order[e.event_id], e.attempt, corrected.get(e.event_id, e.grade) if corrected
+                             else e.grade))
+            tries[1].append(e)
+        elif kind == "credit_recognized":
+            if e.event_id not in reversed_ids:
+                records.append(_external_record(e, "recognized", catalog, home_institution or e.recorded_by))
+        elif kind == "outcome_converted":
+            if e.event_id not in reversed_ids and (e.outcome_type, e.outcome_id) not in revoked:
+                records.append(_external_record(e, "converted", catalog, home_institution or e.recorded_by))
+    unique_ids = len(order) == len(events)
+    trusted = CreditRecord.trusted
+    for (institution, code), (tries, evs) in attempts.items():
+        if len(tries) > 1:
+            ranked = sorted(range(len(tries)), key=lambda i: tries[i][0])  # by order (stable)
+            tries, evs = [tries[i] for i in ranked], [evs[i] for i in ranked]
+        chosen = choose_attempt(tries, policy=policy)
+        if chosen is None or not chosen[1]:
             continue
-        if isinstance(e, CourseCompleted):
-            grade = corrected.get(e.event_id, e.grade)
-            attempts[(e.institution, e.course)].append((Attempt(e.event_id, e.attempt, grade, order[e.event_id]), e))
-        elif isinstance(e, CreditRecognized):
-            records.append(_external_record(e, "recognized", catalog, home_institution or e.recorded_by))
-        elif isinstance(e, OutcomeConverted) and (e.outcome_type, e.outcome_id) not in revoked:
-            records.append(_external_record(e, "converted", catalog, home_institution or e.recorded_by))
-    for (institution, code), tries in attempts.items():
-        by_id = {a.event_id: ev for a, ev in tries}
-        best = best_attempt([a for a, _ in tries], policy=policy)
-        if best is None or not best.passing:
-            continue
-        ev = by_id[best.event_id]
-        course = catalog.course(institution, code, ev.occurred_on) or catalog.course(institution, code)
-        credits = ev.credits if ev.credits is not None else (course.credits if course else Decimal(0))
-        records.append(CreditRecord.trusted(  # built from validated events and catalog: no re-validation
-            course=code, institution=institution, title=course.title if course else code,
-            category=course.category if course else "unknown", tags=course.tags if course else (),
-            mode=course.mode if course else "classroom", level=course.level if course else None,
-            credits=credits, hours=course.hours if course else None, grade=str(best.grade),
-            score=best.score, grade_points=best.grade_points, attempt=best.attempt, flagged=best.flagged,
-            origin="home", event_id=ev.event_id, occurred_on=ev.occurred_on,
-        ))
-    records.sort(key=lambda r: (r.occurred_on, r.course or "", r.event_id))
+        i, _, score, flagged = chosen
+        ev = evs[i]
+        if not unique_ids:  # an id given twice: the event of that id is the last one given (the sort is stable)
+            ev = [x for x in evs if x.event_id == ev.event_id][-1]
+        grade = tries[i][2]
+        course = catalog.course_or_latest(institution, code, ev.occurred_on)
+        credits = ev.credits if ev.credits is not None else (course.credits if course else _ZERO)
+        if course is not None:
+            records.append(trusted(  # built from validated events and catalog: no re-validation
+                course=code, institution=institution, title=course.title, category=course.category,
+                tags=course.tags, mode=course.mode, level=course.level, credits=credits, hours=course.hours,
+                grade=str(grade), score=score, grade_points=grade_points(grade, policy=policy, score=score),
+                attempt=tries[i][1], flagged=flagged, origin="home", event_id=ev.event_id,
+                occurred_on=ev.occurred_on,
+            ))
+        else:
+            records.append(trusted(
+                course=code, institution=institution, title=code, category="unknown", tags=(), mode="classroom",
+                level=None, credits=credits, hours=None, grade=str(grade), score=score,
+                grade_points=grade_points(grade, policy=policy, score=score), attempt=tries[i][1], flagged=flagged,
+                origin="home", event_id=ev.event_id, occurred_on=ev.occurred_on,
+            ))
+    records.sort(key=_record_order)
     return records
+
+
+_ZERO = Decimal(0)
+
+
+def _record_order(r: CreditRecord) -> tuple[date, str, str]:
+    return (r.occurred_on, r.course or "", r.event_id)
 
 
 def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog: Catalog,
@@ -254,8 +290,7 @@ def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog
     target_course = e.target.course
     course = None
     if target_course is not None and home_institution is not None:
-        course = catalog.course(home_institution, target_course, e.occurred_on) or catalog.course(
-            home_institution, target_course)
+        course = catalog.course_or_latest(home_institution, target_course, e.occurred_on)
     if origin == "recognized":
         title = course.title if course else e.source_course
         extra: dict[str, Any] = {"grade": str(e.source_grade), "source_institution": e.source_institution,
@@ -264,7 +299,7 @@ def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog
         title = e.title
         extra = {"valid_until": e.valid_until, "outcome_id": e.outcome_id, "outcome_type": e.outcome_type,
                  "rule": e.rule_id}
-    return CreditRecord(
+    return CreditRecord.trusted(  # every value is a validated event's or the catalog's: no re-validation
         course=target_course, institution=home_institution or "", title=title,
         category=e.target.category or (course.category if course else "unknown"),
         tags=course.tags if course else (), mode=_mode_of(e, course),

@@ -78,7 +78,13 @@ def quantize_credits(value: Decimal) -> Decimal:
 
 
 _REQUIRED = object()
-_setattr = object.__setattr__
+
+# what ``trusted`` sets on a new model: its ``__dict__`` and BaseModel's three slots (their setters, looked up once)
+_new = object.__new__
+
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class Frozen(BaseModel):
@@ -90,24 +96,24 @@ class Frozen(BaseModel):
     def trusted(cls, **values: Any) -> Any:
         """A model from values already of the right types (built by this library from validated data): what
         ``model_construct`` does, without its per-field work, for the hot paths of replay and audit. Fields left
-        out take their (immutable) defaults; the fields keep their declared order (so the JSON is the same)."""
+        out take their (immutable) defaults."""
         spec = cls.__dict__.get("_trusted_spec")
         if spec is None:  # per field, in declaration order: its default, or a marker for a required one
-            template = {name: f.default if not f.is_required() and f.default_factory is None else _REQUIRED
+            defaults = {name: f.default if not f.is_required() and f.default_factory is None else _REQUIRED
                         for name, f in cls.model_fields.items()}
-            spec = (template, frozenset(n for n, v in template.items() if v is _REQUIRED), len(template))
+            spec = (defaults, frozenset(n for n, d in defaults.items() if d is _REQUIRED))
             type.__setattr__(cls, "_trusted_spec", spec)
-        template, required, n = spec
-        fields = template.copy()
-        fields.update(values)
-        if len(fields) != n or not values.keys() >= required:
-            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(set(values) - set(template))} or missing "
-                            f"{sorted(required - set(values))}")
-        obj = cls.__new__(cls)
-        _setattr(obj, "__dict__", fields)
-        _setattr(obj, "__pydantic_fields_set__", set(values))
-        _setattr(obj, "__pydantic_extra__", None)
-        _setattr(obj, "__pydantic_private__", None)
+        defaults, required = spec
+        fields = defaults.copy()
+        fields.update(values)  # a given field keeps its declaration-order place; an unknown one goes last
+        if len(fields) != len(defaults) or not required.issubset(values):
+            raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(set(values) - defaults.keys())} or missing "
+                            f"{[n for n in defaults if n in required and n not in values]}")
+        obj = _new(cls)
+        object.__setattr__(obj, "__dict__", fields)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
 
@@ -714,6 +720,16 @@ class Catalog(Frozen):
     def course(self, institution: str, code: str, on: date | None = None) -> Course | None:
         """The course's version in force on ``on``."""
         return self._lookup("courses", (institution, code), on)
+
+    def course_or_latest(self, institution: str, code: str, on: date) -> Course | None:
+        """``course(institution, code, on) or course(institution, code)``: the version in force on ``on``, else the
+        latest (a record dated before the course's first version), in one look-up."""
+        found = self._index["courses"].get((institution, code))
+        if found is None:
+            return None
+        starts, entries = found
+        i = bisect.bisect_right(starts, on)
+        return entries[i - 1] if i else entries[-1]
 
     def program(self, institution: str, code: str, on: date | None = None) -> Program | None:
         """The program's version in force on ``on``."""
