@@ -761,11 +761,35 @@ def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ce
     (the same records over the same leaves, from the same start, have the same answer)."""
     problem = tg.problem
     keys = list(tg.index)
+    index = tg.index
+    # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
+    # target it cannot help now it never can)
     targets_of: dict[int, list[int]] = {}
     for r in contested:
-        ts = sorted({tg.index[o] for o in problem.options[r] if o in tg.index and tg.deficit(tg.index[o]) > 0})
+        ts = sorted({index[o] for o in problem.options[r] if o in index})
+        ts = [t for t in ts if tg.gain(r, t) > 0]
         if ts:
             targets_of[r] = ts
+    # a record with one such target goes there: adding a record never raises a deficit and it could help nowhere
+    # else, so some optimal placement has it there; that can leave others with one target, so repeat
+    placed: dict[int, tuple[int, int]] = {}
+    single = [r for r, ts in targets_of.items() if len(ts) == 1]
+    while single:
+        for r in single:
+            t = targets_of.pop(r)[0]
+            if tg.gain(r, t) > 0:
+                tg.put(r, t, 1)
+                placed[r] = keys[t]
+        single = []
+        for r, ts in list(targets_of.items()):
+            kept = [t for t in ts if tg.gain(r, t) > 0]
+            if len(kept) < len(ts):
+                if kept:
+                    targets_of[r] = kept
+                    if len(kept) == 1:
+                        single.append(r)
+                else:
+                    del targets_of[r]
     # independent groups: records linked through shared targets (union-find over targets)
     parent = list(range(len(keys)))
 
@@ -782,14 +806,15 @@ def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ce
     for r, ts in targets_of.items():
         groups.setdefault(find(ts[0]), []).append(r)
     base = sum(tg.deficit(t) for t in range(len(keys)))
-    placed: dict[int, tuple[int, int]] = {}
     total_gain = 0
     how = "greedy"
     ordered = []
     for root in sorted(groups):
         # biggest first (they decide most); identical records side by side, for the search's symmetry rule
         records = sorted(groups[root], key=lambda r: (-problem.credits[r], problem.external[r], targets_of[r], r))
-        ordered.append((records, (tuple(records), tuple(sorted(keys[t] for r in records for t in targets_of[r])))))
+        # the answer depends on the records and the state of their targets (which the placed records changed)
+        group_targets = sorted({t for r in records for t in targets_of[r]})
+        ordered.append((records, (tuple(records), tuple((keys[t], tg.home[t], tg.ext[t]) for t in group_targets))))
     if ceiling is not None:  # no better than the incumbent even with records split: skip
         bound = sum(memo[k][0] if k in memo else (_Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else
                                                   max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0))
