@@ -552,13 +552,16 @@ class _Targets:
 
     def gain(self, r: int, t: int) -> int:
         """How much the deficit of target t falls if record r is added to it."""
-        before = self.deficit(t)
-        if not before:
+        if self.kind[t]:
+            return 0 if self.home[t] else self.need[t]
+        cap, ext = self.cap[t], self.ext[t]
+        short = self.need[t] - self.home[t] - (ext if cap is None or ext < cap else cap)
+        if short <= 0:
             return 0
-        self.put(r, t, 1)
-        after = self.deficit(t)
-        self.put(r, t, -1)
-        return before - after
+        c = self.problem.credits[r]
+        if cap is not None and self.problem.external[r] and cap - ext < c:
+            c = max(0, cap - ext)  # only the room left under the cap counts
+        return c if c < short else short
 
     def put(self, r: int, t: int, sign: int) -> None:
         if self.kind[t]:
@@ -719,6 +722,10 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
     if combos is None:
         return _solve(problem, method="milp")
+    # per contested record, the places it could help in the starting state (the same for every choice)
+    starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
+    useful = {r: [o for o in sorted(set(problem.options[r])) if starting.gain(r, starting.index[o]) > 0]
+              for r in contested}
     budget = [node_budget]
     memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]] = {}
     best_value: int | None = None
@@ -738,7 +745,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
             if best_value is not None and cheap >= best_value:
                 break
             tg = _Targets(problem, active, state)
-            value, placed, used = _solve_targets(tg, contested, budget, best_value - const
+            value, placed, used = _solve_targets(tg, useful, budget, best_value - const
                                                  if best_value is not None else None, memo)
             if placed is None:
                 continue
@@ -753,42 +760,54 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     return best_assign, how
 
 
-def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ceiling: int | None,
-                   memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
+def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int]]], budget: list[int],
+                   ceiling: int | None, memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
                    ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
     """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
-    placements when it cannot beat ``ceiling``. ``memo`` keeps groups solved for another choice of pick children
-    (the same records over the same leaves, from the same start, have the same answer)."""
+    placements when it cannot beat ``ceiling``. ``contested``: per record, the (leaf, slot) places it could help
+    in the starting state, in order. ``memo`` keeps groups solved for another choice of pick children (the same
+    records over the same targets in the same state have the same answer)."""
     problem = tg.problem
     keys = list(tg.index)
     index = tg.index
+    gain = tg.gain
     # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
     # target it cannot help now it never can)
     targets_of: dict[int, list[int]] = {}
-    for r in contested:
-        ts = sorted({index[o] for o in problem.options[r] if o in index})
-        ts = [t for t in ts if tg.gain(r, t) > 0]
+    users: dict[int, list[int]] = {}
+    single: list[int] = []
+    for r, opts in contested.items():
+        ts = [index[o] for o in opts if o in index]
         if ts:
             targets_of[r] = ts
+            if len(ts) == 1:
+                single.append(r)
+            for t in ts:
+                users.setdefault(t, []).append(r)
     # a record with one such target goes there: adding a record never raises a deficit and it could help nowhere
     # else, so some optimal placement has it there; that can leave others with one target, so repeat
     placed: dict[int, tuple[int, int]] = {}
-    single = [r for r, ts in targets_of.items() if len(ts) == 1]
     while single:
+        changed = set()
         for r in single:
-            t = targets_of.pop(r)[0]
-            if tg.gain(r, t) > 0:
+            ts = targets_of.pop(r, None)
+            if not ts:
+                continue  # its one target filled up before its turn
+            t = ts[0]
+            if gain(r, t) > 0:
                 tg.put(r, t, 1)
                 placed[r] = keys[t]
+                changed.add(t)
         single = []
-        for r, ts in list(targets_of.items()):
-            kept = [t for t in ts if tg.gain(r, t) > 0]
-            if len(kept) < len(ts):
-                if kept:
-                    targets_of[r] = kept
-                    if len(kept) == 1:
-                        single.append(r)
-                else:
+        for t in changed:
+            for r in users[t]:
+                ts = targets_of.get(r)
+                if ts is None or t not in ts or gain(r, t) > 0:
+                    continue
+                ts.remove(t)
+                if len(ts) == 1:
+                    single.append(r)
+                elif not ts:
                     del targets_of[r]
     # independent groups: records linked through shared targets (union-find over targets)
     parent = list(range(len(keys)))
@@ -837,31 +856,118 @@ def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ce
     return value, placed, how
 
 
-def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int]
-                 ) -> tuple[int, dict[int, int], str]:
-    """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
-    anywhere are left out)."""
-    # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
-    greedy: dict[int, int] = {}
+def _place_greedily(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]],
+                    start: Mapping[int, int] | None = None) -> tuple[int, dict[int, int]]:
+    """Places the records in order, each where it lowers a deficit most (the first such target on a tie), or, with
+    ``start``, where ``start`` has it; the fall in deficit and the placement, which stays put in ``tg``."""
+    where: dict[int, int] = {}
     gained = 0
     for r in records:
         best_t, best_gain = -1, 0
-        for t in targets_of[r]:
-            g = tg.gain(r, t)
-            if g > best_gain:
-                best_t, best_gain = t, g
+        if start is not None:
+            if r in start:
+                best_t, best_gain = start[r], tg.gain(r, start[r])
+        else:
+            for t in targets_of[r]:
+                g = tg.gain(r, t)
+                if g > best_gain:
+                    best_t, best_gain = t, g
         if best_t >= 0:
-            greedy[r] = best_t
+            where[r] = best_t
             tg.put(r, best_t, 1)
             gained += best_gain
-    for r, t in greedy.items():
+    return gained, where
+
+
+def _unplace(tg: _Targets, where: Mapping[int, int]) -> None:
+    for r, t in where.items():
         tg.put(r, t, -1)
-    if len(records) == 1 or gained == sum(tg.deficit(t) for t in {t for r in records for t in targets_of[r]}):
+
+
+def _improve(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]], where: dict[int, int],
+             gained: int, goal: int) -> int:
+    """Local improvement of a placement held in ``tg``: moves one record to another target, or swaps two records'
+    targets, while that lowers the total deficit, until no such step is left or ``goal`` is reached; returns the
+    new fall in deficit (``where`` and ``tg`` are updated)."""
+    deficit, put = tg.deficit, tg.put
+    improved = True
+    while improved and gained < goal:
+        improved = False
+        for r in records:
+            cur = where.get(r, -1)
+            for t in targets_of[r]:
+                if t == cur:
+                    continue
+                before = deficit(t) + (deficit(cur) if cur >= 0 else 0)
+                if not before:
+                    continue
+                if cur >= 0:
+                    put(r, cur, -1)
+                put(r, t, 1)
+                after = deficit(t) + (deficit(cur) if cur >= 0 else 0)
+                if after < before:
+                    where[r] = cur = t
+                    gained += before - after
+                    improved = True
+                else:
+                    put(r, t, -1)
+                    if cur >= 0:
+                        put(r, cur, 1)
+        if improved or gained >= goal:
+            continue
+        placed = [r for r in records if r in where]
+        for i, a in enumerate(placed):
+            for b in placed[i + 1:]:
+                ta, tb = where[a], where[b]
+                if ta == tb or tb not in targets_of[a] or ta not in targets_of[b]:
+                    continue
+                before = deficit(ta) + deficit(tb)
+                put(a, ta, -1)
+                put(b, tb, -1)
+                put(a, tb, 1)
+                put(b, ta, 1)
+                after = deficit(ta) + deficit(tb)
+                if after < before:
+                    where[a], where[b] = tb, ta
+                    gained += before - after
+                    improved = True
+                    break
+                put(a, tb, -1)
+                put(b, ta, -1)
+                put(a, ta, 1)
+                put(b, tb, 1)
+            if improved:
+                break
+    return gained
+
+
+def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
+                 bound_gain: int | None = None) -> tuple[int, dict[int, int], str]:
+    """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
+    anywhere are left out). ``bound_gain``: the group's flow bound, when the caller has it."""
+    group_targets = sorted({t for r in records for t in targets_of[r]})
+    # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
+    gained, greedy = _place_greedily(tg, records, targets_of)
+    _unplace(tg, greedy)
+    if len(records) == 1 or gained == sum(tg.deficit(t) for t in group_targets):
         return gained, greedy, "greedy"  # one record, or every deficit filled: nothing can do better
-    flow = _Flow(tg, records, targets_of)
-    bound_gain = flow.value(0)
+    if bound_gain is None:
+        bound_gain = _Flow(tg, records, targets_of).value(0)
+    if gained < bound_gain:
+        # a second try before the search: the records with fewest places first, then moves and swaps of single
+        # records while they lower the total deficit; still "greedy" when it reaches the bound (proved optimal)
+        order = sorted(records, key=lambda r: len(targets_of[r]))
+        for start in (greedy, None):
+            got, where = _place_greedily(tg, order, targets_of, start)
+            got = _improve(tg, records, targets_of, where, got, bound_gain)
+            _unplace(tg, where)
+            if got > gained:
+                gained, greedy = got, where
+            if gained >= bound_gain:
+                break
     if gained >= bound_gain:
         return gained, greedy, "greedy"
+    flow = _Flow(tg, records, targets_of)
     best = [gained, dict(greedy)]
     current: dict[int, int] = {}
     credits, external = tg.problem.credits, tg.problem.external
@@ -870,8 +976,11 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
     same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
                         and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
 
-    group_targets = sorted({t for r in records for t in targets_of[r]})
     capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
+    deficit, ext = tg.deficit, tg.ext
+    supply_left = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
+    for i in range(len(records) - 1, -1, -1):
+        supply_left[i] = supply_left[i + 1] + flow.supply[i]
     seen: dict[tuple, int] = {}
     """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
     reached before with as much gain needs no second look."""
@@ -884,12 +993,15 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
             best[0], best[1] = got, dict(current)
         if i == len(records) or best[0] >= bound_gain:
             return
-        key = (i, tuple(tg.deficit(t) for t in group_targets), tuple(tg.ext[t] for t in capped),
+        deficits = tuple([deficit(t) for t in group_targets])
+        key = (i, deficits, tuple([ext[t] for t in capped]),
                current.get(records[i - 1], -1) if same_as_previous[i] else -1)
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
-        if got + flow.value(i) <= best[0]:
+        # a cheap bound first (the records left cannot give more than they hold, nor more than is missing), the
+        # flow only when it does not prune
+        if got + min(sum(deficits), supply_left[i]) <= best[0] or got + flow.value(i) <= best[0]:
             return
         r = records[i]
         floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
