@@ -724,8 +724,18 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         return _solve(problem, method="milp")
     # per contested record, the places it could help in the starting state (the same for every choice)
     starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
-    useful = {r: [o for o in sorted(set(problem.options[r])) if starting.gain(r, starting.index[o]) > 0]
-              for r in contested}
+    useful: dict[int, list[tuple[int, int]]] = {}
+    gains: list[list[tuple[int, int]]] = []  # per contested record: (leaf, gain) where it could help
+    for r in contested:
+        useful[r] = []
+        mine = []
+        for o in sorted(set(problem.options[r])):
+            g = starting.gain(r, starting.index[o])
+            if g > 0:
+                useful[r].append(o)
+                mine.append((o[0], g))
+        if mine:
+            gains.append(sorted(mine, key=lambda x: -x[1]))
     budget = [node_budget]
     memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]] = {}
     best_value: int | None = None
@@ -738,8 +748,21 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         for leaf, slot in problem.options[r]:
             problem.add(relaxed_state, r, leaf, slot)
     relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
-    ranked = sorted(((const + sum(relaxed[i] for i in active), const, active) for active, const in combos),
-                    key=lambda x: x[0])
+    # and a second: the contested records cannot lower the leaves' shortfalls by more than each record does alone
+    # where it does most (a gain only falls as records are added)
+    start = [problem.leaf_shortfall(leaf, state[leaf.index]) for leaf in problem.leaves]
+
+    def by_record(active: frozenset[int], const: int) -> int:
+        most = 0
+        for mine in gains:  # most gain first
+            for leaf, g in mine:
+                if leaf in active:
+                    most += g
+                    break
+        return const + sum(start[i] for i in active) - most
+
+    ranked = sorted(((max(const + sum(relaxed[i] for i in active), by_record(active, const)), const, active)
+                     for active, const in combos), key=lambda x: x[0])
     try:
         for cheap, const, active in ranked:
             if best_value is not None and cheap >= best_value:
@@ -834,26 +857,61 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         # the answer depends on the records and the state of their targets (which the placed records changed)
         group_targets = sorted({t for r in records for t in targets_of[r]})
         ordered.append((records, (tuple(records), tuple((keys[t], tg.home[t], tg.ext[t]) for t in group_targets))))
-    if ceiling is not None:  # no better than the incumbent even with records split: skip
-        bound = sum(memo[k][0] if k in memo else (_Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else
-                                                  max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0))
-                    for rs, k in ordered)
-        if base - bound >= ceiling:
-            return base - bound, None, how
-    for records, key in ordered:
+    bounds: dict[tuple, int] = {}
+    if ceiling is not None:  # no better than the incumbent even by a bound on what the records could give: skip
+        known = [memo[k][0] if k in memo else None for _rs, k in ordered]
+        cheap = sum(b if b is not None else _cheap_bound(tg, rs, targets_of) for b, (rs, _k) in zip(known, ordered))
+        if base - cheap >= ceiling:
+            return base - cheap, None, how
+        # the flow bound (records split), kept for the group's own proof
+        for i, (rs, k) in enumerate(ordered):
+            if known[i] is None:
+                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else max(
+                    (tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
+        left = sum(known)  # type: ignore[arg-type]
+        if base - left >= ceiling:
+            return base - left, None, how
+    for i, (records, key) in enumerate(ordered):
         found = memo.get(key)
         if found is None:
-            gain, where, used = _solve_group(tg, records, targets_of, budget)
+            gain, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
             found = memo[key] = (gain, {r: keys[t] for r, t in where.items()}, used)
         gain, where_keys, used = found
         total_gain += gain
         if used != "greedy":
             how = "search"
         placed.update(where_keys)
+        if ceiling is not None:
+            left -= known[i]  # type: ignore[operator]
+            if base - total_gain - left >= ceiling:  # the groups left cannot make up for this one
+                return base - total_gain - left, None, how
     value = base - total_gain
     if ceiling is not None and value >= ceiling:
         return value, None, how
     return value, placed, how
+
+
+def _cheap_bound(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> int:
+    """A bound on the fall in deficit the records can give: no more than each gives alone where it gives most, and
+    no target more than its deficit or than what its records give it one at a time (a gain only falls as records
+    are added, so together they give no more than apart)."""
+    gain = tg.gain
+    into: dict[int, int] = {}
+    by_record = 0
+    for r in records:
+        most = 0
+        for t in targets_of[r]:
+            g = gain(r, t)
+            into[t] = into.get(t, 0) + g
+            if g > most:
+                most = g
+        by_record += most
+    deficit = tg.deficit
+    by_target = 0
+    for t, g in into.items():
+        d = deficit(t)
+        by_target += g if g < d else d
+    return by_record if by_record < by_target else by_target
 
 
 def _place_greedily(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]],
@@ -949,8 +1007,8 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
     # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
     gained, greedy = _place_greedily(tg, records, targets_of)
     _unplace(tg, greedy)
-    if len(records) == 1 or gained == sum(tg.deficit(t) for t in group_targets):
-        return gained, greedy, "greedy"  # one record, or every deficit filled: nothing can do better
+    if len(records) == 1 or gained >= _cheap_bound(tg, records, targets_of):
+        return gained, greedy, "greedy"  # one record, or as much as the records could give at most
     if bound_gain is None:
         bound_gain = _Flow(tg, records, targets_of).value(0)
     if gained < bound_gain:
