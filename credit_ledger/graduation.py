@@ -463,7 +463,9 @@ def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict
     """Pick nodes with enough children already met by the records that have one place to go: choosing those
     children is optimal (they need nothing more, and every other record stays free), so no other choice is tried."""
     out: dict[int, tuple[int, ...]] = {}
-    for child in getattr(node, "all", None) or getattr(node, "of", None) or ():
+    if not isinstance(node, (AllRequirement, PickRequirement)):
+        return out
+    for child in node.all if isinstance(node, AllRequirement) else node.of:
         out.update(_settled_picks(problem, child, state))
     if isinstance(node, PickRequirement):
         met = [i for i, child in enumerate(node.of) if problem._node(child, state) == 0]
@@ -526,6 +528,7 @@ class _Targets:
         self.cap: list[int | None] = []
         self.home: list[int] = []
         self.ext: list[int] = []
+        self.active = active
         for leaf in problem.leaves:
             if leaf.index not in active:
                 continue
@@ -535,6 +538,20 @@ class _Targets:
             else:
                 for k, cost in enumerate(leaf.cost):
                     self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+
+    def counting(self, active: frozenset[int]) -> _Targets:
+        """A copy in the same state where only the leaves in ``active`` count (the others' targets are left out of
+        ``targets``, and records are not placed there)."""
+        copy = _Targets.__new__(_Targets)
+        copy.problem, copy.index, copy.kind, copy.need, copy.cap = (self.problem, self.index, self.kind, self.need,
+                                                                    self.cap)
+        copy.home, copy.ext = list(self.home), list(self.ext)
+        copy.active = active
+        return copy
+
+    @property
+    def targets(self) -> list[int]:
+        return [t for (leaf, _slot), t in self.index.items() if leaf in self.active]
 
     def _add(self, key: tuple[int, int], kind: int, need: int, cap: int | None, home: int, ext: int) -> None:
         self.index[key] = len(self.kind)
@@ -767,7 +784,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         for cheap, const, active in ranked:
             if best_value is not None and cheap >= best_value:
                 break
-            tg = _Targets(problem, active, state)
+            tg = starting.counting(active)
             value, placed, used = _solve_targets(tg, useful, budget, best_value - const
                                                  if best_value is not None else None, memo)
             if placed is None:
@@ -793,6 +810,7 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
     problem = tg.problem
     keys = list(tg.index)
     index = tg.index
+    active = tg.active
     gain = tg.gain
     # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
     # target it cannot help now it never can)
@@ -800,7 +818,7 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
     users: dict[int, list[int]] = {}
     single: list[int] = []
     for r, opts in contested.items():
-        ts = [index[o] for o in opts if o in index]
+        ts = [index[o] for o in opts if o[0] in active]
         if ts:
             targets_of[r] = ts
             if len(ts) == 1:
@@ -832,6 +850,11 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
                     single.append(r)
                 elif not ts:
                     del targets_of[r]
+    base = sum(tg.deficit(t) for t in tg.targets)
+    if ceiling is not None:  # no better than the incumbent even by what the records give one at a time: skip
+        cheap = _cheap_bound(tg, list(targets_of), targets_of)
+        if base - cheap >= ceiling:
+            return base - cheap, None, "greedy"
     # independent groups: records linked through shared targets (union-find over targets)
     parent = list(range(len(keys)))
 
@@ -847,7 +870,6 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
     groups: dict[int, list[int]] = {}
     for r, ts in targets_of.items():
         groups.setdefault(find(ts[0]), []).append(r)
-    base = sum(tg.deficit(t) for t in range(len(keys)))
     total_gain = 0
     how = "greedy"
     ordered = []
@@ -874,10 +896,10 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
     for i, (records, key) in enumerate(ordered):
         found = memo.get(key)
         if found is None:
-            gain, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
-            found = memo[key] = (gain, {r: keys[t] for r, t in where.items()}, used)
-        gain, where_keys, used = found
-        total_gain += gain
+            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
+            found = memo[key] = (got, {r: keys[t] for r, t in where.items()}, used)
+        got, where_keys, used = found
+        total_gain += got
         if used != "greedy":
             how = "search"
         placed.update(where_keys)
