@@ -538,13 +538,15 @@ class _Targets:
             else:
                 for k, cost in enumerate(leaf.cost):
                     self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+        self.keys = list(self.index)
+        """Per target, its (leaf, slot)."""
 
     def counting(self, active: frozenset[int]) -> _Targets:
         """A copy in the same state where only the leaves in ``active`` count (the others' targets are left out of
         ``targets``, and records are not placed there)."""
         copy = _Targets.__new__(_Targets)
-        copy.problem, copy.index, copy.kind, copy.need, copy.cap = (self.problem, self.index, self.kind, self.need,
-                                                                    self.cap)
+        copy.problem, copy.index, copy.keys, copy.kind, copy.need, copy.cap = (
+            self.problem, self.index, self.keys, self.kind, self.need, self.cap)
         copy.home, copy.ext = list(self.home), list(self.ext)
         copy.active = active
         return copy
@@ -741,15 +743,18 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         return _solve(problem, method="milp")
     # per contested record, the places it could help in the starting state (the same for every choice)
     starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
-    useful: dict[int, list[tuple[int, int]]] = {}
+    useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
+    users: dict[int, list[int]] = {}  # per target: the records that could help it
     gains: list[list[tuple[int, int]]] = []  # per contested record: (leaf, gain) where it could help
     for r in contested:
         useful[r] = []
         mine = []
         for o in sorted(set(problem.options[r])):
-            g = starting.gain(r, starting.index[o])
+            t = starting.index[o]
+            g = starting.gain(r, t)
             if g > 0:
-                useful[r].append(o)
+                useful[r].append((o[0], t))
+                users.setdefault(t, []).append(r)
                 mine.append((o[0], g))
         if mine:
             gains.append(sorted(mine, key=lambda x: -x[1]))
@@ -785,7 +790,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
             if best_value is not None and cheap >= best_value:
                 break
             tg = starting.counting(active)
-            value, placed, used = _solve_targets(tg, useful, budget, best_value - const
+            value, placed, used = _solve_targets(tg, useful, users, budget, best_value - const
                                                  if best_value is not None else None, memo)
             if placed is None:
                 continue
@@ -800,31 +805,29 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     return best_assign, how
 
 
-def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int]]], budget: list[int],
-                   ceiling: int | None, memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
+def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int]]],
+                   users: Mapping[int, Sequence[int]], budget: list[int], ceiling: int | None,
+                   memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
                    ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
     """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
-    placements when it cannot beat ``ceiling``. ``contested``: per record, the (leaf, slot) places it could help
-    in the starting state, in order. ``memo`` keeps groups solved for another choice of pick children (the same
-    records over the same targets in the same state have the same answer)."""
+    placements when it cannot beat ``ceiling``. ``contested``: per record, the (leaf, target) places it could help
+    in the starting state, in order; ``users``: per target, the records that could help it. ``memo`` keeps
+    groups solved for another choice of pick children (the same records over the same targets in the same state
+    have the same answer)."""
     problem = tg.problem
-    keys = list(tg.index)
-    index = tg.index
+    keys = tg.keys
     active = tg.active
     gain = tg.gain
     # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
     # target it cannot help now it never can)
     targets_of: dict[int, list[int]] = {}
-    users: dict[int, list[int]] = {}
     single: list[int] = []
     for r, opts in contested.items():
-        ts = [index[o] for o in opts if o[0] in active]
+        ts = [t for leaf, t in opts if leaf in active]
         if ts:
             targets_of[r] = ts
             if len(ts) == 1:
                 single.append(r)
-            for t in ts:
-                users.setdefault(t, []).append(r)
     # a record with one such target goes there: adding a record never raises a deficit and it could help nowhere
     # else, so some optimal placement has it there; that can leave others with one target, so repeat
     placed: dict[int, tuple[int, int]] = {}
