@@ -643,12 +643,21 @@ class _Flow:
         self.adj[b].append(e + 1)
         return e
 
-    def value(self, start: int) -> int:
-        """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits."""
+    def value(self, start: int, supply: Sequence[int] | None = None) -> int:
+        """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits.
+        ``supply``: what each of ``records[start:]`` may send at most, when tighter than its credits (see
+        ``_best_gains``)."""
         tg = self.tg
         cap = list(self.base)
-        for i, e in enumerate(self.source_edge):
-            cap[e] = self.supply[i] if i >= start else 0
+        source_edge = self.source_edge
+        for i in range(start):
+            cap[source_edge[i]] = 0
+        if supply is None:
+            for i in range(start, len(source_edge)):
+                cap[source_edge[i]] = self.supply[i]
+        else:
+            for i in range(start, len(source_edge)):
+                cap[source_edge[i]] = supply[i - start]
         demand = 0
         for t, e in self.sink_edge:
             cap[e] = d = tg.deficit(t)
@@ -891,7 +900,8 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         # the flow bound (records split), kept for the group's own proof
         for i, (rs, k) in enumerate(ordered):
             if known[i] is None:
-                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else max(
+                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0, _best_gains(tg, rs, targets_of)) \
+                    if len(rs) > 1 else max(
                     (tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
         left = sum(known)  # type: ignore[arg-type]
         if base - left >= ceiling:
@@ -914,6 +924,22 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
     if ceiling is not None and value >= ceiling:
         return value, None, how
     return value, placed, how
+
+
+def _best_gains(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> list[int]:
+    """Per record, the most it lowers one deficit now: placed whole in one target, a record never gives more (a
+    gain only falls as records are added), so it is a valid supply for the flow and tighter than its credits once
+    its targets are nearly full."""
+    gain = tg.gain
+    out = []
+    for r in records:
+        most = 0
+        for t in targets_of[r]:
+            g = gain(r, t)
+            if g > most:
+                most = g
+        out.append(most)
+    return out
 
 
 def _cheap_bound(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> int:
@@ -1035,7 +1061,7 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
     if len(records) == 1 or gained >= _cheap_bound(tg, records, targets_of):
         return gained, greedy, "greedy"  # one record, or as much as the records could give at most
     if bound_gain is None:
-        bound_gain = _Flow(tg, records, targets_of).value(0)
+        bound_gain = _Flow(tg, records, targets_of).value(0, _best_gains(tg, records, targets_of))
     if gained < bound_gain:
         # a second try before the search: the records with fewest places first, then moves and swaps of single
         # records while they lower the total deficit; still "greedy" when it reaches the bound (proved optimal)
@@ -1061,9 +1087,6 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
 
     capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
     deficit, ext = tg.deficit, tg.ext
-    supply_left = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
-    for i in range(len(records) - 1, -1, -1):
-        supply_left[i] = supply_left[i + 1] + flow.supply[i]
     seen: dict[tuple, int] = {}
     """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
     reached before with as much gain needs no second look."""
@@ -1082,9 +1105,10 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
-        # a cheap bound first (the records left cannot give more than they hold, nor more than is missing), the
-        # flow only when it does not prune
-        if got + min(sum(deficits), supply_left[i]) <= best[0] or got + flow.value(i) <= best[0]:
+        # a cheap bound first (the records left cannot give more than each gives alone, nor more than is
+        # missing), the flow (with those supplies) only when it does not prune
+        left = _best_gains(tg, records[i:], targets_of)
+        if got + min(sum(deficits), sum(left)) <= best[0] or got + flow.value(i, left) <= best[0]:
             return
         r = records[i]
         floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
