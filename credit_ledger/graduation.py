@@ -746,27 +746,56 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
             contested.append(r)
     if not contested:
         return assign, "greedy"
-    settled = _settled_picks(problem, problem.root, state)
-    combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
-    if combos is None:
-        return _solve(problem, method="milp")
     # per contested record, the places it could help in the starting state (the same for every choice)
     starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
     useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
     users: dict[int, list[int]] = {}  # per target: the records that could help it
-    gains: list[list[tuple[int, int]]] = []  # per contested record: (leaf, gain) where it could help
+    single: list[int] = []
     for r in contested:
-        useful[r] = []
         mine = []
         for o in sorted(set(problem.options[r])):
             t = starting.index[o]
-            g = starting.gain(r, t)
-            if g > 0:
-                useful[r].append((o[0], t))
+            if starting.gain(r, t) > 0:
+                mine.append((o[0], t))
                 users.setdefault(t, []).append(r)
-                mine.append((o[0], g))
-        if mine:
-            gains.append(sorted(mine, key=lambda x: -x[1]))
+        useful[r] = mine
+        if len(mine) == 1:
+            single.append(r)
+    # a record that could help one place only goes there, whatever the choice of pick children: it lowers no
+    # other shortfall, and adding a record never raises one; that can leave others one place, so repeat
+    while single:
+        changed = set()
+        for r in single:
+            mine = useful.pop(r)
+            if not mine:
+                continue
+            t = mine[0][1]
+            if starting.gain(r, t) > 0:
+                assign[r] = starting.keys[t]
+                problem.add(state, r, *starting.keys[t])
+                starting.put(r, t, 1)
+                changed.add(t)
+        single = []
+        for t in changed:
+            for r in users[t]:
+                mine = useful.get(r)
+                if not mine or starting.gain(r, t) > 0:
+                    continue
+                kept = [o for o in mine if o[1] != t]
+                if len(kept) < len(mine):
+                    useful[r] = kept
+                    if len(kept) == 1:
+                        single.append(r)
+    contested = [r for r in contested if useful.get(r)]
+    if not contested:
+        return assign, "greedy"
+    useful = {r: useful[r] for r in contested}
+    gains: list[list[tuple[int, int]]] = [  # per contested record: (leaf, gain) where it could help, most first
+        sorted(((leaf, starting.gain(r, t)) for leaf, t in useful[r]), key=lambda x: -x[1]) for r in contested]
+    settled = _settled_picks(problem, problem.root, state)
+    combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
+    if combos is None:
+        return _solve(problem, method="milp")
     budget = [node_budget]
     memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]] = {}
     best_value: int | None = None
