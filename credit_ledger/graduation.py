@@ -643,10 +643,12 @@ class _Flow:
         self.adj[b].append(e + 1)
         return e
 
-    def value(self, start: int, supply: Sequence[int] | None = None) -> int:
+    def value(self, start: int, supply: Sequence[int] | None = None, deficits: Sequence[int] | None = None,
+              enough: int | None = None) -> int:
         """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits.
         ``supply``: what each of ``records[start:]`` may send at most, when tighter than its credits (see
-        ``_best_gains``)."""
+        ``_best_gains``); ``deficits``: the targets' deficits in order, when the caller has them; ``enough``: the
+        caller only asks whether the flow exceeds it, so any flow above it is returned as soon as it is found."""
         tg = self.tg
         cap = list(self.base)
         source_edge = self.source_edge
@@ -659,30 +661,47 @@ class _Flow:
             for i in range(start, len(source_edge)):
                 cap[source_edge[i]] = supply[i - start]
         demand = 0
-        for t, e in self.sink_edge:
-            cap[e] = d = tg.deficit(t)
-            demand += d
+        if deficits is None:
+            for t, e in self.sink_edge:
+                cap[e] = d = tg.deficit(t)
+                demand += d
+        else:
+            for (_t, e), d in zip(self.sink_edge, deficits):
+                cap[e] = d
+                demand += d
         if not demand:
             return 0
+        if enough is None or enough >= demand:
+            enough = demand - 1  # nothing above the demand: stop there
         for t, e in self.gate_edge:
             cap[e] = max(0, tg.cap[t] - tg.ext[t])  # type: ignore[operator]
-        to, adj = self.to, self.adj
+        to, adj, paths = self.to, self.adj, self.paths
         flow = 0
-        for i in range(start, len(self.paths)):  # direct paths first
-            left = cap[self.source_edge[i]]
-            for e_rt, e_gate, e_sink in self.paths[i]:
+        for i in range(start, len(paths)):  # direct paths first
+            e_src = source_edge[i]
+            left = cap[e_src]
+            for e_rt, e_gate, e_sink in paths[i]:
                 if not left:
                     break
-                push = min(left, cap[e_sink], cap[e_gate] if e_gate >= 0 else left)
+                push = cap[e_sink]
+                if left < push:
+                    push = left
+                if e_gate >= 0 and cap[e_gate] < push:
+                    push = cap[e_gate]
                 if push <= 0:
                     continue
-                for e in (self.source_edge[i], e_rt, e_sink) if e_gate < 0 else (
-                        self.source_edge[i], e_rt, e_gate, e_sink):
-                    cap[e] -= push
-                    cap[e ^ 1] += push
+                cap[e_src] -= push
+                cap[e_src ^ 1] += push
+                cap[e_rt] -= push
+                cap[e_rt ^ 1] += push
+                if e_gate >= 0:
+                    cap[e_gate] -= push
+                    cap[e_gate ^ 1] += push
+                cap[e_sink] -= push
+                cap[e_sink ^ 1] += push
                 left -= push
                 flow += push
-        if flow >= demand:
+        if flow > enough:
             return flow
         while True:
             via = [-1] * self.size
@@ -714,7 +733,7 @@ class _Flow:
                 cap[e ^ 1] += push
                 b = to[e ^ 1]
             flow += push
-            if flow >= demand:
+            if flow > enough:
                 return flow
 
 
@@ -1116,6 +1135,9 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
 
     capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
     deficit, ext = tg.deficit, tg.ext
+    held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
+    for i in range(len(records) - 1, -1, -1):
+        held[i] = held[i + 1] + flow.supply[i]
     seen: dict[tuple, int] = {}
     """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
     reached before with as much gain needs no second look."""
@@ -1134,10 +1156,14 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
-        # a cheap bound first (the records left cannot give more than each gives alone, nor more than is
-        # missing), the flow (with those supplies) only when it does not prune
+        # cheap bounds first (the records left cannot give more than is missing, nor more than they hold, nor
+        # more than each gives alone), the flow (with those supplies) only when they do not prune
+        missing = sum(deficits)
+        if got + (missing if missing < held[i] else held[i]) <= best[0]:
+            return
         left = _best_gains(tg, records[i:], targets_of)
-        if got + min(sum(deficits), sum(left)) <= best[0] or got + flow.value(i, left) <= best[0]:
+        if got + sum(left) <= best[0] or \
+                got + flow.value(i, left, deficits, best[0] - got) <= best[0]:
             return
         r = records[i]
         floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
