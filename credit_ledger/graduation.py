@@ -569,6 +569,15 @@ class _Targets:
         ext = self.ext[t] if self.cap[t] is None else min(self.ext[t], self.cap[t])  # type: ignore[type-var]
         return max(0, self.need[t] - self.home[t] - ext)
 
+    def still_open(self, t: int) -> bool:
+        """Whether every record gains something in target t (it has a deficit, and room under its cap)."""
+        if self.kind[t]:
+            return not self.home[t]
+        cap, ext = self.cap[t], self.ext[t]
+        if cap is not None and ext >= cap:
+            return False
+        return self.need[t] - self.home[t] - ext > 0
+
     def gain(self, r: int, t: int) -> int:
         """How much the deficit of target t falls if record r is added to it."""
         if self.kind[t]:
@@ -796,6 +805,8 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
                 changed.add(t)
         single = []
         for t in changed:
+            if starting.still_open(t):
+                continue  # every record that could help it still can
             for r in users[t]:
                 mine = useful.get(r)
                 if not mine or starting.gain(r, t) > 0:
@@ -901,6 +912,8 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
                 changed.add(t)
         single = []
         for t in changed:
+            if tg.still_open(t):
+                continue  # every record that could help it still can
             for r in users[t]:
                 ts = targets_of.get(r)
                 if ts is None or t not in ts or gain(r, t) > 0:
