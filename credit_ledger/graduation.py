@@ -820,8 +820,6 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     if not contested:
         return assign, "greedy"
     useful = {r: useful[r] for r in contested}
-    gains: list[list[tuple[int, int]]] = [  # per contested record: (leaf, gain) where it could help, most first
-        sorted(((leaf, starting.gain(r, t)) for leaf, t in useful[r]), key=lambda x: -x[1]) for r in contested]
     settled = _settled_picks(problem, problem.root, state)
     combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
     if combos is None:
@@ -831,28 +829,33 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     best_value: int | None = None
     best_assign = assign
     how = "greedy"
-    # cheap bound per choice (every contested record counted by every leaf that could use it), best first: the
-    # relaxed shortfall of each leaf does not depend on the choice, so it is found once
-    relaxed_state = [list(st) for st in state]
-    for r in contested:
-        for leaf, slot in problem.options[r]:
-            problem.add(relaxed_state, r, leaf, slot)
-    relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
-    # and a second: the contested records cannot lower the leaves' shortfalls by more than each record does alone
-    # where it does most (a gain only falls as records are added)
-    start = [problem.leaf_shortfall(leaf, state[leaf.index]) for leaf in problem.leaves]
+    if len(combos) == 1:  # one way to count the leaves: nothing to rank
+        ranked = [(0, combos[0][1], combos[0][0])]
+    else:
+        # cheap bound per choice (every contested record counted by every leaf that could use it), best first:
+        # the relaxed shortfall of each leaf does not depend on the choice, so it is found once
+        relaxed_state = [list(st) for st in state]
+        for r in contested:
+            for _leaf, t in useful[r]:  # the places it could not help would stay as they are
+                problem.add(relaxed_state, r, *starting.keys[t])
+        relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
+        # and a second: the contested records cannot lower the leaves' shortfalls by more than each record does
+        # alone where it does most (a gain only falls as records are added)
+        start = [problem.leaf_shortfall(leaf, state[leaf.index]) for leaf in problem.leaves]
+        gains = [  # per contested record: (leaf, gain) where it could help, most first
+            sorted(((leaf, starting.gain(r, t)) for leaf, t in useful[r]), key=lambda x: -x[1]) for r in contested]
 
-    def by_record(active: frozenset[int], const: int) -> int:
-        most = 0
-        for mine in gains:  # most gain first
-            for leaf, g in mine:
-                if leaf in active:
-                    most += g
-                    break
-        return const + sum(start[i] for i in active) - most
+        def by_record(active: frozenset[int], const: int) -> int:
+            most = 0
+            for mine in gains:  # most gain first
+                for leaf, g in mine:
+                    if leaf in active:
+                        most += g
+                        break
+            return const + sum(start[i] for i in active) - most
 
-    ranked = sorted(((max(const + sum(relaxed[i] for i in active), by_record(active, const)), const, active)
-                     for active, const in combos), key=lambda x: x[0])
+        ranked = sorted(((max(const + sum(relaxed[i] for i in active), by_record(active, const)), const, active)
+                         for active, const in combos), key=lambda x: x[0])
     try:
         for cheap, const, active in ranked:
             if best_value is not None and cheap >= best_value:
