@@ -750,11 +750,15 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
            ) -> tuple[list[tuple[int, int] | None], str]:
     """An allocation (per record: (leaf, slot) or None) with the least total shortfall, and how it was found.
 
-    Records with one possible leaf go there (it can only help). For each way of choosing the children of ``pick``
-    nodes, the leaves that count make an additive problem; its contested records split into independent groups
-    (records linked through the leaves they could fill), and each group is placed greedily, then, unless the greedy
-    placement reaches the flow bound, by branch and bound under that bound. ``method="milp"`` uses the integer
-    program instead; past ``node_budget`` search nodes the integer program takes over.
+    Records with one possible leaf go there (it can only help), and so do records with one leaf they could still
+    help, repeatedly (it lowers no other shortfall). For each way of choosing the children of ``pick`` nodes (best
+    bound first, cut when a bound cannot beat the best so far), the leaves that count make an additive problem; the
+    same rule places records with one target left there, the others split into independent groups (records linked
+    through the targets they could fill), and each group is placed greedily, then, unless a bound proves that
+    optimal, by a second heuristic (fewest places first, moves and swaps), then, unless that reaches the flow
+    bound, by branch and bound under that bound. "greedy" reports that no search ran (every placement proved by a
+    bound), "search" that one did. ``method="milp"`` uses the integer program instead; past ``node_budget`` search
+    nodes the integer program takes over.
     """
     if method == "milp":
         found = _solve_milp(problem)
