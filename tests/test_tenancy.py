@@ -151,7 +151,7 @@ def test_an_agreement_gives_reason_to_read(operator, as_school):
 def test_without_an_agreement_a_partner_school_reads_nothing(ledger_url):
     with populate(ledger_url, agreements=False) as operator, \
             cl.Ledger.open(ledger_url, acting_as="XTJX") as xtjx:
-        for path, read in READS.items():
+        for _path, read in READS.items():
             with pytest.raises(cl.PermissionDenied):
                 read(xtjx, "S1")
         assert [e.event_id for e in xtjx.events("S2")] == ["S2-enrol-XTJX", "S2-c1"]
