@@ -463,7 +463,9 @@ def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict
     """Pick nodes with enough children already met by the records that have one place to go: choosing those
     children is optimal (they need nothing more, and every other record stays free), so no other choice is tried."""
     out: dict[int, tuple[int, ...]] = {}
-    for child in getattr(node, "all", None) or getattr(node, "of", None) or ():
+    if not isinstance(node, (AllRequirement, PickRequirement)):
+        return out
+    for child in node.all if isinstance(node, AllRequirement) else node.of:
         out.update(_settled_picks(problem, child, state))
     if isinstance(node, PickRequirement):
         met = [i for i, child in enumerate(node.of) if problem._node(child, state) == 0]
@@ -526,6 +528,7 @@ class _Targets:
         self.cap: list[int | None] = []
         self.home: list[int] = []
         self.ext: list[int] = []
+        self.active = active
         for leaf in problem.leaves:
             if leaf.index not in active:
                 continue
@@ -535,6 +538,22 @@ class _Targets:
             else:
                 for k, cost in enumerate(leaf.cost):
                     self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+        self.keys = list(self.index)
+        """Per target, its (leaf, slot)."""
+
+    def counting(self, active: frozenset[int]) -> _Targets:
+        """A copy in the same state where only the leaves in ``active`` count (the others' targets are left out of
+        ``targets``, and records are not placed there)."""
+        copy = _Targets.__new__(_Targets)
+        copy.problem, copy.index, copy.keys, copy.kind, copy.need, copy.cap = (
+            self.problem, self.index, self.keys, self.kind, self.need, self.cap)
+        copy.home, copy.ext = list(self.home), list(self.ext)
+        copy.active = active
+        return copy
+
+    @property
+    def targets(self) -> list[int]:
+        return [t for (leaf, _slot), t in self.index.items() if leaf in self.active]
 
     def _add(self, key: tuple[int, int], kind: int, need: int, cap: int | None, home: int, ext: int) -> None:
         self.index[key] = len(self.kind)
@@ -550,15 +569,27 @@ class _Targets:
         ext = self.ext[t] if self.cap[t] is None else min(self.ext[t], self.cap[t])  # type: ignore[type-var]
         return max(0, self.need[t] - self.home[t] - ext)
 
+    def still_open(self, t: int) -> bool:
+        """Whether every record gains something in target t (it has a deficit, and room under its cap)."""
+        if self.kind[t]:
+            return not self.home[t]
+        cap, ext = self.cap[t], self.ext[t]
+        if cap is not None and ext >= cap:
+            return False
+        return self.need[t] - self.home[t] - ext > 0
+
     def gain(self, r: int, t: int) -> int:
         """How much the deficit of target t falls if record r is added to it."""
-        before = self.deficit(t)
-        if not before:
+        if self.kind[t]:
+            return 0 if self.home[t] else self.need[t]
+        cap, ext = self.cap[t], self.ext[t]
+        short = self.need[t] - self.home[t] - (ext if cap is None or ext < cap else cap)
+        if short <= 0:
             return 0
-        self.put(r, t, 1)
-        after = self.deficit(t)
-        self.put(r, t, -1)
-        return before - after
+        c = self.problem.credits[r]
+        if cap is not None and self.problem.external[r] and cap - ext < c:
+            c = max(0, cap - ext)  # only the room left under the cap counts
+        return c if c < short else short
 
     def put(self, r: int, t: int, sign: int) -> None:
         if self.kind[t]:
@@ -621,37 +652,65 @@ class _Flow:
         self.adj[b].append(e + 1)
         return e
 
-    def value(self, start: int) -> int:
-        """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits."""
+    def value(self, start: int, supply: Sequence[int] | None = None, deficits: Sequence[int] | None = None,
+              enough: int | None = None) -> int:
+        """The maximum flow with only ``records[start:]`` supplying, against the targets' current deficits.
+        ``supply``: what each of ``records[start:]`` may send at most, when tighter than its credits (see
+        ``_best_gains``); ``deficits``: the targets' deficits in order, when the caller has them; ``enough``: the
+        caller only asks whether the flow exceeds it, so any flow above it is returned as soon as it is found."""
         tg = self.tg
         cap = list(self.base)
-        for i, e in enumerate(self.source_edge):
-            cap[e] = self.supply[i] if i >= start else 0
+        source_edge = self.source_edge
+        for i in range(start):
+            cap[source_edge[i]] = 0
+        if supply is None:
+            for i in range(start, len(source_edge)):
+                cap[source_edge[i]] = self.supply[i]
+        else:
+            for i in range(start, len(source_edge)):
+                cap[source_edge[i]] = supply[i - start]
         demand = 0
-        for t, e in self.sink_edge:
-            cap[e] = d = tg.deficit(t)
-            demand += d
+        if deficits is None:
+            for t, e in self.sink_edge:
+                cap[e] = d = tg.deficit(t)
+                demand += d
+        else:
+            for (_t, e), d in zip(self.sink_edge, deficits):
+                cap[e] = d
+                demand += d
         if not demand:
             return 0
+        if enough is None or enough >= demand:
+            enough = demand - 1  # nothing above the demand: stop there
         for t, e in self.gate_edge:
             cap[e] = max(0, tg.cap[t] - tg.ext[t])  # type: ignore[operator]
-        to, adj = self.to, self.adj
+        to, adj, paths = self.to, self.adj, self.paths
         flow = 0
-        for i in range(start, len(self.paths)):  # direct paths first
-            left = cap[self.source_edge[i]]
-            for e_rt, e_gate, e_sink in self.paths[i]:
+        for i in range(start, len(paths)):  # direct paths first
+            e_src = source_edge[i]
+            left = cap[e_src]
+            for e_rt, e_gate, e_sink in paths[i]:
                 if not left:
                     break
-                push = min(left, cap[e_sink], cap[e_gate] if e_gate >= 0 else left)
+                push = cap[e_sink]
+                if left < push:
+                    push = left
+                if e_gate >= 0 and cap[e_gate] < push:
+                    push = cap[e_gate]
                 if push <= 0:
                     continue
-                for e in (self.source_edge[i], e_rt, e_sink) if e_gate < 0 else (
-                        self.source_edge[i], e_rt, e_gate, e_sink):
-                    cap[e] -= push
-                    cap[e ^ 1] += push
+                cap[e_src] -= push
+                cap[e_src ^ 1] += push
+                cap[e_rt] -= push
+                cap[e_rt ^ 1] += push
+                if e_gate >= 0:
+                    cap[e_gate] -= push
+                    cap[e_gate ^ 1] += push
+                cap[e_sink] -= push
+                cap[e_sink ^ 1] += push
                 left -= push
                 flow += push
-        if flow >= demand:
+        if flow > enough:
             return flow
         while True:
             via = [-1] * self.size
@@ -683,7 +742,7 @@ class _Flow:
                 cap[e ^ 1] += push
                 b = to[e ^ 1]
             flow += push
-            if flow >= demand:
+            if flow > enough:
                 return flow
 
 
@@ -691,11 +750,15 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
            ) -> tuple[list[tuple[int, int] | None], str]:
     """An allocation (per record: (leaf, slot) or None) with the least total shortfall, and how it was found.
 
-    Records with one possible leaf go there (it can only help). For each way of choosing the children of ``pick``
-    nodes, the leaves that count make an additive problem; its contested records split into independent groups
-    (records linked through the leaves they could fill), and each group is placed greedily, then, unless the greedy
-    placement reaches the flow bound, by branch and bound under that bound. ``method="milp"`` uses the integer
-    program instead; past ``node_budget`` search nodes the integer program takes over.
+    Records with one possible leaf go there (it can only help), and so do records with one leaf they could still
+    help, repeatedly (it lowers no other shortfall). For each way of choosing the children of ``pick`` nodes (best
+    bound first, cut when a bound cannot beat the best so far), the leaves that count make an additive problem; the
+    same rule places records with one target left there, the others split into independent groups (records linked
+    through the targets they could fill), and each group is placed greedily, then, unless a bound proves that
+    optimal, by a second heuristic (fewest places first, moves and swaps), then, unless that reaches the flow
+    bound, by branch and bound under that bound. "greedy" reports that no search ran (every placement proved by a
+    bound), "search" that one did. ``method="milp"`` uses the integer program instead; past ``node_budget`` search
+    nodes the integer program takes over.
     """
     if method == "milp":
         found = _solve_milp(problem)
@@ -715,6 +778,52 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
             contested.append(r)
     if not contested:
         return assign, "greedy"
+    # per contested record, the places it could help in the starting state (the same for every choice)
+    starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
+    useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
+    users: dict[int, list[int]] = {}  # per target: the records that could help it
+    single: list[int] = []
+    for r in contested:
+        mine = []
+        for o in sorted(set(problem.options[r])):
+            t = starting.index[o]
+            if starting.gain(r, t) > 0:
+                mine.append((o[0], t))
+                users.setdefault(t, []).append(r)
+        useful[r] = mine
+        if len(mine) == 1:
+            single.append(r)
+    # a record that could help one place only goes there, whatever the choice of pick children: it lowers no
+    # other shortfall, and adding a record never raises one; that can leave others one place, so repeat
+    while single:
+        changed = set()
+        for r in single:
+            mine = useful.pop(r)
+            if not mine:
+                continue
+            t = mine[0][1]
+            if starting.gain(r, t) > 0:
+                assign[r] = starting.keys[t]
+                problem.add(state, r, *starting.keys[t])
+                starting.put(r, t, 1)
+                changed.add(t)
+        single = []
+        for t in changed:
+            if starting.still_open(t):
+                continue  # every record that could help it still can
+            for r in users[t]:
+                mine = useful.get(r)
+                if not mine or starting.gain(r, t) > 0:
+                    continue
+                kept = [o for o in mine if o[1] != t]
+                if len(kept) < len(mine):
+                    useful[r] = kept
+                    if len(kept) == 1:
+                        single.append(r)
+    contested = [r for r in contested if useful.get(r)]
+    if not contested:
+        return assign, "greedy"
+    useful = {r: useful[r] for r in contested}
     settled = _settled_picks(problem, problem.root, state)
     combos = _combos(problem, problem.root, 256 if method == "auto" else 1 << 20, settled)
     if combos is None:
@@ -724,21 +833,39 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     best_value: int | None = None
     best_assign = assign
     how = "greedy"
-    # cheap bound per choice (every contested record counted by every leaf that could use it), best first: the
-    # relaxed shortfall of each leaf does not depend on the choice, so it is found once
-    relaxed_state = [list(st) for st in state]
-    for r in contested:
-        for leaf, slot in problem.options[r]:
-            problem.add(relaxed_state, r, leaf, slot)
-    relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
-    ranked = sorted(((const + sum(relaxed[i] for i in active), const, active) for active, const in combos),
-                    key=lambda x: x[0])
+    if len(combos) == 1:  # one way to count the leaves: nothing to rank
+        ranked = [(0, combos[0][1], combos[0][0])]
+    else:
+        # cheap bound per choice (every contested record counted by every leaf that could use it), best first:
+        # the relaxed shortfall of each leaf does not depend on the choice, so it is found once
+        relaxed_state = [list(st) for st in state]
+        for r in contested:
+            for _leaf, t in useful[r]:  # the places it could not help would stay as they are
+                problem.add(relaxed_state, r, *starting.keys[t])
+        relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
+        # and a second: the contested records cannot lower the leaves' shortfalls by more than each record does
+        # alone where it does most (a gain only falls as records are added)
+        start = [problem.leaf_shortfall(leaf, state[leaf.index]) for leaf in problem.leaves]
+        gains = [  # per contested record: (leaf, gain) where it could help, most first
+            sorted(((leaf, starting.gain(r, t)) for leaf, t in useful[r]), key=lambda x: -x[1]) for r in contested]
+
+        def by_record(active: frozenset[int], const: int) -> int:
+            most = 0
+            for mine in gains:  # most gain first
+                for leaf, g in mine:
+                    if leaf in active:
+                        most += g
+                        break
+            return const + sum(start[i] for i in active) - most
+
+        ranked = sorted(((max(const + sum(relaxed[i] for i in active), by_record(active, const)), const, active)
+                         for active, const in combos), key=lambda x: x[0])
     try:
         for cheap, const, active in ranked:
             if best_value is not None and cheap >= best_value:
                 break
-            tg = _Targets(problem, active, state)
-            value, placed, used = _solve_targets(tg, contested, budget, best_value - const
+            tg = starting.counting(active)
+            value, placed, used = _solve_targets(tg, useful, users, budget, best_value - const
                                                  if best_value is not None else None, memo)
             if placed is None:
                 continue
@@ -753,19 +880,61 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     return best_assign, how
 
 
-def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ceiling: int | None,
+def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int]]],
+                   users: Mapping[int, Sequence[int]], budget: list[int], ceiling: int | None,
                    memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
                    ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
     """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
-    placements when it cannot beat ``ceiling``. ``memo`` keeps groups solved for another choice of pick children
-    (the same records over the same leaves, from the same start, have the same answer)."""
+    placements when it cannot beat ``ceiling``. ``contested``: per record, the (leaf, target) places it could help
+    in the starting state, in order; ``users``: per target, the records that could help it. ``memo`` keeps
+    groups solved for another choice of pick children (the same records over the same targets in the same state
+    have the same answer)."""
     problem = tg.problem
-    keys = list(tg.index)
+    keys = tg.keys
+    active = tg.active
+    gain = tg.gain
+    # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
+    # target it cannot help now it never can)
     targets_of: dict[int, list[int]] = {}
-    for r in contested:
-        ts = sorted({tg.index[o] for o in problem.options[r] if o in tg.index and tg.deficit(tg.index[o]) > 0})
+    single: list[int] = []
+    for r, opts in contested.items():
+        ts = [t for leaf, t in opts if leaf in active]
         if ts:
             targets_of[r] = ts
+            if len(ts) == 1:
+                single.append(r)
+    # a record with one such target goes there: adding a record never raises a deficit and it could help nowhere
+    # else, so some optimal placement has it there; that can leave others with one target, so repeat
+    placed: dict[int, tuple[int, int]] = {}
+    while single:
+        changed = set()
+        for r in single:
+            ts = targets_of.pop(r, None)
+            if not ts:
+                continue  # its one target filled up before its turn
+            t = ts[0]
+            if gain(r, t) > 0:
+                tg.put(r, t, 1)
+                placed[r] = keys[t]
+                changed.add(t)
+        single = []
+        for t in changed:
+            if tg.still_open(t):
+                continue  # every record that could help it still can
+            for r in users[t]:
+                ts = targets_of.get(r)
+                if ts is None or t not in ts or gain(r, t) > 0:
+                    continue
+                ts.remove(t)
+                if len(ts) == 1:
+                    single.append(r)
+                elif not ts:
+                    del targets_of[r]
+    base = sum(tg.deficit(t) for t in tg.targets)
+    if ceiling is not None:  # no better than the incumbent even by what the records give one at a time: skip
+        cheap = _cheap_bound(tg, list(targets_of), targets_of)
+        if base - cheap >= ceiling:
+            return base - cheap, None, "greedy"
     # independent groups: records linked through shared targets (union-find over targets)
     parent = list(range(len(keys)))
 
@@ -781,62 +950,201 @@ def _solve_targets(tg: _Targets, contested: Sequence[int], budget: list[int], ce
     groups: dict[int, list[int]] = {}
     for r, ts in targets_of.items():
         groups.setdefault(find(ts[0]), []).append(r)
-    base = sum(tg.deficit(t) for t in range(len(keys)))
-    placed: dict[int, tuple[int, int]] = {}
     total_gain = 0
     how = "greedy"
     ordered = []
     for root in sorted(groups):
         # biggest first (they decide most); identical records side by side, for the search's symmetry rule
         records = sorted(groups[root], key=lambda r: (-problem.credits[r], problem.external[r], targets_of[r], r))
-        ordered.append((records, (tuple(records), tuple(sorted(keys[t] for r in records for t in targets_of[r])))))
-    if ceiling is not None:  # no better than the incumbent even with records split: skip
-        bound = sum(memo[k][0] if k in memo else (_Flow(tg, rs, targets_of).value(0) if len(rs) > 1 else
-                                                  max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0))
-                    for rs, k in ordered)
-        if base - bound >= ceiling:
-            return base - bound, None, how
-    for records, key in ordered:
+        # the answer depends on the records and the state of their targets (which the placed records changed)
+        group_targets = sorted({t for r in records for t in targets_of[r]})
+        ordered.append((records, (tuple(records), tuple((keys[t], tg.home[t], tg.ext[t]) for t in group_targets))))
+    bounds: dict[tuple, int] = {}
+    if ceiling is not None:  # no better than the incumbent even by a bound on what the records could give: skip
+        known = [memo[k][0] if k in memo else None for _rs, k in ordered]
+        cheap = sum(b if b is not None else _cheap_bound(tg, rs, targets_of) for b, (rs, _k) in zip(known, ordered))
+        if base - cheap >= ceiling:
+            return base - cheap, None, how
+        # the flow bound (records split), kept for the group's own proof
+        for i, (rs, k) in enumerate(ordered):
+            if known[i] is None:
+                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0, _best_gains(tg, rs, targets_of)) \
+                    if len(rs) > 1 else max(
+                    (tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
+        left = sum(known)  # type: ignore[arg-type]
+        if base - left >= ceiling:
+            return base - left, None, how
+    for i, (records, key) in enumerate(ordered):
         found = memo.get(key)
         if found is None:
-            gain, where, used = _solve_group(tg, records, targets_of, budget)
-            found = memo[key] = (gain, {r: keys[t] for r, t in where.items()}, used)
-        gain, where_keys, used = found
-        total_gain += gain
+            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
+            found = memo[key] = (got, {r: keys[t] for r, t in where.items()}, used)
+        got, where_keys, used = found
+        total_gain += got
         if used != "greedy":
             how = "search"
         placed.update(where_keys)
+        if ceiling is not None:
+            left -= known[i]  # type: ignore[operator]
+            if base - total_gain - left >= ceiling:  # the groups left cannot make up for this one
+                return base - total_gain - left, None, how
     value = base - total_gain
     if ceiling is not None and value >= ceiling:
         return value, None, how
     return value, placed, how
 
 
-def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int]
-                 ) -> tuple[int, dict[int, int], str]:
-    """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
-    anywhere are left out)."""
-    # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
-    greedy: dict[int, int] = {}
+def _best_gains(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> list[int]:
+    """Per record, the most it lowers one deficit now: placed whole in one target, a record never gives more (a
+    gain only falls as records are added), so it is a valid supply for the flow and tighter than its credits once
+    its targets are nearly full."""
+    gain = tg.gain
+    out = []
+    for r in records:
+        most = 0
+        for t in targets_of[r]:
+            g = gain(r, t)
+            if g > most:
+                most = g
+        out.append(most)
+    return out
+
+
+def _cheap_bound(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> int:
+    """A bound on the fall in deficit the records can give: no more than each gives alone where it gives most, and
+    no target more than its deficit or than what its records give it one at a time (a gain only falls as records
+    are added, so together they give no more than apart)."""
+    gain = tg.gain
+    into: dict[int, int] = {}
+    by_record = 0
+    for r in records:
+        most = 0
+        for t in targets_of[r]:
+            g = gain(r, t)
+            into[t] = into.get(t, 0) + g
+            if g > most:
+                most = g
+        by_record += most
+    deficit = tg.deficit
+    by_target = 0
+    for t, g in into.items():
+        d = deficit(t)
+        by_target += g if g < d else d
+    return by_record if by_record < by_target else by_target
+
+
+def _place_greedily(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]],
+                    start: Mapping[int, int] | None = None) -> tuple[int, dict[int, int]]:
+    """Places the records in order, each where it lowers a deficit most (the first such target on a tie), or, with
+    ``start``, where ``start`` has it; the fall in deficit and the placement, which stays put in ``tg``."""
+    where: dict[int, int] = {}
     gained = 0
     for r in records:
         best_t, best_gain = -1, 0
-        for t in targets_of[r]:
-            g = tg.gain(r, t)
-            if g > best_gain:
-                best_t, best_gain = t, g
+        if start is not None:
+            if r in start:
+                best_t, best_gain = start[r], tg.gain(r, start[r])
+        else:
+            for t in targets_of[r]:
+                g = tg.gain(r, t)
+                if g > best_gain:
+                    best_t, best_gain = t, g
         if best_t >= 0:
-            greedy[r] = best_t
+            where[r] = best_t
             tg.put(r, best_t, 1)
             gained += best_gain
-    for r, t in greedy.items():
+    return gained, where
+
+
+def _unplace(tg: _Targets, where: Mapping[int, int]) -> None:
+    for r, t in where.items():
         tg.put(r, t, -1)
-    if len(records) == 1 or gained == sum(tg.deficit(t) for t in {t for r in records for t in targets_of[r]}):
-        return gained, greedy, "greedy"  # one record, or every deficit filled: nothing can do better
-    flow = _Flow(tg, records, targets_of)
-    bound_gain = flow.value(0)
+
+
+def _improve(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequence[int]], where: dict[int, int],
+             gained: int, goal: int) -> int:
+    """Local improvement of a placement held in ``tg``: moves one record to another target, or swaps two records'
+    targets, while that lowers the total deficit, until no such step is left or ``goal`` is reached; returns the
+    new fall in deficit (``where`` and ``tg`` are updated)."""
+    deficit, put = tg.deficit, tg.put
+    improved = True
+    while improved and gained < goal:
+        improved = False
+        for r in records:
+            cur = where.get(r, -1)
+            for t in targets_of[r]:
+                if t == cur:
+                    continue
+                before = deficit(t) + (deficit(cur) if cur >= 0 else 0)
+                if not before:
+                    continue
+                if cur >= 0:
+                    put(r, cur, -1)
+                put(r, t, 1)
+                after = deficit(t) + (deficit(cur) if cur >= 0 else 0)
+                if after < before:
+                    where[r] = cur = t
+                    gained += before - after
+                    improved = True
+                else:
+                    put(r, t, -1)
+                    if cur >= 0:
+                        put(r, cur, 1)
+        if improved or gained >= goal:
+            continue
+        placed = [r for r in records if r in where]
+        for i, a in enumerate(placed):
+            for b in placed[i + 1:]:
+                ta, tb = where[a], where[b]
+                if ta == tb or tb not in targets_of[a] or ta not in targets_of[b]:
+                    continue
+                before = deficit(ta) + deficit(tb)
+                put(a, ta, -1)
+                put(b, tb, -1)
+                put(a, tb, 1)
+                put(b, ta, 1)
+                after = deficit(ta) + deficit(tb)
+                if after < before:
+                    where[a], where[b] = tb, ta
+                    gained += before - after
+                    improved = True
+                    break
+                put(a, tb, -1)
+                put(b, ta, -1)
+                put(a, ta, 1)
+                put(b, tb, 1)
+            if improved:
+                break
+    return gained
+
+
+def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
+                 bound_gain: int | None = None) -> tuple[int, dict[int, int], str]:
+    """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
+    anywhere are left out). ``bound_gain``: the group's flow bound, when the caller has it."""
+    group_targets = sorted({t for r in records for t in targets_of[r]})
+    # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
+    gained, greedy = _place_greedily(tg, records, targets_of)
+    _unplace(tg, greedy)
+    if len(records) == 1 or gained >= _cheap_bound(tg, records, targets_of):
+        return gained, greedy, "greedy"  # one record, or as much as the records could give at most
+    if bound_gain is None:
+        bound_gain = _Flow(tg, records, targets_of).value(0, _best_gains(tg, records, targets_of))
+    if gained < bound_gain:
+        # a second try before the search: the records with fewest places first, then moves and swaps of single
+        # records while they lower the total deficit; still "greedy" when it reaches the bound (proved optimal)
+        order = sorted(records, key=lambda r: len(targets_of[r]))
+        for start in (greedy, None):
+            got, where = _place_greedily(tg, order, targets_of, start)
+            got = _improve(tg, records, targets_of, where, got, bound_gain)
+            _unplace(tg, where)
+            if got > gained:
+                gained, greedy = got, where
+            if gained >= bound_gain:
+                break
     if gained >= bound_gain:
         return gained, greedy, "greedy"
+    flow = _Flow(tg, records, targets_of)
     best = [gained, dict(greedy)]
     current: dict[int, int] = {}
     credits, external = tg.problem.credits, tg.problem.external
@@ -845,8 +1153,11 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
     same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
                         and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
 
-    group_targets = sorted({t for r in records for t in targets_of[r]})
     capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
+    deficit, ext = tg.deficit, tg.ext
+    held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
+    for i in range(len(records) - 1, -1, -1):
+        held[i] = held[i + 1] + flow.supply[i]
     seen: dict[tuple, int] = {}
     """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
     reached before with as much gain needs no second look."""
@@ -859,12 +1170,20 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
             best[0], best[1] = got, dict(current)
         if i == len(records) or best[0] >= bound_gain:
             return
-        key = (i, tuple(tg.deficit(t) for t in group_targets), tuple(tg.ext[t] for t in capped),
+        deficits = tuple([deficit(t) for t in group_targets])
+        key = (i, deficits, tuple([ext[t] for t in capped]),
                current.get(records[i - 1], -1) if same_as_previous[i] else -1)
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
-        if got + flow.value(i) <= best[0]:
+        # cheap bounds first (the records left cannot give more than is missing, nor more than they hold, nor
+        # more than each gives alone), the flow (with those supplies) only when they do not prune
+        missing = sum(deficits)
+        if got + (missing if missing < held[i] else held[i]) <= best[0]:
+            return
+        left = _best_gains(tg, records[i:], targets_of)
+        if got + sum(left) <= best[0] or \
+                got + flow.value(i, left, deficits, best[0] - got) <= best[0]:
             return
         r = records[i]
         floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
