@@ -1377,6 +1377,9 @@ class _Plan:
     shared_records: dict[int, list[int]]
     shared_leaves: dict[int, _Leaf]
     hours: dict[int, tuple[Decimal, Decimal, list[int], tuple[str, ...]]]
+    shared_external: dict[int, int]
+    """Per shared credit pool: the recognised or converted cents it counts (within its ``max_external`` and the
+    program's caps that bind)."""
     members: dict[int, list[int]] | None = None
     """Once the allocation is chosen: per leaf index, its records in date order (then event id)."""
 
@@ -1531,8 +1534,10 @@ def _tree_of(program: Program, catalog: Catalog | None, as_of: date, waived: set
 
 def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy, catalog: Catalog | None,
                 as_of: date, waived: set[str], substitutes: dict[str, dict[str, str]],
-                study: Sequence[tuple[date, date]] | None) -> _Plan:
+                study: Sequence[tuple[date, date]] | None, limits: list[tuple[list[int], int]] | None = None
+                ) -> _Plan:
     tree = _tree_of(program, catalog, as_of, waived, substitutes)
+    limits = limits or []
     credits = [_cents(r.credits) for r in records]
     external = [r.origin != "home" for r in records]
     options: list[list[tuple[int, int]]] = []
@@ -1545,12 +1550,17 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
     fixed = dict(tree.waived)
     shared_records: dict[int, list[int]] = {}
     shared_leaves: dict[int, _Leaf] = {}
+    shared_external: dict[int, int] = {}
     for leaf, members in zip(tree.shared, shared_members):
-        # a shared leaf counts every record it can use, beside whatever else counts them
+        # a shared leaf counts every record it can use, beside whatever else counts them; of the recognised and
+        # converted ones, no more than its own cap and the program's caps let count
         if leaf.kind == "credits":
             home = sum(credits[i] for i, _ in members if not external[i])
-            ext = sum(credits[i] for i, _ in members if external[i])
-            fixed[id(leaf.node)] = max(0, leaf.need - home - (ext if leaf.cap is None else min(ext, leaf.cap)))
+            ext = _within_limits({i: credits[i] for i, _ in members if external[i]}, limits)
+            if leaf.cap is not None:
+                ext = min(ext, leaf.cap)
+            shared_external[id(leaf.node)] = ext
+            fixed[id(leaf.node)] = max(0, leaf.need - home - ext)
         else:
             filled = {slot for _, slot in members}
             fixed[id(leaf.node)] = sum(c for k, c in enumerate(leaf.cost) if k not in filled)
@@ -1561,7 +1571,22 @@ def _build_plan(program: Program, records: list[CreditRecord], *, policy: Policy
         hours[id(node)] = _hour_pool(node, records, policy, study, program.standard_years)
         fixed[id(node)] = 0  # hours are not credits: an hour pool never adds to the credit shortfall
     problem = _Problem(tree.leaves, credits, external, options, program.requirements, tree.leaf_of_node, fixed)
-    return _Plan(problem, records, substitutes, shared_records, shared_leaves, hours)
+    problem.limits = limits
+    return _Plan(problem, records, substitutes, shared_records, shared_leaves, hours, shared_external)
+
+
+def _within_limits(cents: Mapping[int, int], limits: Sequence[tuple[Sequence[int], int]]) -> int:
+    """The most of these records' cents that can count together when each limit (records, cents) caps what its
+    records count. The program's limits nest (online recognised or converted credits are among the recognised
+    or converted ones), so each is applied, smallest first, to what the smaller ones inside it left."""
+    units: list[tuple[frozenset[int], int]] = [(frozenset({i}), c) for i, c in cents.items()]
+    for members, cap in sorted(limits, key=lambda limit: len(limit[0])):
+        inside = frozenset(members)
+        within = [u for u in units if u[0] <= inside]
+        if within:
+            units = [u for u in units if not u[0] <= inside]
+            units.append((frozenset().union(*(u[0] for u in within)), min(cap, sum(u[1] for u in within))))
+    return sum(c for _, c in units)
 
 
 def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
@@ -1633,9 +1658,23 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
             needed=Decimal(len(node.courses)), counted=Decimal(len(node.courses) - len(missing)), unit="courses",
             shortfall=short, records=recs, missing=() if waived else missing, shared=shared, waived=waived)
     home = sum((plan.records[i].credits for i in members if not problem.external[i]), ZERO)
+    notes: tuple[str, ...] = ()
+    if shared:
+        ext = sum((plan.records[i].credits for i in members if problem.external[i]), ZERO)
+        counts = _credits_of(plan.shared_external.get(id(node), 0))
+        if counts < ext:
+            notes = (f"{ext} recognised or converted credits here; {counts} count (this requirement's "
+                     "max_external, or the program's cap on recognised, converted or online credits)",)
+        counted = (home + counts).quantize(_CENT)
+        short = ZERO if waived else max(ZERO, node.credits - counted).quantize(_CENT)
+        recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
+                     sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+        return RequirementResult.trusted(
+            id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
+            counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived,
+            notes=notes)
     ext = sum((_credits_of(problem.credited[i]) if i in problem.credited else plan.records[i].credits
                for i in members if problem.external[i]), ZERO)
-    notes: tuple[str, ...] = ()
     trimmed = [i for i in members if i in problem.credited]
     if trimmed:
         notes += tuple(f"{plan.records[i].event_id}: {_credits_of(problem.credited[i])} of its "
@@ -1672,10 +1711,10 @@ def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, 
     ordered = sorted(records, key=_record_key)
     subs = {k: dict(v) for k, v in (substitutes or {}).items()}
     waived_ids = set(waived)
-    plan = _build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
-                       substitutes=subs, study=study)
     where = {r.event_id: i for i, r in enumerate(ordered)}
-    plan.problem.limits = [([where[e] for e in ids if e in where], _cents_down(cap)) for ids, cap in limits]
+    plan = _build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
+                       substitutes=subs, study=study,
+                       limits=[([where[e] for e in ids if e in where], _cents_down(cap)) for ids, cap in limits])
     assign, how = _solve(plan.problem, method="milp" if plan.problem.limits else method)
     plan.members = {}
     for i in sorted(range(len(ordered)), key=lambda i: (ordered[i].occurred_on, ordered[i].event_id)):

@@ -235,7 +235,31 @@ def test_a_further_passing_record_never_raises_the_shortfall(tree, records, extr
     report_before = cl.audit(program, records, as_of=ax.AS_OF, catalog=CATALOG)
     report_after = cl.audit(program, records + [extra], as_of=ax.AS_OF, catalog=CATALOG)
     assert report_after.shortfall <= report_before.shortfall
+    assert report_after.requirements.shortfall <= report_before.requirements.shortfall
     assert report_before.eligible <= report_after.eligible
+
+
+def test_a_shared_pool_counts_recognised_credits_up_to_the_cap_that_binds():
+    # found by the property above: with the program's cap on recognised credits binding, a shared pool counted
+    # none of them (their capped share belongs to the pool a record is allocated to, and a shared pool is none)
+    tree = {"id": "N", "title": "all", "all": [
+        {"id": "L3", "title": "shared pool", "credits": "6.00", "from": {}, "shared": True},
+        {"id": "L4", "title": "no external", "credits": "1.00", "from": {}, "max_external": "0.00"}]}
+    program = ax.program_of(tree, total_credits=Decimal("12.00"))
+
+    def rec(eid: str, course: str, credits: str) -> cl.CreditRecord:
+        return cl.CreditRecord(course=course, institution="T", title=eid, category="core", credits=Decimal(credits),
+                               origin="recognized", event_id=eid, occurred_on=date(2025, 9, 1))
+
+    two = [rec("r0", "C1", "4.00"), rec("r1", "C3", "2.00")]
+    before = cl.audit(program, two, as_of=ax.AS_OF, catalog=CATALOG)
+    after = cl.audit(program, two + [rec("extra", "C2", "0.50")], as_of=ax.AS_OF, catalog=CATALOG)
+    assert [x.code for x in after.excluded] == ["cap_external"]  # 6.50 recognised, 6.00 count
+    for report in (before, after):
+        pool = report.requirements.children[0]
+        assert pool.satisfied and pool.counted == Decimal("6.00")
+        assert report.requirements.shortfall == Decimal("1.00")
+    assert "6.50 recognised or converted credits here; 6.00 count" in after.requirements.children[0].notes[0]
 
 
 @given(tree=ax.requirement_trees(hours=True), records=ax.record_lists(),
