@@ -10,12 +10,14 @@ date the credit rate so far would finish the program.
 Records are allocated to requirements exactly: a record is never split, and counts toward at most one leaf that
 is not ``shared``. When an allocation meeting every requirement exists the audit finds it, whatever the order of
 the records; when none exists it reports one with the least total shortfall. How: records that only one leaf can
-use go there; for each choice of ``pick`` children, the contested records split into independent groups (linked by
-the leaves they could fill); each group is placed greedily, which is proved optimal when it reaches a max-flow
-bound (the most the group could give if records could be split), else searched by branch and bound under that
-bound. An integer program (``scipy.optimize.milp``) takes over past a node budget, and whenever the program's caps
-on recognised, converted and online credits bind: they limit how many such credits count, and the program chooses
-which.
+use, or could still help, go there (repeatedly, as leaves fill); for each choice of ``pick`` children (best bound
+first, cut when no better than the best so far), the contested records split into independent groups (linked by
+the leaves they could fill); each group is placed greedily, then by a second heuristic (fewest places first, moves
+and swaps), and a placement is kept when it reaches a bound: what each record gives alone, or a max-flow bound
+(the most the group could give if records could be split, each no more than it can give one leaf). Otherwise a
+branch and bound searches under that bound. An integer program (``scipy.optimize.milp``) takes over past a node
+budget, and whenever the program's caps on recognised, converted and online credits bind: they limit how many such
+credits count, and the program chooses which (a ``shared`` pool counts them up to those caps).
 
 >>> from datetime import date as d
 >>> from credit_ledger.models import Catalog, CreditRecord
