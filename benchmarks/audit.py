@@ -211,7 +211,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--db", default=None, help="ledger file (kept; reused when it already holds the students)")
     p.add_argument("--seed", type=int, default=20250901)
-    p.add_argument("--chunk", type=int, default=500, help="students per chunk handed to a worker process")
+    p.add_argument("--chunk", type=int, default=100, help="students per chunk handed to a worker process")
     p.add_argument("--profile", action="store_true", help="cProfile single-process audits; top functions to stderr")
     return p.parse_args(argv)
 

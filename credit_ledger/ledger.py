@@ -488,12 +488,13 @@ class Ledger:
                              student_id=student_id, method=method)
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
-                  program: Any = None, workers: int = 1, chunk: int = 500) -> Iterator[AuditReport]:
+                  program: Any = None, workers: int = 1, chunk: int = 100) -> Iterator[AuditReport]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
         ``workers - 1`` others, each reading the ledger itself (a file or server ledger; an in-memory one is audited
-        here). Reports come back in order, ``chunk`` students at a time."""
+        here). Reports come back in order, ``chunk`` students at a time (small chunks keep few reports waiting
+        their turn in this process: fewer for the garbage collector to walk over and over)."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
         chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
@@ -532,7 +533,9 @@ class Ledger:
         taken = 0  # chunks before this one are taken (by a process or here)
 
         def collect(k: int) -> None:
-            done[k] = [AuditReport.model_validate_json(text) for text in sent.pop(k).result()]
+            texts = sent.pop(k).result()
+            with _gc_paused():  # thousands of new objects, no cycle among them
+                done[k] = [AuditReport.model_validate_json(text) for text in texts]
 
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
             try:
