@@ -1384,6 +1384,8 @@ class _Plan:
     program's caps that bind)."""
     members: dict[int, list[int]] | None = None
     """Once the allocation is chosen: per leaf index, its records in date order (then event id)."""
+    rank: list[int] | None = None
+    """Per record, its place in date order (then event id)."""
 
 
 def _hours_of(record: CreditRecord, policy: Policy) -> Decimal:
@@ -1638,12 +1640,16 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
     subs = plan.substitutes.get(node.id, {})
     shared = node.shared
     leaf = problem.leaf_of_node.get(id(node)) or plan.shared_leaves.get(id(node))
+    # the leaf's records in date order (then event id)
+    records = plan.records
+    by_date: Any = plan.rank.__getitem__ if plan.rank is not None else (
+        lambda i: (records[i].occurred_on, records[i].event_id))
     if shared or leaf is None:
-        members = plan.shared_records.get(id(node), [])
+        members = sorted(plan.shared_records.get(id(node), []), key=by_date)
     elif plan.members is not None:
         members = plan.members.get(leaf.index, [])
     else:
-        members = [i for i, a in enumerate(assign) if a is not None and a[0] == leaf.index]
+        members = sorted((i for i, a in enumerate(assign) if a is not None and a[0] == leaf.index), key=by_date)
     if isinstance(node, CoursesRequirement):
         by_code: dict[str, int] = {}
         for i in sorted(members, key=lambda i: (plan.records[i].origin != "home", -problem.credits[i],
@@ -1653,8 +1659,7 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
         cost = {c: k for k, c in enumerate(node.courses)}
         leaf_cost = leaf.cost if leaf is not None else tuple(100 for _ in node.courses)
         short = ZERO if waived else _credits_of(sum(leaf_cost[cost[c]] for c in missing))
-        recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
-                     sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+        recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
         return RequirementResult.trusted(
             id=node.id, title=title, kind="courses", satisfied=waived or not missing,
             needed=Decimal(len(node.courses)), counted=Decimal(len(node.courses) - len(missing)), unit="courses",
@@ -1669,8 +1674,7 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
                      "max_external, or the program's cap on recognised, converted or online credits)",)
         counted = (home + counts).quantize(_CENT)
         short = ZERO if waived else max(ZERO, node.credits - counted).quantize(_CENT)
-        recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
-                     sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+        recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
         return RequirementResult.trusted(
             id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
             counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived,
@@ -1687,8 +1691,7 @@ def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived
         ext = node.max_external
     counted = (home + ext).quantize(_CENT)
     short = ZERO if waived else max(ZERO, node.credits - counted).quantize(_CENT)
-    recs = tuple(_allocated(plan.records[i], subs.get(plan.records[i].course or "")) for i in
-                 sorted(members, key=lambda i: (plan.records[i].occurred_on, plan.records[i].event_id)))
+    recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
     return RequirementResult.trusted(
         id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
         counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived, notes=notes)
@@ -1719,7 +1722,10 @@ def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, 
                        limits=[([where[e] for e in ids if e in where], _cents_down(cap)) for ids, cap in limits])
     assign, how = _solve(plan.problem, method="milp" if plan.problem.limits else method)
     plan.members = {}
-    for i in sorted(range(len(ordered)), key=lambda i: (ordered[i].occurred_on, ordered[i].event_id)):
+    plan.rank = [0] * len(ordered)
+    by_date = sorted(range(len(ordered)), key=lambda i: (ordered[i].occurred_on, ordered[i].event_id))
+    for place, i in enumerate(by_date):
+        plan.rank[i] = place
         if assign[i] is not None:
             plan.members.setdefault(assign[i][0], []).append(i)  # type: ignore[index]
     return _result(plan, program.requirements, assign, waived_ids), how
