@@ -67,8 +67,11 @@ def grade_points(grade: Grade, *, policy: Policy, score: Decimal | None = None) 
         return None
     value = score if score is not None else score_of(grade)
     if value is None or value < policy.pass_mark:
-        return Decimal(0)
-    return max((value - 50) / 10, Decimal(0))
+        return _NO_POINTS
+    return (value - _FIFTY) / _TEN if value >= _FIFTY else _NO_POINTS  # max((value - 50) / 10, 0), without max
+
+
+_NO_POINTS, _FIFTY, _TEN = Decimal(0), Decimal(50), Decimal(10)
 
 
 def hours_to_credits(hours: Decimal, *, policy: Policy) -> Decimal:

@@ -2114,10 +2114,11 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
         day = graduation.occurred_on
         support_events = [e for e in events if e.kind != "graduated"
                           and (e.occurred_on <= day or e.kind in _RETROACTIVE)]
-        before = [e for e in events if e.occurred_on <= day and e.kind != "graduated"]
+        # the status history up to the award, without it (of the support events too: they add no status change)
+        before = build_timeline([e for e in events if e.occurred_on <= day and e.kind != "graduated"])
         awarded_in = _program_on(before, catalog, day)
         what_if = awarded_in is None or chosen.code != awarded_in.code or chosen.institution != awarded_in.institution
-        support = _audit_on(support_events, chosen, catalog=catalog, as_of=day, timeline_events=before,
+        support = _audit_on(support_events, chosen, catalog=catalog, as_of=day, timeline=before,
                             student_id=student_id, reversed_ids=reversed_ids, method=method)
         extra: list[Issue] = []
         if not what_if and not support.supports(graduation.award):
@@ -2135,7 +2136,7 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
             "stages": stages, "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
             "award": None if what_if else graduation.award, "awards": awarded,
             "issues": support.issues + tuple(extra), "projection": None})
-    return _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline_events=events,
+    return _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline=timeline,
                      student_id=student_id, reversed_ids=reversed_ids, method=method)
 
 
@@ -2145,9 +2146,9 @@ def _program_code_on(timeline: Timeline, day: date) -> str | None:
     return enrolment.program if enrolment is not None else None
 
 
-def _program_on(events: Sequence[Any], catalog: Catalog, day: date) -> Program | None:
+def _program_on(timeline: Timeline, catalog: Catalog, day: date) -> Program | None:
     """The program the student is in on ``day`` (its catalog version then)."""
-    enrolment = build_timeline(events).status_on(day).enrolment
+    enrolment = timeline.status_on(day).enrolment
     if enrolment is None:
         return None
     return catalog.program(enrolment.institution, enrolment.program, day) or catalog.program(
@@ -2155,10 +2156,9 @@ def _program_on(events: Sequence[Any], catalog: Catalog, day: date) -> Program |
 
 
 def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_of: date,
-              timeline_events: Sequence[Any], student_id: str, reversed_ids: set[str],
-              method: str) -> AuditReport:
-    records = transcript_records(events, catalog=catalog, policy=program.policy)
-    timeline = build_timeline(timeline_events)
+              timeline: Timeline, student_id: str, reversed_ids: set[str], method: str) -> AuditReport:
+    """``timeline``: ``build_timeline(events)`` (the status events of ``events``)."""
+    records = transcript_records(events, catalog=catalog, policy=program.policy, timeline=timeline)
     history = StudyHistory.from_timeline(timeline, as_of)
     # an exception that names no program is for the program the student was in when it was granted
     exceptions = [e if e.program is not None else e.model_copy(update={

@@ -194,14 +194,16 @@ def effective_events(events: Sequence[Any], as_of: date | None = None) -> list[A
 
 
 def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date | None = None,
-                       policy: Policy | None = None) -> list[CreditRecord]:
+                       policy: Policy | None = None, timeline: Timeline | None = None) -> list[CreditRecord]:
     """The counted credit records of one student's events (given in recording order).
 
     A course counts once, by its best valid attempt with grade corrections applied; reversed events and
     conversions of revoked outcomes do not count. Caps, expiry and requirements are the audit's business.
+    ``timeline``: ``build_timeline`` of the events dated on or before ``as_of``, when the caller has it.
     """
     events = effective_events(events, as_of)
-    timeline = build_timeline(events)
+    if timeline is None:
+        timeline = build_timeline(events)
     if policy is None:
         policy = policy_for(timeline, catalog, as_of)
     reversed_ids: set[str] = set()
@@ -218,14 +220,16 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
     corrected: dict[str, Any] = {}
     for e in replay_order(c for c in corrections if c.event_id not in reversed_ids):
         corrected[e.target_event_id] = e.grade  # the latest correction wins
-    order = {e.event_id: i for i, e in enumerate(events)}
+    # an attempt's order is the last place its event id is given: with unique ids (the ledger's), its index
+    unique_ids = len({e.event_id for e in events}) == len(events)
+    order = None if unique_ids else {e.event_id: i for i, e in enumerate(events)}
     home = timeline.current_enrolment()
     home_institution = home.institution if home else None
 
     # per course: (order, attempt, grade) and the event of each attempt, in recording order
     attempts: dict[tuple[str, str], tuple[list[tuple[int, str, Any]], list[CourseCompleted]]] = {}
     records: list[CreditRecord] = []
-    for e in events:
+    for n, e in enumerate(events):
         kind = e.kind
         if kind == "course_completed":
             if e.event_id in reversed_ids:
@@ -234,8 +238,8 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
             tries = attempts.get(key)
             if tries is None:
                 tries = attempts[key] = ([], [])
-            tries[0].append((order[e.event_id], e.attempt, corrected.get(e.event_id, e.grade) if corrected
-                             else e.grade))
+            tries[0].append((n if order is None else order[e.event_id], e.attempt,
+                             corrected.get(e.event_id, e.grade) if corrected else e.grade))
             tries[1].append(e)
         elif kind == "credit_recognized":
             if e.event_id not in reversed_ids:
@@ -243,10 +247,10 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
         elif kind == "outcome_converted":
             if e.event_id not in reversed_ids and (e.outcome_type, e.outcome_id) not in revoked:
                 records.append(_external_record(e, "converted", catalog, home_institution or e.recorded_by))
-    unique_ids = len(order) == len(events)
-    trusted = CreditRecord.trusted
-    for (institution, code), (tries, evs) in attempts.items():
-        if len(tries) > 1:
+    templates = _home_templates(catalog)
+    trusted = CreditRecord.trusted_fields
+    for key, (tries, evs) in attempts.items():
+        if order is not None and len(tries) > 1:  # with unique ids, the attempts are in order already
             ranked = sorted(range(len(tries)), key=lambda i: tries[i][0])  # by order (stable)
             tries, evs = [tries[i] for i in ranked], [evs[i] for i in ranked]
         chosen = choose_attempt(tries, policy=policy)
@@ -254,31 +258,63 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
             continue
         i, _, score, flagged = chosen
         ev = evs[i]
-        if not unique_ids:  # an id given twice: the event of that id is the last one given (the sort is stable)
+        if order is not None:  # an id given twice: the event of that id is the last one given (the sort is stable)
             ev = [x for x in evs if x.event_id == ev.event_id][-1]
         grade = tries[i][2]
-        course = catalog.course_or_latest(institution, code, ev.occurred_on)
-        credits = ev.credits if ev.credits is not None else (course.credits if course else _ZERO)
-        if course is not None:
-            records.append(trusted(  # built from validated events and catalog: no re-validation
-                course=code, institution=institution, title=course.title, category=course.category,
-                tags=course.tags, mode=course.mode, level=course.level, credits=credits, hours=course.hours,
-                grade=str(grade), score=score, grade_points=grade_points(grade, policy=policy, score=score),
-                attempt=tries[i][1], flagged=flagged, origin="home", event_id=ev.event_id,
-                occurred_on=ev.occurred_on,
-            ))
-        else:
-            records.append(trusted(
-                course=code, institution=institution, title=code, category="unknown", tags=(), mode="classroom",
-                level=None, credits=credits, hours=None, grade=str(grade), score=score,
-                grade_points=grade_points(grade, policy=policy, score=score), attempt=tries[i][1], flagged=flagged,
-                origin="home", event_id=ev.event_id, occurred_on=ev.occurred_on,
-            ))
+        day = ev.occurred_on
+        versions = templates.get(key)
+        if versions is None:
+            versions = templates[key] = _course_templates(catalog, *key)
+        starts, facts = versions
+        j = bisect_right(starts, day)  # the course's version in force that day, else its latest (else unknown)
+        fields = (facts[j - 1] if j else facts[-1]).copy()  # a validated record's fields in declaration order
+        if ev.credits is not None:
+            fields["credits"] = ev.credits
+        fields["grade"] = str(grade)
+        fields["score"] = score
+        fields["grade_points"] = grade_points(grade, policy=policy, score=score)
+        fields["attempt"] = tries[i][1]
+        fields["flagged"] = flagged
+        fields["event_id"] = ev.event_id
+        fields["occurred_on"] = day
+        records.append(trusted(fields, _HOME_FIELDS))  # from validated events and catalog: no re-validation
     records.sort(key=_record_order)
     return records
 
 
 _ZERO = Decimal(0)
+_HOME_FIELDS = frozenset({
+    "course", "institution", "title", "category", "tags", "mode", "level", "credits", "hours", "grade", "score",
+    "grade_points", "attempt", "flagged", "origin", "event_id", "occurred_on"})
+"""The fields a home record is given (its ``model_fields_set``)."""
+
+
+def _home_templates(catalog: Catalog) -> dict[tuple[str, str], tuple[list[date], list[dict[str, Any]]]]:
+    """Per (institution, course): ``_course_templates``, kept with the (immutable) catalog for the next audit."""
+    templates = catalog._memo.get("home_record_templates")
+    if templates is None:
+        templates = catalog._memo["home_record_templates"] = {}
+    return templates
+
+
+def _course_templates(catalog: Catalog, institution: str, code: str) -> tuple[list[date], list[dict[str, Any]]]:
+    """The start days of a course's catalog versions and, per version, the fields of a home record of it (what the
+    catalog says; the attempt's values are placeholders). A course not in the catalog: no starts, one template."""
+    found = catalog._index["courses"].get((institution, code))
+    if found is None:
+        return [], [_template(course=code, institution=institution, title=code, category="unknown", tags=(),
+                              mode="classroom", level=None, credits=_ZERO, hours=None)]
+    starts, entries = found
+    return list(starts), [_template(course=code, institution=institution, title=c.title, category=c.category,
+                                    tags=c.tags, mode=c.mode, level=c.level, credits=c.credits, hours=c.hours)
+                          for c in entries]
+
+
+def _template(**facts: Any) -> dict[str, Any]:
+    record = CreditRecord.trusted(**facts, grade=None, score=None, grade_points=None, attempt=None, flagged=False,
+                                  origin="home", event_id="", occurred_on=date.min)
+    assert record.model_fields_set == _HOME_FIELDS
+    return dict(record.__dict__)
 
 
 def _record_order(r: CreditRecord) -> tuple[date, str, str]:

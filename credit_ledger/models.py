@@ -109,9 +109,16 @@ class Frozen(BaseModel):
         if len(fields) != len(defaults) or not required.issubset(values):
             raise TypeError(f"{cls.__name__}.trusted: unknown {sorted(set(values) - defaults.keys())} or missing "
                             f"{[n for n in defaults if n in required and n not in values]}")
+        return cls.trusted_fields(fields, values.keys())
+
+    @classmethod
+    def trusted_fields(cls, fields: dict[str, Any], fields_set: Iterable[str]) -> Any:
+        """``trusted``'s last step, for a hot path that builds ``fields`` itself: every field of the model, in
+        declaration order, with values of the right types (e.g. a copy of a trusted model's ``__dict__`` with some
+        values replaced). ``fields`` becomes the model's (do not keep it); nothing is checked."""
         obj = _new(cls)
         object.__setattr__(obj, "__dict__", fields)
-        _set_fields_set(obj, set(values))
+        _set_fields_set(obj, set(fields_set))
         _set_extra(obj, None)
         _set_private(obj, None)
         return obj
@@ -698,6 +705,12 @@ class Catalog(Frozen):
                 entries.sort(key=_since)
                 index[name][key] = ([_since(e) for e in entries], entries)
         return index
+
+    @cached_property
+    def _memo(self) -> dict[Any, Any]:
+        """Values derived from this (immutable) catalog by hot paths (the replay's record templates), kept with it
+        so that a batch computes them once."""
+        return {}
 
     def _lookup(self, name: str, key: tuple, on: date | None) -> Any:
         found = self._index[name].get(key)

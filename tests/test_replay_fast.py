@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import credit_ledger as cl
-from credit_ledger.grades import Attempt, best_attempt, count_attempt
+from credit_ledger.grades import Attempt, best_attempt, count_attempt, grade_points
 from credit_ledger.history import build_timeline, effective_events, policy_for, replay_order, transcript_records
 from credit_ledger.models import (
     CourseCompleted,
@@ -200,6 +200,47 @@ policies = st.one_of(st.none(), st.builds(
 def test_transcript_records_are_the_reference_records(events, policy, as_of):
     got = transcript_records(events, catalog=CATALOG, as_of=as_of, policy=policy)
     assert _facts(got) == _facts(_reference_records(events, catalog=CATALOG, as_of=as_of, policy=policy))
+
+
+@given(events=histories(), policy=policies, as_of=st.one_of(st.none(), days))
+def test_transcript_records_with_the_callers_timeline_are_the_same(events, policy, as_of):
+    """The audit passes the timeline it has built; the records are those of a timeline built here."""
+    timeline = build_timeline(effective_events(events, as_of))
+    got = transcript_records(events, catalog=CATALOG, as_of=as_of, policy=policy, timeline=timeline)
+    assert _facts(got) == _facts(transcript_records(events, catalog=CATALOG, as_of=as_of, policy=policy))
+
+
+def test_records_of_a_course_take_the_catalog_version_of_their_day():
+    """The catalog's facts are kept per course version (with the catalog): each day gets its own version's."""
+    catalog = cl.Catalog.sample()
+    enrol = cl.Enrolled(event_id="enrol", student_id="S1", occurred_on=START, institution="HNJX",
+                        program="CNC-SR-2025")
+    titles = {}
+    for _ in range(2):  # the second time from the kept templates
+        for i, day in enumerate([date(2025, 1, 9), date(2026, 9, 1), date(2023, 1, 1), date(2026, 8, 31)]):
+            events = [enrol] + [CourseCompleted(event_id=f"c{i}{code}", student_id="S1", occurred_on=day,
+                                                institution=institution, course=code, grade=70 + i)
+                                for institution, code in [("HNJX", "CNC203"), ("XTJX", f"NOPE{i}")]]
+            got = transcript_records(events, catalog=catalog)
+            assert _facts(got) == _facts(_reference_records(events, catalog=catalog)) and len(got) == 2
+            titles[day] = got[0].title if got[0].course == "CNC203" else got[1].title
+    assert titles[date(2026, 9, 1)] != titles[date(2026, 8, 31)] == titles[date(2023, 1, 1)]
+
+
+def _reference_grade_points(grade: Grade, policy: Policy, score: Decimal | None) -> Decimal | None:
+    if grade.scale == "pass_fail":
+        return None
+    value = score if score is not None else count_attempt(Attempt("e", "regular", grade), policy=policy).score
+    if value is None or value < policy.pass_mark:
+        return Decimal(0)
+    return max((value - 50) / 10, Decimal(0))
+
+
+@given(grade=grades, policy=st.builds(Policy, pass_mark=st.decimals(min_value=0, max_value=100, places=1)),
+       score=st.one_of(st.none(), st.decimals(min_value=0, max_value=100, places=2)))
+def test_grade_points_are_the_reference_points(grade, policy, score):
+    got, want = grade_points(grade, policy=policy, score=score), _reference_grade_points(grade, policy, score)
+    assert (got, str(got)) == (want, str(want))
 
 
 attempt_lists = st.lists(st.builds(
