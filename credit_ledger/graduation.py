@@ -962,6 +962,7 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         group_targets = sorted({t for r in records for t in targets_of[r]})
         ordered.append((records, (tuple(records), tuple((keys[t], tg.home[t], tg.ext[t]) for t in group_targets))))
     bounds: dict[tuple, int] = {}
+    flows: dict[tuple, _Flow] = {}  # the flows behind those bounds, for the search
     if ceiling is not None:  # no better than the incumbent even by a bound on what the records could give: skip
         known = [memo[k][0] if k in memo else None for _rs, k in ordered]
         cheap = sum(b if b is not None else _cheap_bound(tg, rs, targets_of) for b, (rs, _k) in zip(known, ordered))
@@ -970,16 +971,18 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         # the flow bound (records split), kept for the group's own proof
         for i, (rs, k) in enumerate(ordered):
             if known[i] is None:
-                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0, _best_gains(tg, rs, targets_of)) \
-                    if len(rs) > 1 else max(
-                    (tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
+                if len(rs) > 1:
+                    flows[k] = flow = _Flow(tg, rs, targets_of)
+                    known[i] = bounds[k] = flow.value(0, _best_gains(tg, rs, targets_of))
+                else:
+                    known[i] = bounds[k] = max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
         left = sum(known)  # type: ignore[arg-type]
         if base - left >= ceiling:
             return base - left, None, how
     for i, (records, key) in enumerate(ordered):
         found = memo.get(key)
         if found is None:
-            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
+            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key), flows.get(key))
             found = memo[key] = (got, {r: keys[t] for r, t in where.items()}, used)
         got, where_keys, used = found
         total_gain += got
@@ -1121,17 +1124,19 @@ def _improve(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequ
 
 
 def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
-                 bound_gain: int | None = None) -> tuple[int, dict[int, int], str]:
+                 bound_gain: int | None = None, flow: _Flow | None = None) -> tuple[int, dict[int, int], str]:
     """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
-    anywhere are left out). ``bound_gain``: the group's flow bound, when the caller has it."""
-    group_targets = sorted({t for r in records for t in targets_of[r]})
+    anywhere are left out). ``bound_gain``: the group's flow bound, and ``flow`` the flow it came from, when the
+    caller has them."""
     # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
     gained, greedy = _place_greedily(tg, records, targets_of)
     _unplace(tg, greedy)
     if len(records) == 1 or gained >= _cheap_bound(tg, records, targets_of):
         return gained, greedy, "greedy"  # one record, or as much as the records could give at most
+    if flow is None:
+        flow = _Flow(tg, records, targets_of)
     if bound_gain is None:
-        bound_gain = _Flow(tg, records, targets_of).value(0, _best_gains(tg, records, targets_of))
+        bound_gain = flow.value(0, _best_gains(tg, records, targets_of))
     if gained < bound_gain:
         # a second try before the search: the records with fewest places first, then moves and swaps of single
         # records while they lower the total deficit; still "greedy" when it reaches the bound (proved optimal)
@@ -1146,67 +1151,118 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
                 break
     if gained >= bound_gain:
         return gained, greedy, "greedy"
-    flow = _Flow(tg, records, targets_of)
-    best = [gained, dict(greedy)]
-    current: dict[int, int] = {}
-    credits, external = tg.problem.credits, tg.problem.external
-    # identical records (same credits, origin and targets) are interchangeable: the search places each no lower
-    # than the identical record before it, which skips the orderings that only swap them
-    same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
-                        and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
+    search = _Search(tg, records, targets_of, budget, bound_gain, flow, gained, greedy)
+    search.run(0, 0)
+    return search.best, search.best_where, "search"
 
-    capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
-    deficit, ext = tg.deficit, tg.ext
-    held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
-    for i in range(len(records) - 1, -1, -1):
-        held[i] = held[i + 1] + flow.supply[i]
-    seen: dict[tuple, int] = {}
-    """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
-    reached before with as much gain needs no second look."""
 
-    def search(i: int, got: int) -> None:
+class _Search:
+    """Branch and bound over one group's records under the flow bound: records in order, each in one of its targets
+    (most gain first) or, when it gains nowhere, nowhere. A class rather than a recursive closure: a closure that
+    calls itself is a reference cycle, left for the garbage collector after every search."""
+
+    def __init__(self, tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
+                 bound_gain: int, flow: _Flow, gained: int, where: Mapping[int, int]):
+        self.tg, self.records, self.budget, self.bound, self.flow = tg, records, budget, bound_gain, flow
+        self.best, self.best_where = gained, dict(where)
+        self.current: dict[int, int] = {}
+        problem = tg.problem
+        credits, external = problem.credits, problem.external
+        self.group_targets = group_targets = sorted({t for r in records for t in targets_of[r]})
+        pos = {t: j for j, t in enumerate(group_targets)}
+        self.capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
+        # per record, its places as (target, position among the group's targets, how its gain is found): 0 a
+        # course slot (the slot's deficit), 1 a pool (its credits, up to the deficit), 2 a capped pool for an
+        # external record (its credits up to the room left under the cap, up to the deficit)
+        self.places = [[(t, pos[t], 0 if tg.kind[t] else 2 if external[r] and tg.cap[t] is not None else 1)
+                        for t in targets_of[r]] for r in records]
+        self.credits = [credits[r] for r in records]
+        # identical records (same credits, origin and targets) are interchangeable: the search places each no lower
+        # than the identical record before it, which skips the orderings that only swap them
+        self.same_as_previous = [
+            i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
+            and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
+        held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
+        for i in range(len(records) - 1, -1, -1):
+            held[i] = held[i + 1] + flow.supply[i]
+        self.held = held
+        self.seen: dict[tuple, int] = {}
+        """Transpositions: the gain still to come depends only on the next record and the targets' state, so a
+        state reached before with as much gain needs no second look."""
+
+    def run(self, i: int, got: int) -> None:
+        budget = self.budget
         budget[0] -= 1
         if budget[0] < 0:
             raise _BudgetExceeded
-        if got > best[0]:
-            best[0], best[1] = got, dict(current)
-        if i == len(records) or best[0] >= bound_gain:
+        if got > self.best:
+            self.best, self.best_where = got, dict(self.current)
+        records = self.records
+        if i == len(records) or self.best >= self.bound:
             return
-        deficits = tuple([deficit(t) for t in group_targets])
-        key = (i, deficits, tuple([ext[t] for t in capped]),
-               current.get(records[i - 1], -1) if same_as_previous[i] else -1)
+        tg = self.tg
+        kind, need, cap, home, ext = tg.kind, tg.need, tg.cap, tg.home, tg.ext
+        deficits = []
+        for t in self.group_targets:  # tg.deficit, inline
+            if kind[t]:
+                deficits.append(0 if home[t] else need[t])
+            else:
+                c, e = cap[t], ext[t]
+                d = need[t] - home[t] - (e if c is None or e < c else c)
+                deficits.append(d if d > 0 else 0)
+        current = self.current
+        floor = current.get(records[i - 1], -1) if self.same_as_previous[i] else -1
+        key = (i, tuple(deficits), tuple([ext[t] for t in self.capped]), floor)
+        seen = self.seen
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
         # cheap bounds first (the records left cannot give more than is missing, nor more than they hold, nor
         # more than each gives alone), the flow (with those supplies) only when they do not prune
         missing = sum(deficits)
-        if got + (missing if missing < held[i] else held[i]) <= best[0]:
+        held = self.held[i]
+        best = self.best
+        if got + (missing if missing < held else held) <= best:
             return
-        left = _best_gains(tg, records[i:], targets_of)
-        if got + sum(left) <= best[0] or \
-                got + flow.value(i, left, deficits, best[0] - got) <= best[0]:
+        left = []  # per record left, the most it gives one target now (_best_gains, inline)
+        options: list[tuple[int, int]] = []
+        credits, places = self.credits, self.places
+        for k in range(i, len(records)):
+            c = credits[k]
+            most = 0
+            first = k == i
+            for t, j, how in places[k]:
+                d = deficits[j]
+                if how == 0:
+                    g = d
+                else:
+                    cc = c
+                    if how == 2:
+                        room = cap[t] - ext[t]  # type: ignore[operator]
+                        if room < cc:
+                            cc = room if room > 0 else 0
+                    g = cc if cc < d else d
+                if g > most:
+                    most = g
+                if first and g > 0 and t >= floor:
+                    options.append((-g, t))
+            left.append(most)
+        if got + sum(left) <= best or got + self.flow.value(i, left, deficits, best - got) <= best:
             return
         r = records[i]
-        floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
-        options = sorted(((tg.gain(r, t), t) for t in targets_of[r] if t >= floor), key=lambda x: (-x[0], x[1]))
-        tried = False
+        if not options:
+            self.run(i + 1, got)
+            return
+        options.sort()
+        put = tg.put
         for g, t in options:
-            if g <= 0:
-                break
-            tried = True
             current[r] = t
-            tg.put(r, t, 1)
-            search(i + 1, got + g)
-            tg.put(r, t, -1)
+            put(r, t, 1)
+            self.run(i + 1, got - g)
+            put(r, t, -1)
             del current[r]
-            if best[0] >= bound_gain:
+            if self.best >= self.bound:
                 return
-        if not tried:
-            search(i + 1, got)
-
-    search(0, 0)
-    return best[0], best[1], "search"
 
 
 class _NoSolution(Exception):
