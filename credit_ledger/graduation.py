@@ -785,13 +785,23 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
     users: dict[int, list[int]] = {}  # per target: the records that could help it
     single: list[int] = []
+    # a record gains in a target when the target is short and, for an external record in a capped pool, has room
+    # under its cap (and, in a pool, when it has credits): ``_Targets.gain`` > 0, found once per target here
+    index, kind, credits, external = starting.index, starting.kind, problem.credits, problem.external
+    open_home = [starting.deficit(t) > 0 for t in range(len(kind))]
+    open_ext = [d and starting.still_open(t) for t, d in enumerate(open_home)]
     for r in contested:
         mine = []
+        is_open = open_ext if external[r] else open_home
+        some = credits[r] > 0
         for o in sorted(set(problem.options[r])):
-            t = starting.index[o]
-            if starting.gain(r, t) > 0:
+            t = index[o]
+            if is_open[t] and (some or kind[t]):
                 mine.append((o[0], t))
-                users.setdefault(t, []).append(r)
+                if t in users:
+                    users[t].append(r)
+                else:
+                    users[t] = [r]
         useful[r] = mine
         if len(mine) == 1:
             single.append(r)
@@ -1225,6 +1235,7 @@ class _Search:
         if got + (missing if missing < held else held) <= best:
             return
         left = []  # per record left, the most it gives one target now (_best_gains, inline)
+        into = [0] * len(deficits)  # per target, what the records left give it one at a time (as _cheap_bound)
         options: list[tuple[int, int]] = []
         credits, places = self.credits, self.places
         for k in range(i, len(records)):
@@ -1242,12 +1253,18 @@ class _Search:
                         if room < cc:
                             cc = room if room > 0 else 0
                     g = cc if cc < d else d
+                into[j] += g
                 if g > most:
                     most = g
                 if first and g > 0 and t >= floor:
                     options.append((-g, t))
             left.append(most)
-        if got + sum(left) <= best or got + self.flow.value(i, left, deficits, best - got) <= best:
+        if got + sum(left) <= best:
+            return
+        by_target = 0
+        for g, d in zip(into, deficits):
+            by_target += g if g < d else d
+        if got + by_target <= best or got + self.flow.value(i, left, deficits, best - got) <= best:
             return
         r = records[i]
         if not options:
