@@ -620,6 +620,7 @@ class _Flow:
         self.base: list[int] = []
         self.adj: list[list[int]] = [[] for _ in range(self.size)]
         big = 1 << 40
+        self.last: list[int] = []
         self.source_edge: list[int] = []
         self.supply: list[int] = []
         links: list[list[tuple[int, int, bool]]] = []
@@ -646,6 +647,21 @@ class _Flow:
         self.paths: list[list[tuple[int, int, int]]] = [
             [(e, gate_of[t] if gated_path else -1, sink_of[t]) for e, t, gated_path in mine] for mine in links]
 
+    def rounded(self, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> dict[int, int]:
+        """Per record of the last ``value``, the target it sent most to (records that sent nothing left out): a
+        placement near the flow, for a heuristic to start from."""
+        cap = self.last
+        out = {}
+        for r, mine, ts in zip(records, self.paths, (targets_of[r] for r in records)):
+            most, best = 0, -1
+            for (e, _gate, _sink), t in zip(mine, ts):
+                sent = cap[e ^ 1]  # the flow on an edge is its reverse edge's residual capacity
+                if sent > most:
+                    most, best = sent, t
+            if best >= 0:
+                out[r] = best
+        return out
+
     def _edge(self, a: int, b: int, c: int) -> int:
         e = len(self.to)
         self.to += [b, a]
@@ -661,7 +677,7 @@ class _Flow:
         ``_best_gains``); ``deficits``: the targets' deficits in order, when the caller has them; ``enough``: the
         caller only asks whether the flow exceeds it, so any flow above it is returned as soon as it is found."""
         tg = self.tg
-        cap = list(self.base)
+        self.last = cap = list(self.base)  # the residual capacities, kept for ``rounded``
         source_edge = self.source_edge
         for i in range(start):
             cap[source_edge[i]] = 0
@@ -1159,6 +1175,14 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
                 gained, greedy = got, where
             if gained >= bound_gain:
                 break
+    if gained < bound_gain:
+        # a third: each record where the flow of the bound sends most of it, then moves and swaps
+        flow.value(0, _best_gains(tg, records, targets_of))
+        got, where = _place_greedily(tg, records, targets_of, flow.rounded(records, targets_of))
+        got = _improve(tg, records, targets_of, where, got, bound_gain)
+        _unplace(tg, where)
+        if got > gained:
+            gained, greedy = got, where
     if gained >= bound_gain:
         return gained, greedy, "greedy"
     search = _Search(tg, records, targets_of, budget, bound_gain, flow, gained, greedy)
