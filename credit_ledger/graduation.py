@@ -465,15 +465,28 @@ def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict
     """Pick nodes with enough children already met by the records that have one place to go: choosing those
     children is optimal (they need nothing more, and every other record stays free), so no other choice is tried."""
     out: dict[int, tuple[int, ...]] = {}
-    if not isinstance(node, (AllRequirement, PickRequirement)):
-        return out
-    for child in node.all if isinstance(node, AllRequirement) else node.of:
-        out.update(_settled_picks(problem, child, state))
+    _settle(problem, node, state, out)
+    return out
+
+
+def _settle(problem: _Problem, node: Any, state: list[list[int]], out: dict[int, tuple[int, ...]]) -> int:
+    """``_settled_picks`` in one pass: the node's shortfall (as ``_Problem._node``), its settled picks into ``out``
+    (none inside a node whose shortfall is fixed: the allocation does not choose there)."""
+    fixed = problem.fixed_shortfall.get(id(node))
+    if fixed is not None:
+        return fixed
+    leaf = problem.leaf_of_node.get(id(node))
+    if leaf is not None:
+        return problem.leaf_shortfall(leaf, state[leaf.index])
+    if isinstance(node, AllRequirement):
+        return sum([_settle(problem, c, state, out) for c in node.all])
     if isinstance(node, PickRequirement):
-        met = [i for i, child in enumerate(node.of) if problem._node(child, state) == 0]
+        short = [_settle(problem, c, state, out) for c in node.of]
+        met = [i for i, s in enumerate(short) if s == 0]
         if len(met) >= node.pick:
             out[id(node)] = tuple(met[:node.pick])
-    return out
+        return sum(sorted(short)[:node.pick])
+    return 0
 
 
 def _combos(problem: _Problem, node: Any, limit: int, settled: Mapping[int, tuple[int, ...]] | None = None
@@ -531,15 +544,26 @@ class _Targets:
         self.home: list[int] = []
         self.ext: list[int] = []
         self.active = active
-        for leaf in problem.leaves:
+        index, kind, need, cap, home, ext = self.index, self.kind, self.need, self.cap, self.home, self.ext
+        for leaf in problem.leaves:  # as ``_add``, inline
             if leaf.index not in active:
                 continue
             st = state[leaf.index]
             if leaf.kind == "credits":
-                self._add((leaf.index, 0), 0, leaf.need, leaf.cap, st[0], st[1])
+                index[(leaf.index, 0)] = len(kind)
+                kind.append(0)
+                need.append(leaf.need)
+                cap.append(leaf.cap)
+                home.append(st[0])
+                ext.append(st[1])
             else:
                 for k, cost in enumerate(leaf.cost):
-                    self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+                    index[(leaf.index, k)] = len(kind)
+                    kind.append(1)
+                    need.append(cost)
+                    cap.append(None)
+                    home.append(1 if st[k] else 0)
+                    ext.append(0)
         self.keys = list(self.index)
         """Per target, its (leaf, slot)."""
 
@@ -564,6 +588,17 @@ class _Targets:
         self.cap.append(cap)
         self.home.append(home)
         self.ext.append(ext)
+
+    def deficits(self) -> list[int]:
+        """Every target's deficit, in order (``deficit`` of each)."""
+        out = []
+        for kind, need, cap, home, ext in zip(self.kind, self.need, self.cap, self.home, self.ext):
+            if kind:
+                out.append(0 if home else need)
+            else:
+                d = need - home - (ext if cap is None or ext < cap else cap)
+                out.append(d if d > 0 else 0)
+        return out
 
     def deficit(self, t: int) -> int:
         if self.kind[t]:
@@ -788,10 +823,16 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     assign: list[tuple[int, int] | None] = [None] * len(problem.options)
     state = problem.empty_state()
     contested: list[int] = []
+    credits, external = problem.credits, problem.external
+    pool = [leaf.kind == "credits" for leaf in problem.leaves]
     for r, opts in enumerate(problem.options):
         if len(opts) == 1:
             assign[r] = opts[0]
-            problem.add(state, r, *opts[0])
+            leaf, slot = opts[0]  # problem.add, inline
+            if pool[leaf]:
+                state[leaf][1 if external[r] else 0] += credits[r]
+            else:
+                state[leaf][slot] += 1
         elif opts:
             contested.append(r)
     if not contested:
@@ -803,14 +844,17 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     single: list[int] = []
     # a record gains in a target when the target is short and, for an external record in a capped pool, has room
     # under its cap (and, in a pool, when it has credits): ``_Targets.gain`` > 0, found once per target here
-    index, kind, credits, external = starting.index, starting.kind, problem.credits, problem.external
+    index, kind = starting.index, starting.kind
     open_home = [starting.deficit(t) > 0 for t in range(len(kind))]
     open_ext = [d and starting.still_open(t) for t, d in enumerate(open_home)]
     for r in contested:
         mine = []
         is_open = open_ext if external[r] else open_home
         some = credits[r] > 0
-        for o in sorted(set(problem.options[r])):
+        opts = problem.options[r]
+        if len(opts) != 2 or not opts[0] < opts[1]:  # the places in order, once each (two in order: as they are)
+            opts = sorted(set(opts))
+        for o in opts:
             t = index[o]
             if is_open[t] and (some or kind[t]):
                 mine.append((o[0], t))
@@ -958,7 +1002,8 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
                     single.append(r)
                 elif not ts:
                     del targets_of[r]
-    base = sum(tg.deficit(t) for t in tg.targets)
+    deficits = tg.deficits()
+    base = sum([deficits[t] for t in tg.targets])
     if ceiling is not None:  # no better than the incumbent even by what the records give one at a time: skip
         cheap = _cheap_bound(tg, list(targets_of), targets_of)
         if base - cheap >= ceiling:
@@ -1045,21 +1090,30 @@ def _cheap_bound(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, 
     """A bound on the fall in deficit the records can give: no more than each gives alone where it gives most, and
     no target more than its deficit or than what its records give it one at a time (a gain only falls as records
     are added, so together they give no more than apart)."""
-    gain = tg.gain
+    deficits = tg.deficits()
+    kind, cap, ext = tg.kind, tg.cap, tg.ext
+    credits, external = tg.problem.credits, tg.problem.external
     into: dict[int, int] = {}
     by_record = 0
     for r in records:
         most = 0
+        c, outside = credits[r], external[r]
         for t in targets_of[r]:
-            g = gain(r, t)
+            d = deficits[t]  # the gain (tg.gain, inline): the deficit in a slot, the credits up to it in a pool
+            if kind[t]:
+                g = d
+            else:
+                room = c
+                if outside and cap[t] is not None and cap[t] - ext[t] < c:  # type: ignore[operator]
+                    room = max(0, cap[t] - ext[t])  # type: ignore[operator]
+                g = room if room < d else d
             into[t] = into.get(t, 0) + g
             if g > most:
                 most = g
         by_record += most
-    deficit = tg.deficit
     by_target = 0
     for t, g in into.items():
-        d = deficit(t)
+        d = deficits[t]
         by_target += g if g < d else d
     return by_record if by_record < by_target else by_target
 
