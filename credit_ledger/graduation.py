@@ -465,15 +465,28 @@ def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict
     """Pick nodes with enough children already met by the records that have one place to go: choosing those
     children is optimal (they need nothing more, and every other record stays free), so no other choice is tried."""
     out: dict[int, tuple[int, ...]] = {}
-    if not isinstance(node, (AllRequirement, PickRequirement)):
-        return out
-    for child in node.all if isinstance(node, AllRequirement) else node.of:
-        out.update(_settled_picks(problem, child, state))
+    _settle(problem, node, state, out)
+    return out
+
+
+def _settle(problem: _Problem, node: Any, state: list[list[int]], out: dict[int, tuple[int, ...]]) -> int:
+    """``_settled_picks`` in one pass: the node's shortfall (as ``_Problem._node``), its settled picks into ``out``
+    (none inside a node whose shortfall is fixed: the allocation does not choose there)."""
+    fixed = problem.fixed_shortfall.get(id(node))
+    if fixed is not None:
+        return fixed
+    leaf = problem.leaf_of_node.get(id(node))
+    if leaf is not None:
+        return problem.leaf_shortfall(leaf, state[leaf.index])
+    if isinstance(node, AllRequirement):
+        return sum([_settle(problem, c, state, out) for c in node.all])
     if isinstance(node, PickRequirement):
-        met = [i for i, child in enumerate(node.of) if problem._node(child, state) == 0]
+        short = [_settle(problem, c, state, out) for c in node.of]
+        met = [i for i, s in enumerate(short) if s == 0]
         if len(met) >= node.pick:
             out[id(node)] = tuple(met[:node.pick])
-    return out
+        return sum(sorted(short)[:node.pick])
+    return 0
 
 
 def _combos(problem: _Problem, node: Any, limit: int, settled: Mapping[int, tuple[int, ...]] | None = None
@@ -531,15 +544,26 @@ class _Targets:
         self.home: list[int] = []
         self.ext: list[int] = []
         self.active = active
-        for leaf in problem.leaves:
+        index, kind, need, cap, home, ext = self.index, self.kind, self.need, self.cap, self.home, self.ext
+        for leaf in problem.leaves:  # as ``_add``, inline
             if leaf.index not in active:
                 continue
             st = state[leaf.index]
             if leaf.kind == "credits":
-                self._add((leaf.index, 0), 0, leaf.need, leaf.cap, st[0], st[1])
+                index[(leaf.index, 0)] = len(kind)
+                kind.append(0)
+                need.append(leaf.need)
+                cap.append(leaf.cap)
+                home.append(st[0])
+                ext.append(st[1])
             else:
                 for k, cost in enumerate(leaf.cost):
-                    self._add((leaf.index, k), 1, cost, None, 1 if st[k] else 0, 0)
+                    index[(leaf.index, k)] = len(kind)
+                    kind.append(1)
+                    need.append(cost)
+                    cap.append(None)
+                    home.append(1 if st[k] else 0)
+                    ext.append(0)
         self.keys = list(self.index)
         """Per target, its (leaf, slot)."""
 
@@ -564,6 +588,17 @@ class _Targets:
         self.cap.append(cap)
         self.home.append(home)
         self.ext.append(ext)
+
+    def deficits(self) -> list[int]:
+        """Every target's deficit, in order (``deficit`` of each)."""
+        out = []
+        for kind, need, cap, home, ext in zip(self.kind, self.need, self.cap, self.home, self.ext):
+            if kind:
+                out.append(0 if home else need)
+            else:
+                d = need - home - (ext if cap is None or ext < cap else cap)
+                out.append(d if d > 0 else 0)
+        return out
 
     def deficit(self, t: int) -> int:
         if self.kind[t]:
@@ -620,6 +655,7 @@ class _Flow:
         self.base: list[int] = []
         self.adj: list[list[int]] = [[] for _ in range(self.size)]
         big = 1 << 40
+        self.last: list[int] = []
         self.source_edge: list[int] = []
         self.supply: list[int] = []
         links: list[list[tuple[int, int, bool]]] = []
@@ -646,6 +682,21 @@ class _Flow:
         self.paths: list[list[tuple[int, int, int]]] = [
             [(e, gate_of[t] if gated_path else -1, sink_of[t]) for e, t, gated_path in mine] for mine in links]
 
+    def rounded(self, records: Sequence[int], targets_of: Mapping[int, Sequence[int]]) -> dict[int, int]:
+        """Per record of the last ``value``, the target it sent most to (records that sent nothing left out): a
+        placement near the flow, for a heuristic to start from."""
+        cap = self.last
+        out = {}
+        for r, mine, ts in zip(records, self.paths, (targets_of[r] for r in records)):
+            most, best = 0, -1
+            for (e, _gate, _sink), t in zip(mine, ts):
+                sent = cap[e ^ 1]  # the flow on an edge is its reverse edge's residual capacity
+                if sent > most:
+                    most, best = sent, t
+            if best >= 0:
+                out[r] = best
+        return out
+
     def _edge(self, a: int, b: int, c: int) -> int:
         e = len(self.to)
         self.to += [b, a]
@@ -661,7 +712,7 @@ class _Flow:
         ``_best_gains``); ``deficits``: the targets' deficits in order, when the caller has them; ``enough``: the
         caller only asks whether the flow exceeds it, so any flow above it is returned as soon as it is found."""
         tg = self.tg
-        cap = list(self.base)
+        self.last = cap = list(self.base)  # the residual capacities, kept for ``rounded``
         source_edge = self.source_edge
         for i in range(start):
             cap[source_edge[i]] = 0
@@ -772,10 +823,16 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     assign: list[tuple[int, int] | None] = [None] * len(problem.options)
     state = problem.empty_state()
     contested: list[int] = []
+    credits, external = problem.credits, problem.external
+    pool = [leaf.kind == "credits" for leaf in problem.leaves]
     for r, opts in enumerate(problem.options):
         if len(opts) == 1:
             assign[r] = opts[0]
-            problem.add(state, r, *opts[0])
+            leaf, slot = opts[0]  # problem.add, inline
+            if pool[leaf]:
+                state[leaf][1 if external[r] else 0] += credits[r]
+            else:
+                state[leaf][slot] += 1
         elif opts:
             contested.append(r)
     if not contested:
@@ -785,13 +842,26 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
     users: dict[int, list[int]] = {}  # per target: the records that could help it
     single: list[int] = []
+    # a record gains in a target when the target is short and, for an external record in a capped pool, has room
+    # under its cap (and, in a pool, when it has credits): ``_Targets.gain`` > 0, found once per target here
+    index, kind = starting.index, starting.kind
+    open_home = [starting.deficit(t) > 0 for t in range(len(kind))]
+    open_ext = [d and starting.still_open(t) for t, d in enumerate(open_home)]
     for r in contested:
         mine = []
-        for o in sorted(set(problem.options[r])):
-            t = starting.index[o]
-            if starting.gain(r, t) > 0:
+        is_open = open_ext if external[r] else open_home
+        some = credits[r] > 0
+        opts = problem.options[r]
+        if len(opts) != 2 or not opts[0] < opts[1]:  # the places in order, once each (two in order: as they are)
+            opts = sorted(set(opts))
+        for o in opts:
+            t = index[o]
+            if is_open[t] and (some or kind[t]):
                 mine.append((o[0], t))
-                users.setdefault(t, []).append(r)
+                if t in users:
+                    users[t].append(r)
+                else:
+                    users[t] = [r]
         useful[r] = mine
         if len(mine) == 1:
             single.append(r)
@@ -932,7 +1002,8 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
                     single.append(r)
                 elif not ts:
                     del targets_of[r]
-    base = sum(tg.deficit(t) for t in tg.targets)
+    deficits = tg.deficits()
+    base = sum([deficits[t] for t in tg.targets])
     if ceiling is not None:  # no better than the incumbent even by what the records give one at a time: skip
         cheap = _cheap_bound(tg, list(targets_of), targets_of)
         if base - cheap >= ceiling:
@@ -962,6 +1033,7 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         group_targets = sorted({t for r in records for t in targets_of[r]})
         ordered.append((records, (tuple(records), tuple((keys[t], tg.home[t], tg.ext[t]) for t in group_targets))))
     bounds: dict[tuple, int] = {}
+    flows: dict[tuple, _Flow] = {}  # the flows behind those bounds, for the search
     if ceiling is not None:  # no better than the incumbent even by a bound on what the records could give: skip
         known = [memo[k][0] if k in memo else None for _rs, k in ordered]
         cheap = sum(b if b is not None else _cheap_bound(tg, rs, targets_of) for b, (rs, _k) in zip(known, ordered))
@@ -970,16 +1042,18 @@ def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int
         # the flow bound (records split), kept for the group's own proof
         for i, (rs, k) in enumerate(ordered):
             if known[i] is None:
-                known[i] = bounds[k] = _Flow(tg, rs, targets_of).value(0, _best_gains(tg, rs, targets_of)) \
-                    if len(rs) > 1 else max(
-                    (tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
+                if len(rs) > 1:
+                    flows[k] = flow = _Flow(tg, rs, targets_of)
+                    known[i] = bounds[k] = flow.value(0, _best_gains(tg, rs, targets_of))
+                else:
+                    known[i] = bounds[k] = max((tg.gain(rs[0], t) for t in targets_of[rs[0]]), default=0)
         left = sum(known)  # type: ignore[arg-type]
         if base - left >= ceiling:
             return base - left, None, how
     for i, (records, key) in enumerate(ordered):
         found = memo.get(key)
         if found is None:
-            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key))
+            got, where, used = _solve_group(tg, records, targets_of, budget, bounds.get(key), flows.get(key))
             found = memo[key] = (got, {r: keys[t] for r, t in where.items()}, used)
         got, where_keys, used = found
         total_gain += got
@@ -1016,21 +1090,30 @@ def _cheap_bound(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, 
     """A bound on the fall in deficit the records can give: no more than each gives alone where it gives most, and
     no target more than its deficit or than what its records give it one at a time (a gain only falls as records
     are added, so together they give no more than apart)."""
-    gain = tg.gain
+    deficits = tg.deficits()
+    kind, cap, ext = tg.kind, tg.cap, tg.ext
+    credits, external = tg.problem.credits, tg.problem.external
     into: dict[int, int] = {}
     by_record = 0
     for r in records:
         most = 0
+        c, outside = credits[r], external[r]
         for t in targets_of[r]:
-            g = gain(r, t)
+            d = deficits[t]  # the gain (tg.gain, inline): the deficit in a slot, the credits up to it in a pool
+            if kind[t]:
+                g = d
+            else:
+                room = c
+                if outside and cap[t] is not None and cap[t] - ext[t] < c:  # type: ignore[operator]
+                    room = max(0, cap[t] - ext[t])  # type: ignore[operator]
+                g = room if room < d else d
             into[t] = into.get(t, 0) + g
             if g > most:
                 most = g
         by_record += most
-    deficit = tg.deficit
     by_target = 0
     for t, g in into.items():
-        d = deficit(t)
+        d = deficits[t]
         by_target += g if g < d else d
     return by_record if by_record < by_target else by_target
 
@@ -1121,17 +1204,19 @@ def _improve(tg: _Targets, records: Sequence[int], targets_of: Mapping[int, Sequ
 
 
 def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
-                 bound_gain: int | None = None) -> tuple[int, dict[int, int], str]:
+                 bound_gain: int | None = None, flow: _Flow | None = None) -> tuple[int, dict[int, int], str]:
     """The largest fall in deficit one group of records can give, and where each goes (records that cannot help
-    anywhere are left out). ``bound_gain``: the group's flow bound, when the caller has it."""
-    group_targets = sorted({t for r in records for t in targets_of[r]})
+    anywhere are left out). ``bound_gain``: the group's flow bound, and ``flow`` the flow it came from, when the
+    caller has them."""
     # greedy: biggest first, each where it lowers a deficit most (the first such target on a tie)
     gained, greedy = _place_greedily(tg, records, targets_of)
     _unplace(tg, greedy)
     if len(records) == 1 or gained >= _cheap_bound(tg, records, targets_of):
         return gained, greedy, "greedy"  # one record, or as much as the records could give at most
+    if flow is None:
+        flow = _Flow(tg, records, targets_of)
     if bound_gain is None:
-        bound_gain = _Flow(tg, records, targets_of).value(0, _best_gains(tg, records, targets_of))
+        bound_gain = flow.value(0, _best_gains(tg, records, targets_of))
     if gained < bound_gain:
         # a second try before the search: the records with fewest places first, then moves and swaps of single
         # records while they lower the total deficit; still "greedy" when it reaches the bound (proved optimal)
@@ -1144,69 +1229,135 @@ def _solve_group(tg: _Targets, records: list[int], targets_of: Mapping[int, Sequ
                 gained, greedy = got, where
             if gained >= bound_gain:
                 break
+    if gained < bound_gain:
+        # a third: each record where the flow of the bound sends most of it, then moves and swaps
+        flow.value(0, _best_gains(tg, records, targets_of))
+        got, where = _place_greedily(tg, records, targets_of, flow.rounded(records, targets_of))
+        got = _improve(tg, records, targets_of, where, got, bound_gain)
+        _unplace(tg, where)
+        if got > gained:
+            gained, greedy = got, where
     if gained >= bound_gain:
         return gained, greedy, "greedy"
-    flow = _Flow(tg, records, targets_of)
-    best = [gained, dict(greedy)]
-    current: dict[int, int] = {}
-    credits, external = tg.problem.credits, tg.problem.external
-    # identical records (same credits, origin and targets) are interchangeable: the search places each no lower
-    # than the identical record before it, which skips the orderings that only swap them
-    same_as_previous = [i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
-                        and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
+    search = _Search(tg, records, targets_of, budget, bound_gain, flow, gained, greedy)
+    search.run(0, 0)
+    return search.best, search.best_where, "search"
 
-    capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
-    deficit, ext = tg.deficit, tg.ext
-    held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
-    for i in range(len(records) - 1, -1, -1):
-        held[i] = held[i + 1] + flow.supply[i]
-    seen: dict[tuple, int] = {}
-    """Transpositions: the gain still to come depends only on the next record and the targets' state, so a state
-    reached before with as much gain needs no second look."""
 
-    def search(i: int, got: int) -> None:
+class _Search:
+    """Branch and bound over one group's records under the flow bound: records in order, each in one of its targets
+    (most gain first) or, when it gains nowhere, nowhere. A class rather than a recursive closure: a closure that
+    calls itself is a reference cycle, left for the garbage collector after every search."""
+
+    def __init__(self, tg: _Targets, records: list[int], targets_of: Mapping[int, Sequence[int]], budget: list[int],
+                 bound_gain: int, flow: _Flow, gained: int, where: Mapping[int, int]):
+        self.tg, self.records, self.budget, self.bound, self.flow = tg, records, budget, bound_gain, flow
+        self.best, self.best_where = gained, dict(where)
+        self.current: dict[int, int] = {}
+        problem = tg.problem
+        credits, external = problem.credits, problem.external
+        self.group_targets = group_targets = sorted({t for r in records for t in targets_of[r]})
+        pos = {t: j for j, t in enumerate(group_targets)}
+        self.capped = [t for t in group_targets if tg.cap[t] is not None and not tg.kind[t]]
+        # per record, its places as (target, position among the group's targets, how its gain is found): 0 a
+        # course slot (the slot's deficit), 1 a pool (its credits, up to the deficit), 2 a capped pool for an
+        # external record (its credits up to the room left under the cap, up to the deficit)
+        self.places = [[(t, pos[t], 0 if tg.kind[t] else 2 if external[r] and tg.cap[t] is not None else 1)
+                        for t in targets_of[r]] for r in records]
+        self.credits = [credits[r] for r in records]
+        # identical records (same credits, origin and targets) are interchangeable: the search places each no lower
+        # than the identical record before it, which skips the orderings that only swap them
+        self.same_as_previous = [
+            i > 0 and credits[r] == credits[records[i - 1]] and external[r] == external[records[i - 1]]
+            and targets_of[r] == targets_of[records[i - 1]] for i, r in enumerate(records)]
+        held = [0] * (len(records) + 1)  # what records[i:] could give at most (the flow's supplies)
+        for i in range(len(records) - 1, -1, -1):
+            held[i] = held[i + 1] + flow.supply[i]
+        self.held = held
+        self.seen: dict[tuple, int] = {}
+        """Transpositions: the gain still to come depends only on the next record and the targets' state, so a
+        state reached before with as much gain needs no second look."""
+
+    def run(self, i: int, got: int) -> None:
+        budget = self.budget
         budget[0] -= 1
         if budget[0] < 0:
             raise _BudgetExceeded
-        if got > best[0]:
-            best[0], best[1] = got, dict(current)
-        if i == len(records) or best[0] >= bound_gain:
+        if got > self.best:
+            self.best, self.best_where = got, dict(self.current)
+        records = self.records
+        if i == len(records) or self.best >= self.bound:
             return
-        deficits = tuple([deficit(t) for t in group_targets])
-        key = (i, deficits, tuple([ext[t] for t in capped]),
-               current.get(records[i - 1], -1) if same_as_previous[i] else -1)
+        tg = self.tg
+        kind, need, cap, home, ext = tg.kind, tg.need, tg.cap, tg.home, tg.ext
+        deficits = []
+        for t in self.group_targets:  # tg.deficit, inline
+            if kind[t]:
+                deficits.append(0 if home[t] else need[t])
+            else:
+                c, e = cap[t], ext[t]
+                d = need[t] - home[t] - (e if c is None or e < c else c)
+                deficits.append(d if d > 0 else 0)
+        current = self.current
+        floor = current.get(records[i - 1], -1) if self.same_as_previous[i] else -1
+        key = (i, tuple(deficits), tuple([ext[t] for t in self.capped]), floor)
+        seen = self.seen
         if seen.get(key, -1) >= got:
             return
         seen[key] = got
         # cheap bounds first (the records left cannot give more than is missing, nor more than they hold, nor
         # more than each gives alone), the flow (with those supplies) only when they do not prune
         missing = sum(deficits)
-        if got + (missing if missing < held[i] else held[i]) <= best[0]:
+        held = self.held[i]
+        best = self.best
+        if got + (missing if missing < held else held) <= best:
             return
-        left = _best_gains(tg, records[i:], targets_of)
-        if got + sum(left) <= best[0] or \
-                got + flow.value(i, left, deficits, best[0] - got) <= best[0]:
+        left = []  # per record left, the most it gives one target now (_best_gains, inline)
+        into = [0] * len(deficits)  # per target, what the records left give it one at a time (as _cheap_bound)
+        options: list[tuple[int, int]] = []
+        credits, places = self.credits, self.places
+        for k in range(i, len(records)):
+            c = credits[k]
+            most = 0
+            first = k == i
+            for t, j, how in places[k]:
+                d = deficits[j]
+                if how == 0:
+                    g = d
+                else:
+                    cc = c
+                    if how == 2:
+                        room = cap[t] - ext[t]  # type: ignore[operator]
+                        if room < cc:
+                            cc = room if room > 0 else 0
+                    g = cc if cc < d else d
+                into[j] += g
+                if g > most:
+                    most = g
+                if first and g > 0 and t >= floor:
+                    options.append((-g, t))
+            left.append(most)
+        if got + sum(left) <= best:
+            return
+        by_target = 0
+        for g, d in zip(into, deficits):
+            by_target += g if g < d else d
+        if got + by_target <= best or got + self.flow.value(i, left, deficits, best - got) <= best:
             return
         r = records[i]
-        floor = current.get(records[i - 1], -1) if same_as_previous[i] else -1
-        options = sorted(((tg.gain(r, t), t) for t in targets_of[r] if t >= floor), key=lambda x: (-x[0], x[1]))
-        tried = False
+        if not options:
+            self.run(i + 1, got)
+            return
+        options.sort()
+        put = tg.put
         for g, t in options:
-            if g <= 0:
-                break
-            tried = True
             current[r] = t
-            tg.put(r, t, 1)
-            search(i + 1, got + g)
-            tg.put(r, t, -1)
+            put(r, t, 1)
+            self.run(i + 1, got - g)
+            put(r, t, -1)
             del current[r]
-            if best[0] >= bound_gain:
+            if self.best >= self.bound:
                 return
-        if not tried:
-            search(i + 1, got)
-
-    search(0, 0)
-    return best[0], best[1], "search"
 
 
 class _NoSolution(Exception):

@@ -323,7 +323,8 @@ def test_the_search_beats_the_audits_own_greedy_pass():
 # - ``_Targets.gain`` is the fall in deficit of placing a record;
 # - the bounds (``_cheap_bound``, the flow with credits or with ``_best_gains`` as supplies) are never below the
 #   best fall any placement gives, so a placement that reaches one is optimal;
-# - the heuristic placements (``_place_greedily``, ``_improve``) report the fall they really give;
+# - the heuristic placements (``_place_greedily``, ``_improve``, from the flow's rounding too) report the fall they
+#   really give;
 # - ``_solve_group`` finds the best fall (by bound or by search) and leaves the targets as it found them.
 
 
@@ -399,8 +400,11 @@ def test_solver_pieces_against_brute_force(group):
     assert sum(_best_gains(tg, records, useful)) >= best
     flow = _Flow(tg, records, useful)
     assert flow.value(0) >= flow.value(0, _best_gains(tg, records, useful)) >= best
-    for order in (records, records[::-1]):
-        got, where = _place_greedily(tg, order, useful)
+    flow.value(0, _best_gains(tg, records, useful))
+    rounded = flow.rounded(records, useful)
+    assert all(t in useful[r] for r, t in rounded.items()), "the flow's rounding places records where they may go"
+    for order, start in ((records, None), (records[::-1], None), (records, rounded)):
+        got, where = _place_greedily(tg, order, useful, start)
         got = _improve(tg, records, useful, where, got, 1 << 40)
         _unplace(tg, where)
         assert (list(tg.home), list(tg.ext)) == snapshot
