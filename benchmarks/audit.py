@@ -159,9 +159,22 @@ def raw_scan(path: str) -> tuple[float, int]:
 
 
 def stage_times(ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
-    """Where one process's audit time goes, in seconds per audit over ``ids``: reading the rows, parsing the events,
-    the audit (``audit_history``; of it, the transcript replay and the allocation), and a report's trip between
-    processes (``audit_all`` with workers sends reports as JSON)."""
+    """Where one process's audit time goes, in seconds per audit over ``ids``, with the garbage collector paused as
+    ``audit_all`` pauses it: reading the rows, parsing the events, the audit (``audit_history``; of it, the
+    transcript replay and the allocation), and a report's trip between processes (``audit_all`` with workers sends
+    reports as JSON)."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _stage_times(ledger, ids)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _stage_times(ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
     from credit_ledger import graduation, history
     from credit_ledger.ledger import _read
 
