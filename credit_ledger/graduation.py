@@ -107,6 +107,9 @@ class Allocated(Frozen):
     """For a substituted course: the required course it stands for."""
 
 
+_ALLOCATED_FIELDS = frozenset(Allocated.model_fields)
+
+
 class RequirementResult(Frozen):
     """One node of the requirement tree, evaluated: counted against needed, and the records allocated to it."""
 
@@ -1745,9 +1748,10 @@ def _within_limits(cents: Mapping[int, int], limits: Sequence[tuple[Sequence[int
 
 
 def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
-    return Allocated.trusted(event_id=record.event_id, course=record.course, title=record.title, credits=record.credits,
-                     origin=record.origin, hours=record.hours,
-                     counts_as=counts_as if counts_as and counts_as != record.course else None)
+    return Allocated.trusted_fields({  # every field, in declaration order (a record's values: already checked)
+        "event_id": record.event_id, "course": record.course, "title": record.title, "credits": record.credits,
+        "origin": record.origin, "hours": record.hours,
+        "counts_as": counts_as if counts_as and counts_as != record.course else None}, _ALLOCATED_FIELDS)
 
 
 def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived_ids: set[str],

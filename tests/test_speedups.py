@@ -147,3 +147,14 @@ def test_audit_all_in_processes_refuses_a_student_the_school_may_not_read(file_l
         outsider.audit("S05", as_of=date(2027, 7, 1))
     with pytest.raises(cl.PermissionDenied):
         list(outsider.audit_all([f"S{s:02d}" for s in range(6)], date(2027, 7, 1), workers=2, chunk=1))
+
+
+def test_an_allocated_record_is_what_validation_makes_of_its_record():
+    record = _record(7, "3.5", course="C7").model_copy(update={"hours": Decimal("56.0")})
+    for counts_as in (None, "C7", "C9"):
+        made = graduation._allocated(record, counts_as)
+        checked = Allocated(event_id=record.event_id, course=record.course, title=record.title,
+                            credits=record.credits, origin=record.origin, hours=record.hours,
+                            counts_as=None if counts_as in (None, "C7") else counts_as)
+        assert made == checked and made.model_dump_json() == checked.model_dump_json()
+        assert made.model_fields_set == set(Allocated.model_fields)
