@@ -1608,23 +1608,21 @@ class _Tree:
             course = catalog.course(program.institution, code, as_of) if catalog is not None else None
             return max(1, _cents(course.credits)) if course is not None else 100
 
-        def visit(node: Any, under_waiver: bool) -> None:
+        stack: list[tuple[Any, bool]] = [(program.requirements, False)]  # depth first, children in order
+        while stack:
+            node, under_waiver = stack.pop()
+            kids = node.all if isinstance(node, AllRequirement) else node.of if isinstance(node, PickRequirement) \
+                else ()
             if under_waiver or node.id in waived:
                 self.waived[id(node)] = 0
-                for child in getattr(node, "all", ()) or getattr(node, "of", ()):
-                    visit(child, True)
-                return
-            if isinstance(node, AllRequirement):
-                for child in node.all:
-                    visit(child, False)
-                return
-            if isinstance(node, PickRequirement):
-                for child in node.of:
-                    visit(child, False)
-                return
+                stack.extend((child, True) for child in reversed(kids))
+                continue
+            if kids or isinstance(node, (AllRequirement, PickRequirement)):
+                stack.extend((child, False) for child in reversed(kids))
+                continue
             if isinstance(node, HoursRequirement):
                 self.hours.append(node)
-                return
+                continue
             cap = None if node.max_external is None else _cents(node.max_external)
             if isinstance(node, CoursesRequirement):
                 leaf = _Leaf(-1, node, "courses", codes=node.courses, cost=tuple(course_cost(c) for c in node.courses),
@@ -1640,8 +1638,6 @@ class _Tree:
                 self.leaves.append(leaf)
                 self.leaf_of_node[id(node)] = leaf
             self.matchable.append((leaf, substitutes.get(node.id, {}), position))
-
-        visit(program.requirements, False)
 
     def eligible(self, record: CreditRecord) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
         """Where a record may count: ((leaf index, slot) of the leaves that are not shared, (position in
