@@ -450,19 +450,6 @@ class _Problem:
             return max(0, leaf.need - st[0] - ext)
         return sum(c for c, n in zip(leaf.cost, st) if n == 0)
 
-    def _node(self, node: Any, state: list[list[int]]) -> int:
-        fixed = self.fixed_shortfall.get(id(node))
-        if fixed is not None:
-            return fixed
-        leaf = self.leaf_of_node.get(id(node))
-        if leaf is not None:
-            return self.leaf_shortfall(leaf, state[leaf.index])
-        if isinstance(node, AllRequirement):
-            return sum(self._node(c, state) for c in node.all)
-        if isinstance(node, PickRequirement):
-            return sum(sorted(self._node(c, state) for c in node.of)[:node.pick])
-        return 0  # an hour pool or a node the solver does not place records in
-
 
 def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict[int, tuple[int, ...]]:
     """Pick nodes with enough children already met by the records that have one place to go: choosing those
@@ -473,7 +460,7 @@ def _settled_picks(problem: _Problem, node: Any, state: list[list[int]]) -> dict
 
 
 def _settle(problem: _Problem, node: Any, state: list[list[int]], out: dict[int, tuple[int, ...]]) -> int:
-    """``_settled_picks`` in one pass: the node's shortfall (as ``_Problem._node``), its settled picks into ``out``
+    """``_settled_picks`` in one pass: the node's shortfall under ``state``, its settled picks into ``out``
     (none inside a node whose shortfall is fixed: the allocation does not choose there)."""
     fixed = problem.fixed_shortfall.get(id(node))
     if fixed is not None:
@@ -842,7 +829,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         return assign, "greedy"
     # per contested record, the places it could help in the starting state (the same for every choice)
     starting = _Targets(problem, frozenset(range(len(problem.leaves))), state)
-    useful: dict[int, list[tuple[int, int]]] = {}  # per contested record: (leaf, target) where it could help
+    useful: dict[int, list[int]] = {}  # per contested record: the targets it could help
     users: dict[int, list[int]] = {}  # per target: the records that could help it
     single: list[int] = []
     # a record gains in a target when the target is short and, for an external record in a capped pool, has room
@@ -860,7 +847,7 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         for o in opts:
             t = index[o]
             if is_open[t] and (some or kind[t]):
-                mine.append((o[0], t))
+                mine.append(t)
                 if t in users:
                     users[t].append(r)
                 else:
@@ -868,33 +855,10 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         useful[r] = mine
         if len(mine) == 1:
             single.append(r)
-    # a record that could help one place only goes there, whatever the choice of pick children: it lowers no
-    # other shortfall, and adding a record never raises one; that can leave others one place, so repeat
-    while single:
-        changed = set()
-        for r in single:
-            mine = useful.pop(r)
-            if not mine:
-                continue
-            t = mine[0][1]
-            if starting.gain(r, t) > 0:
-                assign[r] = starting.keys[t]
-                problem.add(state, r, *starting.keys[t])
-                starting.put(r, t, 1)
-                changed.add(t)
-        single = []
-        for t in changed:
-            if starting.still_open(t):
-                continue  # every record that could help it still can
-            for r in users[t]:
-                mine = useful.get(r)
-                if not mine or starting.gain(r, t) > 0:
-                    continue
-                kept = [o for o in mine if o[1] != t]
-                if len(kept) < len(mine):
-                    useful[r] = kept
-                    if len(kept) == 1:
-                        single.append(r)
+    # a record that could help one place only goes there, whatever the choice of pick children
+    for r, t in _place_single(starting, useful, users, single).items():
+        assign[r] = starting.keys[t]
+        problem.add(state, r, *starting.keys[t])
     contested = [r for r in contested if useful.get(r)]
     if not contested:
         return assign, "greedy"
@@ -915,14 +879,15 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
         # the relaxed shortfall of each leaf does not depend on the choice, so it is found once
         relaxed_state = [list(st) for st in state]
         for r in contested:
-            for _leaf, t in useful[r]:  # the places it could not help would stay as they are
+            for t in useful[r]:  # the places it could not help would stay as they are
                 problem.add(relaxed_state, r, *starting.keys[t])
         relaxed = [problem.leaf_shortfall(leaf, relaxed_state[leaf.index]) for leaf in problem.leaves]
         # and a second: the contested records cannot lower the leaves' shortfalls by more than each record does
         # alone where it does most (a gain only falls as records are added)
         start = [problem.leaf_shortfall(leaf, state[leaf.index]) for leaf in problem.leaves]
         gains = [  # per contested record: (leaf, gain) where it could help, most first
-            sorted(((leaf, starting.gain(r, t)) for leaf, t in useful[r]), key=lambda x: -x[1]) for r in contested]
+            sorted(((starting.keys[t][0], starting.gain(r, t)) for t in useful[r]), key=lambda x: -x[1])
+            for r in contested]
 
         def by_record(active: frozenset[int], const: int) -> int:
             most = 0
@@ -955,56 +920,65 @@ def _solve(problem: _Problem, *, method: str = "auto", node_budget: int = 50000
     return best_assign, how
 
 
-def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[tuple[int, int]]],
-                   users: Mapping[int, Sequence[int]], budget: list[int], ceiling: int | None,
-                   memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
-                   ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
-    """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
-    placements when it cannot beat ``ceiling``. ``contested``: per record, the (leaf, target) places it could help
-    in the starting state, in order; ``users``: per target, the records that could help it. ``memo`` keeps
-    groups solved for another choice of pick children (the same records over the same targets in the same state
-    have the same answer)."""
-    problem = tg.problem
-    keys = tg.keys
-    active = tg.active
-    gain = tg.gain
-    # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
-    # target it cannot help now it never can)
-    targets_of: dict[int, list[int]] = {}
-    single: list[int] = []
-    for r, opts in contested.items():
-        ts = [t for leaf, t in opts if leaf in active]
-        if ts:
-            targets_of[r] = ts
-            if len(ts) == 1:
-                single.append(r)
-    # a record with one such target goes there: adding a record never raises a deficit and it could help nowhere
-    # else, so some optimal placement has it there; that can leave others with one target, so repeat
-    placed: dict[int, tuple[int, int]] = {}
+def _place_single(tg: _Targets, places: dict[int, list[int]], users: Mapping[int, Sequence[int]],
+                  single: list[int]) -> dict[int, int]:
+    """Records with one target they could help go there, and ``tg`` takes them: adding a record never raises a
+    deficit and it could help nowhere else, so some optimal placement has it there. That can leave others with
+    one target, so repeat. ``places``: per record, the targets it could help, in order (trimmed here as targets
+    fill: a record placed, or left with none, is taken out); ``users``: per target, the records that could help
+    it; ``single``: the records with one place. Returns record -> target."""
+    placed: dict[int, int] = {}
     while single:
         changed = set()
         for r in single:
-            ts = targets_of.pop(r, None)
+            ts = places.pop(r, None)
             if not ts:
                 continue  # its one target filled up before its turn
             t = ts[0]
-            if gain(r, t) > 0:
+            if tg.gain(r, t) > 0:
                 tg.put(r, t, 1)
-                placed[r] = keys[t]
+                placed[r] = t
                 changed.add(t)
         single = []
         for t in changed:
             if tg.still_open(t):
                 continue  # every record that could help it still can
             for r in users[t]:
-                ts = targets_of.get(r)
-                if ts is None or t not in ts or gain(r, t) > 0:
+                ts = places.get(r)
+                if ts is None or t not in ts or tg.gain(r, t) > 0:
                     continue
                 ts.remove(t)
                 if len(ts) == 1:
                     single.append(r)
                 elif not ts:
-                    del targets_of[r]
+                    del places[r]
+    return placed
+
+
+def _solve_targets(tg: _Targets, contested: Mapping[int, Sequence[int]],
+                   users: Mapping[int, Sequence[int]], budget: list[int], ceiling: int | None,
+                   memo: dict[tuple, tuple[int, dict[int, tuple[int, int]], str]]
+                   ) -> tuple[int, dict[int, tuple[int, int]] | None, str]:
+    """The least total deficit of the targets once the contested records are placed, and where they go; ``None``
+    placements when it cannot beat ``ceiling``. ``contested``: per record, the targets it could help
+    in the starting state, in order; ``users``: per target, the records that could help it. ``memo`` keeps
+    groups solved for another choice of pick children (the same records over the same targets in the same state
+    have the same answer)."""
+    problem = tg.problem
+    keys = tg.keys
+    active = tg.active
+    # per record, the targets it would lower a deficit of now (a gain only falls as records are added, so a
+    # target it cannot help now it never can)
+    targets_of: dict[int, list[int]] = {}
+    single: list[int] = []
+    for r, opts in contested.items():
+        ts = [t for t in opts if keys[t][0] in active]
+        if ts:
+            targets_of[r] = ts
+            if len(ts) == 1:
+                single.append(r)
+    # a record with one such target goes there
+    placed: dict[int, tuple[int, int]] = {r: keys[t] for r, t in _place_single(tg, targets_of, users, single).items()}
     deficits = tg.deficits()
     base = sum([deficits[t] for t in tg.targets])
     if ceiling is not None:  # no better than the incumbent even by what the records give one at a time: skip
