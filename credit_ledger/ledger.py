@@ -684,7 +684,10 @@ def _audit_chunk(url: str, students: list[str], as_of: date, program: Any, actin
     """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked), as JSON."""
     ledger = _WORKER_LEDGERS.get((url, acting_as))
     if ledger is None:
+        from multiprocessing.util import Finalize
+
         ledger = _WORKER_LEDGERS[(url, acting_as)] = Ledger.open(url, acting_as=acting_as)
+        Finalize(ledger, ledger.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
     return [report.model_dump_json() for report in ledger._audit_list(students, as_of, program)]
 
 
