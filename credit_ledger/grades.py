@@ -126,13 +126,8 @@ def count_attempt(attempt: Attempt, *, policy: Policy) -> CountedAttempt:
     >>> c.score, c.grade_points, c.flagged
     (Decimal('60'), Decimal('1'), True)
     """
-    passing = is_passing(attempt.grade, policy=policy)
-    score = score_of(attempt.grade)
-    flagged = False
-    if attempt.attempt == "makeup" and passing:
-        flagged = True
-        if score is not None:
-            score = min(score, policy.makeup_score if policy.makeup_score is not None else policy.pass_mark)
+    makeup = attempt.attempt == "makeup"
+    passing, score = _counted(attempt.grade, makeup, policy)
     return CountedAttempt(
         event_id=attempt.event_id,
         attempt=attempt.attempt,
@@ -140,8 +135,19 @@ def count_attempt(attempt: Attempt, *, policy: Policy) -> CountedAttempt:
         passing=passing,
         score=score,
         grade_points=grade_points(attempt.grade, policy=policy, score=score),
-        flagged=flagged,
+        flagged=makeup and passing,
     )
+
+
+def _counted(grade: Grade, makeup: bool, policy: Policy) -> tuple[bool, Decimal | None]:
+    """Whether one attempt passes, and the score it counts at: a passed make-up at most at the make-up score."""
+    score = score_of(grade)
+    if score is None:  # the pass/fail scale
+        return grade.level == "pass", None
+    passing = score >= policy.pass_mark
+    if makeup and passing:
+        score = min(score, policy.makeup_score if policy.makeup_score is not None else policy.pass_mark)
+    return passing, score
 
 
 def best_attempt(attempts: Iterable[Attempt], *, policy: Policy) -> CountedAttempt | None:
@@ -164,10 +170,9 @@ def best_attempt(attempts: Iterable[Attempt], *, policy: Policy) -> CountedAttem
 def choose_attempt(attempts: Sequence[tuple[int, str, Grade]], *,
                    policy: Policy) -> tuple[int, bool, Decimal | None, bool] | None:
     """``best_attempt`` over ``(order, attempt, grade)`` given in ``order``: the index of the attempt that counts,
-    with whether it passes, the score it counts at and whether it is flagged (``count_attempt``'s values, computed
-    inline: this runs once per course of every audit). ``None`` when no attempt is valid."""
+    with whether it passes, the score it counts at and whether it is flagged (``count_attempt``'s values, without
+    a model per attempt: this runs once per course of every audit). ``None`` when no attempt is valid."""
     pass_mark = policy.pass_mark
-    makeup_cap = policy.makeup_score if policy.makeup_score is not None else pass_mark
     max_makeups = policy.max_makeups_per_course
     best: tuple | None = None
     chosen: tuple[int, bool, Decimal | None, bool] | None = None
@@ -178,17 +183,9 @@ def choose_attempt(attempts: Sequence[tuple[int, str, Grade]], *,
             makeups += 1
             if makeups > max_makeups:
                 continue
-        scale = grade.scale
-        if scale is Scale.PASS_FAIL:
-            score = None
-            passing = grade.level == "pass"
-            rank_score = pass_mark if passing else -1  # no score: ranks as the pass mark, or below anything
-        else:
-            score = grade.score if scale is Scale.PERCENT else FIVE_LEVEL_SCORES[grade.level]  # type: ignore[index]
-            passing = score >= pass_mark  # type: ignore[operator]
-            if makeup and passing:
-                score = min(score, makeup_cap)  # type: ignore[type-var]
-            rank_score = score
+        passing, score = _counted(grade, makeup, policy)
+        # no score (pass/fail): ranks as the pass mark, or below anything
+        rank_score = score if score is not None else (pass_mark if passing else -1)
         key = (passing, rank_score, -order)
         if best is None or key > best:
             best, chosen = key, (i, passing, score, makeup and passing)

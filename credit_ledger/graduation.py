@@ -367,10 +367,6 @@ def add_years(day: date, years: Decimal | int | float) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _years_between(start: date, end: date) -> Decimal:
-    return (Decimal((end - start).days) / Decimal("365.25")).quantize(_CENT)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The allocation problem
 # ---------------------------------------------------------------------------------------------------------------
@@ -526,7 +522,8 @@ class _Targets:
 
     def __init__(self, problem: _Problem, active: frozenset[int], state: list[list[int]]):
         self.problem = problem
-        # per target: [kind, need/cost, cap, home, ext, covered]
+        # per target, in parallel lists: its kind, need (a pool's cents, a slot's cost), cap on external cents,
+        # home and external cents (a slot: 1 when filled) so far
         self.index: dict[tuple[int, int], int] = {}
         self.kind: list[int] = []  # 0 pool, 1 slot
         self.need: list[int] = []
@@ -535,7 +532,7 @@ class _Targets:
         self.ext: list[int] = []
         self.active = active
         index, kind, need, cap, home, ext = self.index, self.kind, self.need, self.cap, self.home, self.ext
-        for leaf in problem.leaves:  # as ``_add``, inline
+        for leaf in problem.leaves:
             if leaf.index not in active:
                 continue
             st = state[leaf.index]
@@ -570,14 +567,6 @@ class _Targets:
     @property
     def targets(self) -> list[int]:
         return [t for (leaf, _slot), t in self.index.items() if leaf in self.active]
-
-    def _add(self, key: tuple[int, int], kind: int, need: int, cap: int | None, home: int, ext: int) -> None:
-        self.index[key] = len(self.kind)
-        self.kind.append(kind)
-        self.need.append(need)
-        self.cap.append(cap)
-        self.home.append(home)
-        self.ext.append(ext)
 
     def deficits(self) -> list[int]:
         """Every target's deficit, in order (``deficit`` of each)."""
