@@ -417,15 +417,25 @@ AllRequirement.model_rebuild()
 PickRequirement.model_rebuild()
 
 
-def walk_requirements(node: Any, path: str = "requirements") -> Iterable[tuple[str, Any]]:
-    """Yield ``(key path, node)`` for a requirement tree, the root first."""
-    yield path, node
+def requirement_children(node: Any) -> tuple[Any, ...]:
+    """The children of a requirement node, in order: an ``all`` node's, a ``pick`` node's ``of``; a leaf has none."""
     if isinstance(node, AllRequirement):
-        for i, child in enumerate(node.all):
-            yield from walk_requirements(child, f"{path}.all[{i}]")
-    elif isinstance(node, PickRequirement):
-        for i, child in enumerate(node.of):
-            yield from walk_requirements(child, f"{path}.of[{i}]")
+        return node.all
+    if isinstance(node, PickRequirement):
+        return node.of
+    return ()
+
+
+def walk_requirements(node: Any, path: str = "requirements") -> Iterable[tuple[str, Any]]:
+    """Yield ``(key path, node)`` for a requirement tree, the root first (depth first, children in order): the one
+    walk of a tree that the catalog checks, the audit and the exceptions use."""
+    stack = [(path, node)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        key = "all" if isinstance(node, AllRequirement) else "of"
+        kids = requirement_children(node)
+        stack.extend((f"{path}.{key}[{i}]", kids[i]) for i in range(len(kids) - 1, -1, -1))
 
 
 class Program(_Versioned):
@@ -755,6 +765,23 @@ class Catalog(Frozen):
     def conversion_rule(self, id: str, on: date | None = None) -> ConversionRule | None:
         """The conversion rule's version in force on ``on``."""
         return self._lookup("conversion_rules", (id,), on)
+
+
+def program_in_force(catalog: Catalog, institution: str, code: str, day: date | None) -> Program | None:
+    """The version of a program in force on ``day``, else its latest version (for a day before its first version,
+    or with no day): the one rule for "which program applies" that checks, replay, recognition and audits share.
+
+    >>> program_in_force(Catalog.sample(), "HNJX", "CNC-SR-2025", date(1990, 1, 1)).code
+    'CNC-SR-2025'
+    """
+    found = catalog._index["programs"].get((institution, code))
+    if found is None:
+        return None
+    starts, entries = found
+    if day is None:
+        return entries[-1]
+    i = bisect.bisect_right(starts, day)
+    return entries[i - 1] if i else entries[-1]
 
 
 def _loc(loc: tuple) -> str:
