@@ -1,6 +1,7 @@
 """credit_ledger: an append-only, tamper-evident ledger of technical-school students' credits.
 
-The public API, re-exported; see DESIGN.md's "Public API" for the contract.
+The public API, re-exported; ARCHITECTURE.md ("The public API") is the contract, and a test keeps it and
+``__all__`` the same.
 """
 
 from .errors import (

@@ -85,15 +85,15 @@ def test_error_classes_derive_from_the_common_base():
         assert issubclass(cls, cl.CreditLedgerError)
 
 
-def test_every_readme_code_is_covered_here():
-    """The README's codes are the ones this module tests (a new code needs a test)."""
+def test_every_refusal_code_is_covered_here():
+    """The refusal codes of ARCHITECTURE.md are the ones this module tests (a new code needs a test)."""
     import pathlib
     import re
 
     import credit_ledger.checks as checks_module
 
-    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("The codes so far:")[1].split("## The catalog")[0]
+    doc = (pathlib.Path(__file__).parents[1] / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = doc.split("### Refusals")[1].split("### Decisions")[0]
     rows = [line.strip().split("|")[1] for line in table.splitlines() if line.strip().startswith("| `")]
     codes = {c for row in rows for c in re.findall(r"`([a-z_]+)`", row)}
     in_checks = set(re.findall(r'_issue\(\s*"([a-z_]+)"', pathlib.Path(checks_module.__file__).read_text("utf-8")))
