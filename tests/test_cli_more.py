@@ -1,15 +1,18 @@
-"""The audit-all, convert and statement commands, end to end through typer's runner."""
+"""The audit-all, convert, export, plot, schema and statement commands, end to end through typer's runner. Drawing
+needs the ``notebook`` extra (matplotlib): that test skips without it."""
 
 from __future__ import annotations
 
 import csv
 import json
+import sys
 
 from typer.testing import CliRunner
 
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.cli import app
+from notebook_extra import needs_matplotlib
 
 runner = CliRunner()
 
@@ -131,7 +134,7 @@ def test_every_command_has_help_with_an_example():
         assert "Example:" in (command.help or ""), f"{line} --help gives no example"
 
 
-def test_export_plot_and_schema_commands(tmp_path):
+def test_export_and_schema_commands(tmp_path):
     import sqlite3
 
     db = _demo_db(tmp_path)
@@ -142,15 +145,6 @@ def test_export_plot_and_schema_commands(tmp_path):
     assert con.execute("SELECT status FROM audits WHERE student_id = ?", (demo.STUDENT,)).fetchone() == ("graduated",)
     assert con.execute("SELECT COUNT(*) FROM transcript_records").fetchone()[0] == 22
     con.close()
-    picture = tmp_path / "li-na.png"
-    drawn = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--out", str(picture)])
-    assert drawn.exit_code == 0, drawn.output
-    assert picture.read_bytes().startswith(b"\x89PNG")
-    cohort = tmp_path / "cohort.png"
-    assert runner.invoke(app, ["plot", "--cohort", "--db", db, "--out", str(cohort)]).exit_code == 0
-    assert cohort.read_bytes().startswith(b"\x89PNG")
-    both = runner.invoke(app, ["plot", demo.STUDENT, "--cohort", "--db", db, "--out", str(cohort)])
-    assert both.exit_code == 1 and "not both" in both.stderr
     one = runner.invoke(app, ["schema", "AuditReport"])
     assert one.exit_code == 0 and "status" in json.loads(one.stdout)["properties"]
     folder = tmp_path / "schemas"
@@ -158,6 +152,29 @@ def test_export_plot_and_schema_commands(tmp_path):
     assert (folder / "TransferStatement.schema.json").exists()
     unknown = runner.invoke(app, ["schema", "Nope"])
     assert unknown.exit_code == 1 and "AuditReport" in unknown.stderr
+
+
+@needs_matplotlib
+def test_plot_command_draws_a_student_or_the_cohort(tmp_path):
+    db = _demo_db(tmp_path)
+    picture = tmp_path / "li-na.png"
+    drawn = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--out", str(picture)])
+    assert drawn.exit_code == 0, drawn.output
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    cohort = tmp_path / "cohort.png"
+    assert runner.invoke(app, ["plot", "--cohort", "--db", db, "--out", str(cohort)]).exit_code == 0
+    assert cohort.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_command_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    db = _demo_db(tmp_path)
+    picture = tmp_path / "li-na.png"
+    both = runner.invoke(app, ["plot", demo.STUDENT, "--cohort", "--db", db, "--out", str(picture)])
+    assert both.exit_code == 1 and "not both" in both.stderr
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    refused = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--out", str(picture)])
+    assert refused.exit_code == 1 and "credit-ledger[notebook]" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not picture.exists()
 
 
 def test_an_unforeseen_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):

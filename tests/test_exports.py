@@ -1,5 +1,6 @@
 """Exports: the SQLite analysis file (tables, foreign keys, indexes, full-text search), pandas frames, JSON
-transcripts, CSV audits, JSON Schemas, and the two examples built on them."""
+transcripts, CSV audits, JSON Schemas, and the two examples built on them. Frames and pictures need the
+``notebook`` extra: those tests skip without it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import sqlite_utils
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.exports import TABLES, audits_csv, export_sqlite, to_pandas, transcript_json
-from scripts import load_script
 from credit_ledger.schemas import json_schemas
+from notebook_extra import needs_notebook, needs_pandas
+from scripts import load_script
 
 AS_OF = date(2026, 7, 31)
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -130,6 +132,7 @@ def test_export_again_replaces_the_tables(small, exported, tmp_path):
     db.close()
 
 
+@needs_pandas
 def test_to_pandas_frames_match_the_tables(small, exported):
     counts, _ = exported
     frames = to_pandas(small, as_of=AS_OF)
@@ -144,6 +147,7 @@ def test_to_pandas_frames_match_the_tables(small, exported):
     assert by_student["F1"] == float(small.balance("F1", AS_OF).total)
 
 
+@needs_pandas
 def test_to_pandas_on_an_empty_ledger_has_the_columns():
     with cl.Ledger.open() as empty:
         frames = to_pandas(empty, as_of=AS_OF)
@@ -218,6 +222,7 @@ def _example(name: str):
     return load_script(EXAMPLES / f"{name}.py")
 
 
+@needs_notebook
 def test_cohort_analysis_exports_analyses_and_draws(tmp_path, capsys):
     result = _example("cohort_analysis").main(f"sqlite:///{tmp_path / 'cohort.db'}")
     assert result["students"] == result["exported"]["students"] == 60
