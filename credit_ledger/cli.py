@@ -19,7 +19,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional
 
 import typer
 
@@ -27,6 +27,7 @@ from .errors import BadSignature, CatalogError, CreditLedgerError
 from .ledger import Ledger
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .graduation import AuditReport
     from .models import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -147,6 +148,7 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
               acting_as: Optional[str] = ACTING_AS) -> None:
     """Audit every student in the ledger (those a school may read, with --acting-as), on every core.
 
+    The CSV has the columns of the export's audits table (exports.audits_csv); JSON Lines hold whole reports.
     A progress bar shows on a terminal; a summary table by status follows.
 
     Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
@@ -156,45 +158,30 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     from rich.console import Console
     from rich.table import Table
 
-    reports: list[Any] = []
+    from .exports import audits_csv, audits_jsonl
+
+    write = audits_csv if out.suffix == ".csv" else audits_jsonl
+    statuses: Counter[str] = Counter()
     with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         students = ledger.students()
-        lines = out.open("w", encoding="utf-8") if out.suffix == ".jsonl" else None
-        for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
-            if lines is not None:
-                lines.write(report.to_json(indent=None) + "\n")
-            reports.append(_summary_row(report))
-            if progress is not None:
-                progress(len(reports), len(students))
-        if lines is not None:
-            lines.close()
-    if out.suffix == ".csv":
-        import csv
-
-        with out.open("w", encoding="utf-8", newline="") as sink:
-            writer = csv.DictWriter(sink, fieldnames=list(_summary_row(None)))
-            writer.writeheader()
-            writer.writerows(reports)
-    table = Table(title=f"{len(reports)} students audited")
+        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers)
+        write(_counted(reports, statuses, progress, len(students)), out)
+    table = Table(title=f"{statuses.total()} students audited")
     table.add_column("status")
     table.add_column("students", justify="right")
-    for status, n in sorted(Counter(r["status"] for r in reports).items()):
+    for status, n in sorted(statuses.items()):
         table.add_row(status, str(n))
     Console().print(table)
 
 
-def _summary_row(report: Any) -> dict[str, Any]:
-    """One audit as a flat row (the CSV of ``audit-all``); with ``None``, the columns."""
-    names = ("student_id", "program", "as_of", "status", "eligible", "award", "part_time", "total", "required",
-             "shortfall", "earliest_date", "deadline", "finish_on", "issues")
-    if report is None:
-        return dict.fromkeys(names)
-    projection = report.projection
-    return dict(zip(names, (
-        report.student_id, report.program, report.as_of, report.status.value, report.eligible, report.award or "",
-        report.part_time, report.credits.total, report.credits.required, report.shortfall,
-        report.earliest_date or "", report.deadline or "", projection.finish_on if projection else "",
-        " ".join(sorted({i.code for i in report.issues}))), strict=True))
+def _counted(reports: Iterable["AuditReport"], statuses: Counter[str],
+             progress: Optional[Callable[[int, int], None]], total: int) -> Iterator["AuditReport"]:
+    """The reports as they come, each counted in ``statuses`` by its status and shown on the progress bar."""
+    for report in reports:
+        statuses[report.status.value] += 1
+        if progress is not None:
+            progress(statuses.total(), total)
+        yield report
 
 
 @app.command()

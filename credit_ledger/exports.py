@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
 from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
 from .extras import require as require  # re-exported, as above
@@ -187,7 +188,12 @@ def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
 
 
 def audit_row(report: AuditReport) -> dict[str, Any]:
-    """An audit report flattened to one row (the ``audits`` table, and each line of ``audits_csv``)."""
+    """An audit report flattened to one row: the one row format of an audit, for the ``audits`` table (SQLite and
+    pandas) and each row of ``audits_csv``. A column is named after the report's field it holds, with the path
+    joined by ``_`` where the field is nested: ``total``, ``home``, ``recognized``, ``converted`` and ``required``
+    are ``credits.<name>``, ``projection_finish_on`` is ``projection.finish_on``, ``rate_per_year`` and
+    ``at_risk`` are the projection's; ``stages`` is how many there are and ``issues`` the distinct issue codes,
+    sorted and comma-separated."""
     p = report.projection
     return {
         "student_id": report.student_id, "as_of": report.as_of, "program": report.program,
@@ -294,27 +300,59 @@ def read_transcript_json(text: str | bytes) -> Transcript:
 
 
 def audits_csv(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
-    """Write audit reports as CSV (one row per report, the ``audits`` table's columns, UTF-8) to a path or an open
-    text file, and return the number of rows written.
+    """Write audit reports as CSV to a path or an open text file, and return the number of rows written: a header,
+    then one row per report, ``audit_row``'s columns (those of the ``audits`` table) in that order, UTF-8. Booleans
+    are ``1``/``0``, dates ISO, credits as written in the ledger (``46.00``), a value the report lacks is empty and
+    ``issues`` holds the distinct issue codes, sorted and comma-separated. ``credit-ledger audit-all --out
+    FILE.csv`` writes this format.
 
     >>> import io
     >>> audits_csv([], io.StringIO())
     0
     """
-    columns = list(TABLES["audits"][0])
+    with _text_sink(path) as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(TABLES["audits"][0]))
+        writer.writeheader()
+        n = 0
+        for report in reports:
+            writer.writerow({k: _csv_value(v) for k, v in audit_row(report).items()})
+            n += 1
+        return n
+
+
+def audits_jsonl(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
+    """Write audit reports as JSON Lines to a path or an open text file, and return the number of lines written:
+    one whole report a line (the ``AuditReport`` schema of ``json_schemas()``; ``AuditReport.model_validate_json``
+    reads a line back). Where a report has a column of ``audits_csv``, the line has it under the same name, or
+    under the path ``audit_row`` names (``credits.total`` for ``total``). ``credit-ledger audit-all --out
+    FILE.jsonl`` writes this format.
+
+    >>> import io
+    >>> audits_jsonl([], io.StringIO())
+    0
+    """
+    with _text_sink(path) as sink:
+        n = 0
+        for report in reports:
+            sink.write(report.to_json(indent=None) + "\n")
+            n += 1
+        return n
+
+
+@contextmanager
+def _text_sink(path: str | Path | IO[str]) -> Iterator[IO[str]]:
+    """The open text file ``path`` names (created or truncated, closed after), or ``path`` itself when it is one."""
     if isinstance(path, (str, Path)):
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            return _write_csv(reports, f, columns)
-    return _write_csv(reports, path, columns)
+        with open(path, "w", encoding="utf-8", newline="") as sink:
+            yield sink
+    else:
+        yield path
 
 
-def _write_csv(reports: Iterable[AuditReport], f: IO[str], columns: list[str]) -> int:
-    writer = csv.DictWriter(f, fieldnames=columns)
-    writer.writeheader()
-    n = 0
-    for report in reports:
-        row = audit_row(report)
-        writer.writerow({k: "" if v is None else (str(int(v)) if isinstance(v, bool) else str(v))
-                         for k, v in row.items()})
-        n += 1
-    return n
+def _csv_value(value: Any) -> str:
+    """A cell of ``audits_csv``: empty for none, ``1``/``0`` for a boolean, else the value as text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.cli import app
+from credit_ledger.exports import TABLES, audit_row
 from notebook_extra import needs_matplotlib
 
 runner = CliRunner()
@@ -29,7 +30,8 @@ def test_audit_all_writes_csv_and_jsonl_and_a_summary(tmp_path):
     result = runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2026-07-31", "--out", str(out),
                                  "--workers", "1"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["student_id"], r["status"]) for r in rows] == [(demo.STUDENT, "requirements_missing")]
     assert rows[0]["shortfall"] == "46.00" and "total_credits_short" in rows[0]["issues"]
     assert "requirements_missing" in result.stdout and "1 students audited" in result.stdout
@@ -39,6 +41,30 @@ def test_audit_all_writes_csv_and_jsonl_and_a_summary(tmp_path):
     assert report["status"] == "graduated" and report["student_id"] == demo.STUDENT
     bad = runner.invoke(app, ["audit-all", "--db", db, "--out", str(tmp_path / "audits.txt")])
     assert bad.exit_code == 1 and ".csv or .jsonl" in bad.stderr
+
+
+def test_audit_all_writes_the_one_audit_csv_format_and_lines_that_flatten_to_it(tmp_path):
+    """The command's CSV is ``audits_csv``'s (the export's audits table: 1/0, comma-separated issue codes), and
+    each JSON line is the whole report, which ``audit_row`` flattens to that same row."""
+    db = _demo_db(tmp_path)
+    written = {}
+    for suffix in ("csv", "jsonl"):
+        out = tmp_path / f"audits.{suffix}"
+        result = runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2026-07-31", "--out", str(out),
+                                     "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        written[suffix] = out
+    with written["csv"].open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == list(TABLES["audits"][0])
+        [row] = list(reader)
+    assert row["eligible"] == "0" and row["part_time"] == "1" and row["award"] == ""
+    assert row["issues"] == "requirement_unmet,total_credits_short"
+    [line] = written["jsonl"].read_text(encoding="utf-8").splitlines()
+    report = cl.AuditReport.model_validate_json(line)
+    flat = audit_row(report)
+    assert list(flat) == list(row)
+    assert {k: "" if v is None else str(int(v)) if isinstance(v, bool) else str(v) for k, v in flat.items()} == row
 
 
 def test_convert_decides_and_dry_run_writes_nothing(tmp_path):

@@ -1,10 +1,11 @@
 """Exports: the SQLite analysis file (tables, foreign keys, indexes, full-text search), pandas frames, JSON
-transcripts, CSV audits, JSON Schemas, and the two examples built on them. Frames and pictures need the
-``notebook`` extra: those tests skip without it."""
+transcripts, CSV and JSON Lines audits, JSON Schemas, and the two examples built on them. Frames and pictures need
+the ``notebook`` extra: those tests skip without it."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from datetime import date
@@ -16,7 +17,15 @@ import sqlite_utils
 
 import credit_ledger as cl
 from credit_ledger import demo
-from credit_ledger.exports import TABLES, audits_csv, export_sqlite, to_pandas, transcript_json
+from credit_ledger.exports import (
+    TABLES,
+    audit_row,
+    audits_csv,
+    audits_jsonl,
+    export_sqlite,
+    to_pandas,
+    transcript_json,
+)
 from credit_ledger.schemas import json_schemas
 from notebook_extra import needs_notebook, needs_pandas
 from scripts import load_script
@@ -184,6 +193,32 @@ def test_audits_csv_has_one_row_per_report(small, tmp_path):
     assert [r["status"] for r in rows] == [r.status.value for r in reports]
     assert all(r["eligible"] in ("0", "1") for r in rows)
     assert list(rows[0]) == list(TABLES["audits"][0])
+
+
+def test_audits_csv_writes_the_audits_table_row_by_row(small, exported):
+    """The CSV and the analysis file's ``audits`` table are one format: the same columns, the same values."""
+    _, db = exported
+    sink = io.StringIO()
+    assert audits_csv(small.audit_all(as_of=AS_OF), sink) == 3
+    rows = list(csv.DictReader(io.StringIO(sink.getvalue())))
+    table = {r["student_id"]: r for r in db["audits"].rows}
+    for row in rows:
+        stored = table[row["student_id"]]
+        assert list(row) == list(stored)
+        for column, value in row.items():
+            if isinstance(stored[column], float):
+                assert float(value) == stored[column], column
+            else:
+                assert value == ("" if stored[column] is None else str(stored[column])), column
+
+
+def test_audits_jsonl_writes_whole_reports_that_read_back(small, tmp_path):
+    reports = list(small.audit_all(as_of=AS_OF))
+    path = tmp_path / "audits.jsonl"
+    assert audits_jsonl(iter(reports), path) == 3
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [cl.AuditReport.model_validate_json(line) for line in lines] == reports
+    assert [audit_row(cl.AuditReport.model_validate_json(line)) for line in lines] == [audit_row(r) for r in reports]
 
 
 def test_json_schemas_cover_every_public_model():
