@@ -212,6 +212,11 @@ def test_audits_csv_writes_the_audits_table_row_by_row(small, exported):
                 assert value == ("" if stored[column] is None else str(stored[column])), column
 
 
+def test_the_readme_lists_the_audit_columns_in_order():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert ", ".join(TABLES["audits"][0]) in " ".join(readme.replace("`", "").split())
+
+
 def test_audits_jsonl_writes_whole_reports_that_read_back(small, tmp_path):
     reports = list(small.audit_all(as_of=AS_OF))
     path = tmp_path / "audits.jsonl"
