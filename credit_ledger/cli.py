@@ -19,7 +19,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional
 
 import typer
 
@@ -27,6 +27,7 @@ from .errors import BadSignature, CatalogError, CreditLedgerError
 from .ledger import Ledger
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .graduation import AuditReport
     from .models import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -38,7 +39,8 @@ ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    """Say what went wrong on one line of stderr (a message of several lines is joined) and exit 1."""
+    typer.echo(f"error: {' '.join(message.splitlines())}", err=True)
     raise typer.Exit(code=1)
 
 
@@ -54,7 +56,8 @@ def _open(db: str, acting_as: Optional[str] = None) -> Ledger:
 
 @contextmanager
 def _session(db: str, acting_as: Optional[str] = None) -> Iterator[Ledger]:
-    """The ledger at ``db`` for one command: a ledger's refusal becomes the command's one-line error; closed after."""
+    """The ledger at ``db`` for one command (acting as ``acting_as``): a ledger's refusal becomes the command's
+    one-line error; closed after."""
     ledger = _open(db, acting_as)
     try:
         yield ledger
@@ -94,17 +97,13 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
 
     Example: credit-ledger transcript HNJX-2024-PT-0317 --db demo.db --as-of 2025-12-31
     """
-    ledger = _open(db)
-    try:
-        result = ledger.transcript(student, _date(as_of))
-        if json_out:
-            typer.echo(result.model_dump_json(indent=2))
-            return
-        from .demo import render_transcript
+    from .demo import render_transcript
 
-        typer.echo(render_transcript(ledger, student, _date(as_of)))
-    finally:
-        ledger.close()
+    with _session(db) as ledger:
+        if json_out:
+            typer.echo(ledger.transcript(student, _date(as_of)).model_dump_json(indent=2))
+        else:
+            typer.echo(render_transcript(ledger, student, _date(as_of)))
 
 
 @app.command()
@@ -113,11 +112,8 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF) -> None:
 
     Example: credit-ledger balance HNJX-2024-PT-0317 --db demo.db
     """
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger:
         typer.echo(ledger.balance(student, _date(as_of)).model_dump_json(indent=2))
-    finally:
-        ledger.close()
 
 
 @app.command()
@@ -147,6 +143,7 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
               acting_as: Optional[str] = ACTING_AS) -> None:
     """Audit every student in the ledger (those a school may read, with --acting-as), on every core.
 
+    The CSV has the columns of the export's audits table (exports.audits_csv); JSON Lines hold whole reports.
     A progress bar shows on a terminal; a summary table by status follows.
 
     Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
@@ -156,45 +153,30 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     from rich.console import Console
     from rich.table import Table
 
-    reports: list[Any] = []
+    from .exports import audits_csv, audits_jsonl
+
+    write = audits_csv if out.suffix == ".csv" else audits_jsonl
+    statuses: Counter[str] = Counter()
     with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         students = ledger.students()
-        lines = out.open("w", encoding="utf-8") if out.suffix == ".jsonl" else None
-        for report in ledger.audit_all(students, _date(as_of), program=program, workers=workers):
-            if lines is not None:
-                lines.write(report.to_json(indent=None) + "\n")
-            reports.append(_summary_row(report))
-            if progress is not None:
-                progress(len(reports), len(students))
-        if lines is not None:
-            lines.close()
-    if out.suffix == ".csv":
-        import csv
-
-        with out.open("w", encoding="utf-8", newline="") as sink:
-            writer = csv.DictWriter(sink, fieldnames=list(_summary_row(None)))
-            writer.writeheader()
-            writer.writerows(reports)
-    table = Table(title=f"{len(reports)} students audited")
+        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers)
+        write(_counted(reports, statuses, progress, len(students)), out)
+    table = Table(title=f"{statuses.total()} students audited")
     table.add_column("status")
     table.add_column("students", justify="right")
-    for status, n in sorted(Counter(r["status"] for r in reports).items()):
+    for status, n in sorted(statuses.items()):
         table.add_row(status, str(n))
     Console().print(table)
 
 
-def _summary_row(report: Any) -> dict[str, Any]:
-    """One audit as a flat row (the CSV of ``audit-all``); with ``None``, the columns."""
-    names = ("student_id", "program", "as_of", "status", "eligible", "award", "part_time", "total", "required",
-             "shortfall", "earliest_date", "deadline", "finish_on", "issues")
-    if report is None:
-        return dict.fromkeys(names)
-    projection = report.projection
-    return dict(zip(names, (
-        report.student_id, report.program, report.as_of, report.status.value, report.eligible, report.award or "",
-        report.part_time, report.credits.total, report.credits.required, report.shortfall,
-        report.earliest_date or "", report.deadline or "", projection.finish_on if projection else "",
-        " ".join(sorted({i.code for i in report.issues}))), strict=True))
+def _counted(reports: Iterable["AuditReport"], statuses: Counter[str],
+             progress: Optional[Callable[[int, int], None]], total: int) -> Iterator["AuditReport"]:
+    """The reports as they come, each counted in ``statuses`` by its status and shown on the progress bar."""
+    for report in reports:
+        statuses[report.status.value] += 1
+        if progress is not None:
+            progress(statuses.total(), total)
+        yield report
 
 
 @app.command()
@@ -351,17 +333,13 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
 
     Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
     """
-    ledger = _open(db, acting_as)
-    try:
-        result = ledger.receive_statement(_read_text(statement), trusted_keys=_read_json(trusted),
-                                          as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
-    except BadSignature as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
+    with _session(db, acting_as) as ledger:
+        try:
+            result = ledger.receive_statement(_read_text(statement), trusted_keys=_read_json(trusted),
+                                              as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
+        except BadSignature as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
 
 
@@ -398,11 +376,8 @@ def verify(db: str = DB) -> None:
 
     Example: credit-ledger verify --db records.db
     """
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger:
         report = ledger.verify()
-    finally:
-        ledger.close()
     typer.echo(json.dumps(report.model_dump(), ensure_ascii=False))
     if not report.ok:
         raise typer.Exit(code=2)
@@ -428,13 +403,6 @@ def _catalog_file(path: str) -> "Catalog":
         _fail(f"{path}: {first}{more}")
 
 
-def _load(ledger: Ledger, catalog: "Catalog") -> None:
-    try:
-        ledger.load_catalog(catalog)
-    except CreditLedgerError as exc:
-        _fail(" ".join(str(exc).split("\n")))
-
-
 def _summary(catalog: "Catalog") -> str:
     return ", ".join(f"{len(getattr(catalog, name))} {name.replace('_', ' ')}"
                      for name in ("institutions", "courses", "programs", "agreements", "conversion_rules"))
@@ -452,15 +420,12 @@ def init(db: str = DB,
     from .models import Catalog
 
     loaded = _catalog_file(catalog) if catalog else None
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger:
         if sample:
-            _load(ledger, Catalog.sample())
+            ledger.load_catalog(Catalog.sample())
         if loaded is not None:
-            _load(ledger, loaded)
+            ledger.load_catalog(loaded)
         typer.echo(f"ledger {ledger.url}: {ledger.count()} events; catalog: {_summary(ledger.catalog)}")
-    finally:
-        ledger.close()
 
 
 @catalog_app.command("load")
@@ -473,12 +438,9 @@ def catalog_load(file: str, db: str = DB,
     Example: credit-ledger catalog load catalog-2026.yaml --db records.db
     """
     loaded = _catalog_file(file)
-    ledger = _open(db)
-    try:
-        _load(ledger.acting_for(acting_as) if acting_as else ledger, loaded)
+    with _session(db) as ledger:
+        (ledger.acting_for(acting_as) if acting_as else ledger).load_catalog(loaded)
         typer.echo(f"loaded {file}; catalog: {_summary(ledger.catalog)}")
-    finally:
-        ledger.close()
 
 
 @catalog_app.command("show")
@@ -489,11 +451,8 @@ def catalog_show(db: str = DB, fmt: str = typer.Option("yaml", "--format", help=
     """
     if fmt not in ("yaml", "json"):
         _fail(f"--format {fmt!r} is not one of yaml, json")
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger:
         data = json.loads(ledger.catalog.to_json())
-    finally:
-        ledger.close()
     if fmt == "json":
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -542,18 +501,13 @@ def import_(file: str, db: str = DB,
         _fail(f"cannot read {file}: no such file")
     if rejects is None and skip_bad:
         rejects = f"{file}.rejects.csv"
-    ledger = _open(db)
-    try:
+    with _session(db) as ledger, _progress_bar(f"importing {file}") as progress:
         target = ledger.acting_for(acting_as) if acting_as else ledger
-        with _progress_bar(f"importing {file}") as progress:
+        try:
             result = import_events(target, file, format=fmt, mapping=map_file, skip_bad=skip_bad,
                                    rejects=rejects, batch=batch, progress=progress)
-    except CreditLedgerError as exc:
-        _fail(" ".join(str(exc).split("\n")))
-    except OSError as exc:
-        _fail(f"cannot write {rejects}: {exc.strerror or exc}")
-    finally:
-        ledger.close()
+        except OSError as exc:
+            _fail(f"cannot write {rejects}: {exc.strerror or exc}")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "
             f"{result.already_present} already present, {result.rejected} rejected")
     if result.rejected:

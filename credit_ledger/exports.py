@@ -34,21 +34,39 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
+from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
+from .extras import require as require  # re-exported, as above
 from .history import build_timeline, transcript_records
-from .models import Transcript
+from .models import Catalog, Transcript
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
     from .graduation import AuditReport
-    from .ledger import Ledger
 
-NOTEBOOK_HINT = "pip install 'credit-ledger[notebook]'"
+
+class LedgerReader(Protocol):
+    """What an export reads of a ledger: its public read methods, nothing of its storage. ``Ledger`` is one (a
+    ledger opened ``acting_as`` a school exports what the school may read)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def students(self) -> Sequence[str]: ...
+
+    def events(self, student_id: str, as_of: date | None = None) -> Sequence[Any]: ...
+
+    def transcript(self, student_id: str, as_of: date | None = None) -> Transcript: ...
+
+    def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
+                  workers: int = 1) -> Iterable[AuditReport]: ...
+
 
 # Each table: its columns (name -> SQLite type, in order), its primary key, and whether it refers to students.
 TABLES: dict[str, tuple[dict[str, type], str]] = {
@@ -98,7 +116,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def analysis_rows(ledger: "Ledger", as_of: date | None = None, *, workers: int = 1) -> dict[str, list[dict]]:
+def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: int = 1) -> dict[str, list[dict]]:
     """The five analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
     ledger may read, on ``as_of`` (default: today). Each student's events are read once."""
     day = as_of or date.today()
@@ -169,8 +187,13 @@ def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
     }
 
 
-def audit_row(report: "AuditReport") -> dict[str, Any]:
-    """An audit report flattened to one row (the ``audits`` table, and each line of ``audits_csv``)."""
+def audit_row(report: AuditReport) -> dict[str, Any]:
+    """An audit report flattened to one row: the one row format of an audit, for the ``audits`` table (SQLite and
+    pandas) and each row of ``audits_csv``. A column is named after the report's field it holds, with the path
+    joined by ``_`` where the field is nested: ``total``, ``home``, ``recognized``, ``converted`` and ``required``
+    are ``credits.<name>``, ``projection_finish_on`` is ``projection.finish_on``, ``rate_per_year`` and
+    ``at_risk`` are the projection's; ``stages`` is how many there are and ``issues`` the distinct issue codes,
+    sorted and comma-separated."""
     p = report.projection
     return {
         "student_id": report.student_id, "as_of": report.as_of, "program": report.program,
@@ -203,7 +226,7 @@ def _sqlite_value(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def export_sqlite(ledger: "Ledger", path: str | Path, *, as_of: date | None = None,
+def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None = None,
                   workers: int = 1) -> dict[str, int]:
     """Write the analysis tables to the SQLite file ``path`` (created, or its tables replaced) and return the
     number of rows per table. The file opens in ``datasette path``: foreign keys to ``students``, indexes on
@@ -216,21 +239,22 @@ def export_sqlite(ledger: "Ledger", path: str | Path, *, as_of: date | None = No
     try:
         with db.conn:
             for name in reversed(list(TABLES)):  # tables that refer to students first
-                if db[name].exists():
-                    if db[name].detect_fts():
-                        db[name].disable_fts()
-                    db[name].drop()
+                old = db.table(name)
+                if old.exists():
+                    if old.detect_fts():
+                        old.disable_fts()
+                    old.drop()
         counts: dict[str, int] = {}
         for name, (columns, pk) in TABLES.items():
             fks = [("student_id", "students", "student_id")] if name != "students" else []
-            table = db[name]
+            table = db.table(name)
             table.create(columns, pk=pk, foreign_keys=fks)
             table.insert_all(({k: _sqlite_value(v) for k, v in row.items()} for row in rows[name]))
             for column in INDEXES.get(name, ()):
                 table.create_index([column], if_not_exists=True)
             counts[name] = table.count
         tokenize = "trigram" if sqlite3.sqlite_version_info >= (3, 34, 0) else None
-        db["transcript_records"].enable_fts(["title"], tokenize=tokenize, create_triggers=True)
+        db.table("transcript_records").enable_fts(["title"], tokenize=tokenize, create_triggers=True)
         return counts
     finally:
         db.close()
@@ -241,17 +265,7 @@ def export_sqlite(ledger: "Ledger", path: str | Path, *, as_of: date | None = No
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def require(module: str) -> Any:
-    """Import a module of the ``notebook`` extra, or raise an ``ImportError`` that says how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as missing:
-        raise ImportError(f"{module} is needed for this and is not installed: {NOTEBOOK_HINT}") from missing
-
-
-def to_pandas(ledger: "Ledger", as_of: date | None = None, *, workers: int = 1) -> dict[str, "pandas.DataFrame"]:
+def to_pandas(ledger: LedgerReader, as_of: date | None = None, *, workers: int = 1) -> dict[str, pandas.DataFrame]:
     """The analysis tables as pandas DataFrames (credits as floats, dates as timestamps), keyed by table name.
     Needs the ``notebook`` extra: ``pip install 'credit-ledger[notebook]'``."""
     pd = require("pandas")
@@ -274,7 +288,7 @@ def to_pandas(ledger: "Ledger", as_of: date | None = None, *, workers: int = 1) 
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def transcript_json(ledger: "Ledger", student_id: str, as_of: date | None = None, *, indent: int | None = 2) -> str:
+def transcript_json(ledger: LedgerReader, student_id: str, as_of: date | None = None, *, indent: int | None = 2) -> str:
     """A student's transcript as JSON (the ``Transcript`` schema of ``json_schemas()``; credits as strings, dates
     ISO). ``Transcript.model_validate_json`` reads it back."""
     return ledger.transcript(student_id, as_of).model_dump_json(indent=indent)
@@ -285,28 +299,60 @@ def read_transcript_json(text: str | bytes) -> Transcript:
     return Transcript.model_validate_json(text)
 
 
-def audits_csv(reports: Iterable["AuditReport"], path: str | Path | IO[str]) -> int:
-    """Write audit reports as CSV (one row per report, the ``audits`` table's columns, UTF-8) to a path or an open
-    text file, and return the number of rows written.
+def audits_csv(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
+    """Write audit reports as CSV to a path or an open text file, and return the number of rows written: a header,
+    then one row per report, ``audit_row``'s columns (those of the ``audits`` table) in that order, UTF-8. Booleans
+    are ``1``/``0``, dates ISO, credits as written in the ledger (``46.00``), a value the report lacks is empty and
+    ``issues`` holds the distinct issue codes, sorted and comma-separated. ``credit-ledger audit-all --out
+    FILE.csv`` writes this format.
 
     >>> import io
     >>> audits_csv([], io.StringIO())
     0
     """
-    columns = list(TABLES["audits"][0])
+    with _text_sink(path) as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(TABLES["audits"][0]))
+        writer.writeheader()
+        n = 0
+        for report in reports:
+            writer.writerow({k: _csv_value(v) for k, v in audit_row(report).items()})
+            n += 1
+        return n
+
+
+def audits_jsonl(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
+    """Write audit reports as JSON Lines to a path or an open text file, and return the number of lines written:
+    one whole report a line (the ``AuditReport`` schema of ``json_schemas()``; ``AuditReport.model_validate_json``
+    reads a line back). Where a report has a column of ``audits_csv``, the line has it under the same name, or
+    under the path ``audit_row`` names (``credits.total`` for ``total``). ``credit-ledger audit-all --out
+    FILE.jsonl`` writes this format.
+
+    >>> import io
+    >>> audits_jsonl([], io.StringIO())
+    0
+    """
+    with _text_sink(path) as sink:
+        n = 0
+        for report in reports:
+            sink.write(report.to_json(indent=None) + "\n")
+            n += 1
+        return n
+
+
+@contextmanager
+def _text_sink(path: str | Path | IO[str]) -> Iterator[IO[str]]:
+    """The open text file ``path`` names (created or truncated, closed after), or ``path`` itself when it is one."""
     if isinstance(path, (str, Path)):
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            return _write_csv(reports, f, columns)
-    return _write_csv(reports, path, columns)
+        with open(path, "w", encoding="utf-8", newline="") as sink:
+            yield sink
+    else:
+        yield path
 
 
-def _write_csv(reports: Iterable["AuditReport"], f: IO[str], columns: list[str]) -> int:
-    writer = csv.DictWriter(f, fieldnames=columns)
-    writer.writeheader()
-    n = 0
-    for report in reports:
-        row = audit_row(report)
-        writer.writerow({k: "" if v is None else (str(int(v)) if isinstance(v, bool) else str(v))
-                         for k, v in row.items()})
-        n += 1
-    return n
+def _csv_value(value: Any) -> str:
+    """A cell of ``audits_csv``: empty for none, ``1``/``0`` for a boolean, else the value as text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)

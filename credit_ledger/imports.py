@@ -59,6 +59,7 @@ Format = Literal["csv", "jsonl"]
 
 FORMATS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 """File suffixes and the format each means."""
+_FORMAT_NAMES: dict[str, Format] = {"csv": "csv", "jsonl": "jsonl"}
 
 EVENT_FIELDS = frozenset(name for cls in EVENT_CLASSES.values() for name in cls.model_fields)
 """Every field name of any event kind: the columns of the default layout."""
@@ -134,10 +135,11 @@ def format_of(path: str | Path, format: str | None = None) -> Format:
     ('jsonl', 'csv')
     """
     if format is not None:
-        if format not in ("csv", "jsonl"):
+        named = _FORMAT_NAMES.get(format)
+        if named is None:
             raise ImportFileError([ImportProblem(line=1, code="bad_format",
                                                  message=f"format {format!r} is not csv or jsonl")], str(path))
-        return format  # type: ignore[return-value]
+        return named
     found = FORMATS.get(Path(path).suffix.lower())
     if found is None:
         raise ImportFileError([ImportProblem(
@@ -222,7 +224,7 @@ def _read_csv(handle: Iterable[str], mapping: ColumnMap | None) -> Iterator[Impo
                 line=line, column=None, code="bad_value",
                 message=f"the row has {len(cells)} cells but the header names {len(header)} columns"))
             continue
-        values = {name: cell.strip() for name, cell in zip(header, cells) if name and cell.strip()}
+        values = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if name and cell.strip()}
         yield _row(line, values, raw, mapping, strict_columns=mapping is None)
 
 
@@ -257,9 +259,10 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
     for column, value in values.items():
         name = column
         if mapping is not None and column in mapping.columns:
-            name = mapping.columns[column]  # type: ignore[assignment]
-            if not name:
-                continue
+            mapped = mapping.columns[column]
+            if not mapped:
+                continue  # mapped to nothing: a column to leave out
+            name = mapped
         elif mapping is not None and column not in EVENT_FIELDS and "." not in column:
             continue  # another system's column we were not asked to read
         elif strict_columns and column not in EVENT_FIELDS and "." not in column:
@@ -293,8 +296,7 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
     try:
         event = EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        column, code, message = _first_problem(exc, source)
-        return problem(column, code, message)
+        return problem(*_first_problem(exc, source))
     return ImportRow(line=line, raw=raw, event=event)
 
 

@@ -7,7 +7,9 @@ bars: how many may graduate now, are early (all met, before the early-graduation
 deadline, past it, suspended, and so on.
 
 Needs the ``notebook`` extra (matplotlib), imported only when a picture is drawn; each figure has its own ``Agg``
-canvas (pyplot is not used), so no display is needed and a notebook's backend is left alone. Labels are ASCII (codes and statuses), so no CJK font is needed either.
+canvas (pyplot is not used), so no display is needed and a notebook's backend is left alone. Labels are ASCII (codes
+and statuses), so no CJK font is needed either. The pictures read a report's data by attribute only: this module
+imports nothing of the report models at run time (``AuditReport.plot`` calls down into it).
 
 >>> cohort_counts([])
 {}
@@ -18,10 +20,11 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .exports import require
+from .extras import require
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graduation import AuditReport
@@ -85,7 +88,7 @@ def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes
         ax.plot([stage.start, end], [float(stage.cumulative - stage.credits), float(stage.cumulative)],
                 color="#2166ac", linewidth=2, marker="o", markersize=3,
                 label="credits earned (study periods)" if n == 0 else None)
-    for before, after in zip(report.stages, report.stages[1:]):  # a suspension: the gap between two periods
+    for before, after in pairwise(report.stages):  # a suspension: the gap between two periods
         if before.end is not None and after.start > before.end:
             ax.axvspan(before.end, after.start, color="#bababa", alpha=0.3,
                        label="suspended" if before is report.stages[0] else None)

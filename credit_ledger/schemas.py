@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from .graduation import AuditReport
 from .models import (
     EVENT_ADAPTER,
@@ -35,7 +37,7 @@ from .transfer import Decision, Outcome, RecognitionResult, StatementResult, Tra
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-MODELS: tuple[type, ...] = (
+MODELS: tuple[type[BaseModel], ...] = (
     Catalog, Institution, Course, Program, Agreement, ConversionRule, Grade, CreditRecord, Transcript, Balance,
     AuditReport, Outcome, Decision, RecognitionResult, StatementResult, TransferStatement, Receipt, VerifyReport,
     Issue,

@@ -71,8 +71,8 @@ def main(db_url: str | None = None) -> tuple[cl.RecognitionResult, cl.Balance]:
     print(result)
     certificate = cl.Outcome(type="certificate", outcome_id="NC-4-2025-08812", title="数控车工", level="中级",
                              issued_on=date(2025, 8, 20), valid_until=date(2030, 8, 19))
-    award = cl.Outcome(type="competition", outcome_id="HN-JNDS-2025-0457", title="湖南省职业技能大赛 数控车", level="省级",
-                       rank=2, issued_on=date(2025, 8, 30))
+    award = cl.Outcome(type="competition", outcome_id="HN-JNDS-2025-0457", title="湖南省职业技能大赛 数控车",
+                       level="省级", rank=2, issued_on=date(2025, 8, 30))
     print(school_b.convert(student, [certificate, award], as_of=date(2025, 9, 12)))
 
     for record in school_b.transcript(student).records:

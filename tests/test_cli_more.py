@@ -1,15 +1,19 @@
-"""The audit-all, convert and statement commands, end to end through typer's runner."""
+"""The audit-all, convert, export, plot, schema and statement commands, end to end through typer's runner. Drawing
+needs the ``notebook`` extra (matplotlib): that test skips without it."""
 
 from __future__ import annotations
 
 import csv
 import json
+import sys
 
 from typer.testing import CliRunner
 
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.cli import app
+from credit_ledger.exports import TABLES, audit_row
+from notebook_extra import needs_matplotlib
 
 runner = CliRunner()
 
@@ -26,7 +30,8 @@ def test_audit_all_writes_csv_and_jsonl_and_a_summary(tmp_path):
     result = runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2026-07-31", "--out", str(out),
                                  "--workers", "1"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["student_id"], r["status"]) for r in rows] == [(demo.STUDENT, "requirements_missing")]
     assert rows[0]["shortfall"] == "46.00" and "total_credits_short" in rows[0]["issues"]
     assert "requirements_missing" in result.stdout and "1 students audited" in result.stdout
@@ -36,6 +41,30 @@ def test_audit_all_writes_csv_and_jsonl_and_a_summary(tmp_path):
     assert report["status"] == "graduated" and report["student_id"] == demo.STUDENT
     bad = runner.invoke(app, ["audit-all", "--db", db, "--out", str(tmp_path / "audits.txt")])
     assert bad.exit_code == 1 and ".csv or .jsonl" in bad.stderr
+
+
+def test_audit_all_writes_the_one_audit_csv_format_and_lines_that_flatten_to_it(tmp_path):
+    """The command's CSV is ``audits_csv``'s (the export's audits table: 1/0, comma-separated issue codes), and
+    each JSON line is the whole report, which ``audit_row`` flattens to that same row."""
+    db = _demo_db(tmp_path)
+    written = {}
+    for suffix in ("csv", "jsonl"):
+        out = tmp_path / f"audits.{suffix}"
+        result = runner.invoke(app, ["audit-all", "--db", db, "--as-of", "2026-07-31", "--out", str(out),
+                                     "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        written[suffix] = out
+    with written["csv"].open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == list(TABLES["audits"][0])
+        [row] = list(reader)
+    assert row["eligible"] == "0" and row["part_time"] == "1" and row["award"] == ""
+    assert row["issues"] == "requirement_unmet,total_credits_short"
+    [line] = written["jsonl"].read_text(encoding="utf-8").splitlines()
+    report = cl.AuditReport.model_validate_json(line)
+    flat = audit_row(report)
+    assert list(flat) == list(row)
+    assert {k: "" if v is None else str(int(v)) if isinstance(v, bool) else str(v) for k, v in flat.items()} == row
 
 
 def test_convert_decides_and_dry_run_writes_nothing(tmp_path):
@@ -131,7 +160,7 @@ def test_every_command_has_help_with_an_example():
         assert "Example:" in (command.help or ""), f"{line} --help gives no example"
 
 
-def test_export_plot_and_schema_commands(tmp_path):
+def test_export_and_schema_commands(tmp_path):
     import sqlite3
 
     db = _demo_db(tmp_path)
@@ -142,15 +171,6 @@ def test_export_plot_and_schema_commands(tmp_path):
     assert con.execute("SELECT status FROM audits WHERE student_id = ?", (demo.STUDENT,)).fetchone() == ("graduated",)
     assert con.execute("SELECT COUNT(*) FROM transcript_records").fetchone()[0] == 22
     con.close()
-    picture = tmp_path / "li-na.png"
-    drawn = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--out", str(picture)])
-    assert drawn.exit_code == 0, drawn.output
-    assert picture.read_bytes().startswith(b"\x89PNG")
-    cohort = tmp_path / "cohort.png"
-    assert runner.invoke(app, ["plot", "--cohort", "--db", db, "--out", str(cohort)]).exit_code == 0
-    assert cohort.read_bytes().startswith(b"\x89PNG")
-    both = runner.invoke(app, ["plot", demo.STUDENT, "--cohort", "--db", db, "--out", str(cohort)])
-    assert both.exit_code == 1 and "not both" in both.stderr
     one = runner.invoke(app, ["schema", "AuditReport"])
     assert one.exit_code == 0 and "status" in json.loads(one.stdout)["properties"]
     folder = tmp_path / "schemas"
@@ -158,6 +178,29 @@ def test_export_plot_and_schema_commands(tmp_path):
     assert (folder / "TransferStatement.schema.json").exists()
     unknown = runner.invoke(app, ["schema", "Nope"])
     assert unknown.exit_code == 1 and "AuditReport" in unknown.stderr
+
+
+@needs_matplotlib
+def test_plot_command_draws_a_student_or_the_cohort(tmp_path):
+    db = _demo_db(tmp_path)
+    picture = tmp_path / "li-na.png"
+    drawn = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--out", str(picture)])
+    assert drawn.exit_code == 0, drawn.output
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    cohort = tmp_path / "cohort.png"
+    assert runner.invoke(app, ["plot", "--cohort", "--db", db, "--out", str(cohort)]).exit_code == 0
+    assert cohort.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_command_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    db = _demo_db(tmp_path)
+    picture = tmp_path / "li-na.png"
+    both = runner.invoke(app, ["plot", demo.STUDENT, "--cohort", "--db", db, "--out", str(picture)])
+    assert both.exit_code == 1 and "not both" in both.stderr
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    refused = runner.invoke(app, ["plot", demo.STUDENT, "--db", db, "--out", str(picture)])
+    assert refused.exit_code == 1 and "credit-ledger[notebook]" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not picture.exists()
 
 
 def test_an_unforeseen_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):

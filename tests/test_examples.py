@@ -1,4 +1,5 @@
-"""Every script in examples/ runs with main(db_url=...) and reports no errors; so does the demo."""
+"""Every script in examples/ runs with main(db_url=...) and reports no errors; so does the demo. An example that
+makes frames or pictures needs the ``notebook`` extra, and skips without it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ import pytest
 
 import credit_ledger as cl
 from credit_ledger import demo
+from notebook_extra import needs_notebook
 from scripts import load_script
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+NOTEBOOK_EXAMPLES = frozenset({"cohort_analysis"})
+"""The examples that make pandas frames or draw pictures."""
 
 
 def test_there_are_examples():
     assert EXAMPLES, "examples/ is empty"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.stem, marks=[needs_notebook] if p.stem in NOTEBOOK_EXAMPLES else []) for p in EXAMPLES])
 def test_example_runs_on_a_file(path, tmp_path):
     module = load_script(path)
     module.main(f"sqlite:///{tmp_path / 'example.db'}")

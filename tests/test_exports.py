@@ -1,9 +1,11 @@
 """Exports: the SQLite analysis file (tables, foreign keys, indexes, full-text search), pandas frames, JSON
-transcripts, CSV audits, JSON Schemas, and the two examples built on them."""
+transcripts, CSV and JSON Lines audits, JSON Schemas, and the two examples built on them. Frames and pictures need
+the ``notebook`` extra: those tests skip without it."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from datetime import date
@@ -15,9 +17,18 @@ import sqlite_utils
 
 import credit_ledger as cl
 from credit_ledger import demo
-from credit_ledger.exports import TABLES, audits_csv, export_sqlite, to_pandas, transcript_json
-from scripts import load_script
+from credit_ledger.exports import (
+    TABLES,
+    audit_row,
+    audits_csv,
+    audits_jsonl,
+    export_sqlite,
+    to_pandas,
+    transcript_json,
+)
 from credit_ledger.schemas import json_schemas
+from notebook_extra import needs_notebook, needs_pandas
+from scripts import load_script
 
 AS_OF = date(2026, 7, 31)
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -130,6 +141,7 @@ def test_export_again_replaces_the_tables(small, exported, tmp_path):
     db.close()
 
 
+@needs_pandas
 def test_to_pandas_frames_match_the_tables(small, exported):
     counts, _ = exported
     frames = to_pandas(small, as_of=AS_OF)
@@ -144,6 +156,7 @@ def test_to_pandas_frames_match_the_tables(small, exported):
     assert by_student["F1"] == float(small.balance("F1", AS_OF).total)
 
 
+@needs_pandas
 def test_to_pandas_on_an_empty_ledger_has_the_columns():
     with cl.Ledger.open() as empty:
         frames = to_pandas(empty, as_of=AS_OF)
@@ -182,6 +195,37 @@ def test_audits_csv_has_one_row_per_report(small, tmp_path):
     assert list(rows[0]) == list(TABLES["audits"][0])
 
 
+def test_audits_csv_writes_the_audits_table_row_by_row(small, exported):
+    """The CSV and the analysis file's ``audits`` table are one format: the same columns, the same values."""
+    _, db = exported
+    sink = io.StringIO()
+    assert audits_csv(small.audit_all(as_of=AS_OF), sink) == 3
+    rows = list(csv.DictReader(io.StringIO(sink.getvalue())))
+    table = {r["student_id"]: r for r in db["audits"].rows}
+    for row in rows:
+        stored = table[row["student_id"]]
+        assert list(row) == list(stored)
+        for column, value in row.items():
+            if isinstance(stored[column], float):
+                assert float(value) == stored[column], column
+            else:
+                assert value == ("" if stored[column] is None else str(stored[column])), column
+
+
+def test_the_readme_lists_the_audit_columns_in_order():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert ", ".join(TABLES["audits"][0]) in " ".join(readme.replace("`", "").split())
+
+
+def test_audits_jsonl_writes_whole_reports_that_read_back(small, tmp_path):
+    reports = list(small.audit_all(as_of=AS_OF))
+    path = tmp_path / "audits.jsonl"
+    assert audits_jsonl(iter(reports), path) == 3
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [cl.AuditReport.model_validate_json(line) for line in lines] == reports
+    assert [audit_row(cl.AuditReport.model_validate_json(line)) for line in lines] == [audit_row(r) for r in reports]
+
+
 def test_json_schemas_cover_every_public_model():
     schemas = json_schemas()
     assert {"Event", "Catalog", "AuditReport", "Transcript", "Balance", "RecognitionResult", "TransferStatement",
@@ -218,6 +262,7 @@ def _example(name: str):
     return load_script(EXAMPLES / f"{name}.py")
 
 
+@needs_notebook
 def test_cohort_analysis_exports_analyses_and_draws(tmp_path, capsys):
     result = _example("cohort_analysis").main(f"sqlite:///{tmp_path / 'cohort.db'}")
     assert result["students"] == result["exported"]["students"] == 60

@@ -1,4 +1,5 @@
-"""Pictures: a student's credits stage by stage and a cohort's standing, as PNG bytes and files."""
+"""Pictures: a student's credits stage by stage and a cohort's standing, as PNG bytes and files. Drawing needs the
+``notebook`` extra (matplotlib): those tests skip without it; grouping a cohort and the missing-extra error do not."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.plots import COHORT_GROUPS, cohort_counts, cohort_group, plot_cohort, plot_student
+from notebook_extra import needs_matplotlib
 
 PNG = b"\x89PNG"
 
@@ -21,6 +23,7 @@ def demo_ledger() -> cl.Ledger:
     led.close()
 
 
+@needs_matplotlib
 @pytest.mark.parametrize("day", [demo.MIDWAY, demo.GRADUATION, date(2024, 9, 2)])
 def test_plot_student_returns_a_png_and_writes_it(demo_ledger, tmp_path, day):
     report = demo_ledger.audit(demo.STUDENT, as_of=day)
@@ -29,12 +32,14 @@ def test_plot_student_returns_a_png_and_writes_it(demo_ledger, tmp_path, day):
     assert png[:4] == PNG and path.read_bytes() == png
 
 
+@needs_matplotlib
 def test_plot_student_without_a_path_writes_nothing(demo_ledger, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert plot_student(demo_ledger.audit(demo.STUDENT, as_of=demo.MIDWAY))[:4] == PNG
     assert list(tmp_path.iterdir()) == []
 
 
+@needs_matplotlib
 def test_plot_cohort_returns_a_png_and_writes_it(demo_ledger, tmp_path):
     reports = [demo_ledger.audit(demo.STUDENT, as_of=day) for day in (demo.MIDWAY, demo.GRADUATION)]
     path = tmp_path / "cohort.png"
@@ -64,6 +69,7 @@ def test_plots_without_matplotlib_name_the_extra(demo_ledger, monkeypatch):
         plot_cohort([])
 
 
+@needs_matplotlib
 def test_a_report_draws_itself_for_a_notebook(tmp_path):
     from credit_ledger import demo
 
