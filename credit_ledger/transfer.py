@@ -87,6 +87,7 @@ from .models import (
     Years,
     quantize_credits,
 )
+from .records import CapResult, Excluded
 
 ZERO = Decimal("0.00")
 
@@ -94,35 +95,6 @@ ZERO = Decimal("0.00")
 # ---------------------------------------------------------------------------------------------------------------
 # Caps: what of the external credits counts
 # ---------------------------------------------------------------------------------------------------------------
-
-
-class Excluded(Frozen):
-    """Credits of a record that do not count, with the stable code of the rule that excludes them."""
-
-    record: CreditRecord
-    """The record as given to ``apply_caps``."""
-    credits: Decimal
-    """How many of its credits do not count (all of them, or the part a cap trims; 0 for a record of 0 credits
-    that does not count, such as a second conversion of the same outcome)."""
-    code: str
-    message: str
-
-
-class CapResult(Frozen):
-    """What counts toward graduation after the program's caps, and what does not and why.
-
-    For every record given, its counted credits plus its excluded credits are its own credits.
-    """
-
-    counted: tuple[CreditRecord, ...] = ()
-    """Home records untouched; an external record trimmed to fit a cap with its reduced credits; in the order of
-    ``record_key``."""
-    excluded: tuple[Excluded, ...] = ()
-
-    @property
-    def total(self) -> Decimal:
-        """The counted credits."""
-        return sum((r.credits for r in self.counted), ZERO)
 
 
 def record_key(record: CreditRecord) -> tuple:
