@@ -59,7 +59,7 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from .errors import BadSignature
 from .grades import is_passing, score_of
-from .history import _external_record, build_timeline, transcript_records
+from .history import build_timeline, external_record, transcript_records
 from .models import (
     CENT,
     DEFAULT_POLICY,
@@ -578,7 +578,7 @@ def _decide_caps(pending: list[_Pending], decisions: list[Decision | None], stan
     current = {e.event_id: e for p in pending for e in p.events}
     excluded: dict[str, list[Excluded]] = defaultdict(list)
     while current:
-        candidates = [_external_record(e, origin_of[e.kind], catalog, standing.institution)  # type: ignore[arg-type]
+        candidates = [external_record(e, origin_of[e.kind], catalog, standing.institution)  # type: ignore[arg-type]
                       for e in current.values()]
         caps = apply_caps(existing + candidates, total_credits=program.total_credits, policy=program.policy)
         counted = {r.event_id: r.credits for r in caps.counted if r.event_id in current}
