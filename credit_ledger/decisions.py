@@ -180,7 +180,7 @@ class Pending:
 
 
 def decide_caps(pending: list[Pending], decisions: list[Decision | None], standing: Standing, *, catalog: Catalog,
-                 on: date, prefix: str) -> list[Any]:
+                on: date, prefix: str) -> list[Any]:
     """Apply the program's caps to the candidates together with the student's records; fill in the decisions and
     return the events to write.
 
