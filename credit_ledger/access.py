@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Literal
 
-from .models import _ENTRY_KEYS, Catalog, Issue, _since
+from .catalog import ENTRY_KEYS, Catalog, in_force_from
+from .records import Issue
 
 ReadReason = Literal["own_student", "received_statement", "agreement"]
 
@@ -84,9 +85,9 @@ def read_refusal(institution: str, student_id: str) -> Issue:
 def new_entries(current: Catalog, other: Catalog) -> dict[str, list[Any]]:
     """The entries of ``other`` that ``current`` lacks (by key and ``valid_from``), per catalog section."""
     out: dict[str, list[Any]] = {}
-    for section, key_of in _ENTRY_KEYS.items():
-        have = {key_of(e) + (_since(e),) for e in getattr(current, section)}
-        added = [e for e in getattr(other, section) if key_of(e) + (_since(e),) not in have]
+    for section, key_of in ENTRY_KEYS.items():
+        have = {key_of(e) + (in_force_from(e),) for e in getattr(current, section)}
+        added = [e for e in getattr(other, section) if key_of(e) + (in_force_from(e),) not in have]
         if added:
             out[section] = added
     return out

@@ -19,18 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from .catalog import Catalog, CoursesRequirement, program_in_force, walk_requirements
+from .dates import years_to_days
 from .errors import DuplicateEvent, PermissionDenied, RejectedEvent, UnknownReference
+from .events import STATUS_KINDS
 from .history import State, StudentContext, Timeline, build_timeline, policy_for, replay_order
-from .models import (
-    STATUS_KINDS,
-    Catalog,
-    CoursesRequirement,
-    Issue,
-    walk_requirements,
-)
+from .records import Issue
 
 ERROR_OF_CODE: dict[str, type[Exception]] = {
     "duplicate_event": DuplicateEvent,
@@ -97,8 +93,8 @@ class Ctx:
     track_events: bool = False
     owner: str | None = None
     """The institution recording the event being checked (the ledger's ``recorded_by``)."""
-    state: State | None = None
-    """The status the event being checked meets (``timeline.status_at(event)``)."""
+    state: State = State(since=date.min, status="not_enrolled")
+    """The status the event being checked meets (``timeline.status_at(event)``; set before each event's checks)."""
     audits: Mapping[str, Any] | None = None
     """Graduation audits of the batch's ``Graduated`` events, by event id (made by the ledger)."""
     released: frozenset[str] = frozenset()
@@ -121,15 +117,6 @@ def _issue(code: str, event: Any, message: str) -> Issue:
     return Issue(code=code, message=f"student {event.student_id}, event {event.event_id} "
                                     f"({event.kind} on {event.occurred_on}): {message}",
                  event_id=event.event_id, student_id=event.student_id)
-
-
-def _years_to_days(years: Decimal) -> int:
-    """Days in a number of years (x 365.25, rounded).
-
-    >>> _years_to_days(Decimal(2))
-    730
-    """
-    return int((years * Decimal("365.25")).to_integral_value())
 
 
 # -- shared checks ---------------------------------------------------------------------------------------------------
@@ -167,8 +154,8 @@ def check_own_student(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return NO_ISSUES
     if event.kind == "enrolled":
         state = ctx.state
-        studying = state.enrolment is not None and state.status in ("active", "suspended")
-        if studying and state.enrolment.institution != ctx.acting_as:  # type: ignore[union-attr]
+        studying = state.enrolment if state.status in ("active", "suspended") else None
+        if studying is not None and studying.institution != ctx.acting_as:
             return [_issue("not_own_student", event, f"{ctx.acting_as} may not enrol a student who is studying at "
                            "another school")]
         return NO_ISSUES
@@ -204,9 +191,9 @@ def check_enrolled(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return issues + [_issue("unknown_program", event, f"program {event.program} of {event.institution} is not "
                                 f"in the catalog on {event.occurred_on}")]
     state = ctx.state
-    if state.status in ("active", "suspended"):
+    if state.status in ("active", "suspended") and state.enrolment is not None:  # (a studying student's is set)
         issues.append(_issue("already_enrolled", event, f"the student is already enrolled in "
-                             f"{state.enrolment.program} at {state.enrolment.institution}"))  # type: ignore[union-attr]
+                             f"{state.enrolment.program} at {state.enrolment.institution}"))
     return issues + _admission(event, program, event.mode, event.entry_basis)
 
 
@@ -232,7 +219,7 @@ def check_suspended(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
     policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
     used = ctx.timeline.suspended_days()
-    if used >= _years_to_days(policy.max_suspension_years):
+    if used >= years_to_days(policy.max_suspension_years):
         return [_issue("suspension_limit", event, f"the student has used {used} days of suspension, the limit of "
                        f"{policy.max_suspension_years} years")]
     return NO_ISSUES
@@ -248,7 +235,7 @@ def check_resumed(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return [_issue("not_suspended", event, f"the student is not suspended on that day ({state.status})")]
     policy = policy_for(ctx.timeline, ctx.catalog, event.occurred_on)
     used = ctx.timeline.suspended_days(until=event.occurred_on)
-    limit = _years_to_days(policy.max_suspension_years)
+    limit = years_to_days(policy.max_suspension_years)
     if used > limit:
         return [_issue("suspension_limit", event, f"suspensions would total {used} days, more than the limit of "
                        f"{policy.max_suspension_years} years ({limit} days); the student must withdraw instead")]
@@ -269,13 +256,15 @@ def check_program_changed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     if issues:
         return issues
     enrolment = ctx.state.enrolment
-    program = ctx.catalog.program(enrolment.institution, event.program, event.occurred_on)  # type: ignore[union-attr]
+    if enrolment is None:  # pragma: no cover - an active student has an enrolment
+        return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
+    program = ctx.catalog.program(enrolment.institution, event.program, event.occurred_on)
     if program is None:
         return [_issue("unknown_program", event, f"program {event.program} of "
-                       f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]  # type: ignore
-    if program.code == enrolment.program:  # type: ignore[union-attr]
+                       f"{enrolment.institution} is not in the catalog on {event.occurred_on}")]
+    if program.code == enrolment.program:
         return [_issue("same_program", event, f"the student is already in program {program.code}")]
-    return _admission(event, program, enrolment.mode, enrolment.entry_basis) or NO_ISSUES  # type: ignore
+    return _admission(event, program, enrolment.mode, enrolment.entry_basis) or NO_ISSUES
 
 
 def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:
@@ -290,7 +279,7 @@ def check_course_completed(event: Any, ctx: Ctx) -> Sequence[Issue]:
     active = check_active(event, ctx)
     if active:
         return issues + list(active)
-    enrolment = ctx.state.enrolment  # type: ignore[union-attr]
+    enrolment = ctx.state.enrolment
     if enrolment is not None and enrolment.institution != event.institution:
         issues.append(_issue("not_home_course", event, f"course {event.course} is {event.institution}'s, but the "
                              f"student studies at {enrolment.institution}; credit from elsewhere is recognised, "
@@ -375,7 +364,7 @@ def check_exception_granted(event: Any, ctx: Ctx) -> Sequence[Issue]:
         return [_issue("not_enrolled", event, "the student is not enrolled on that day")]
     institution = state.enrolment.institution
     code = event.program or state.enrolment.program
-    program = ctx.catalog.program(institution, code, event.occurred_on) or ctx.catalog.program(institution, code)
+    program = program_in_force(ctx.catalog, institution, code, event.occurred_on)
     if program is None:
         return [_issue("unknown_program", event, f"program {code} of {institution} is not in the catalog")]
     nodes = {node.id: node for _, node in walk_requirements(program.requirements)}

@@ -6,10 +6,25 @@ and the rule), and a refused write leaves the ledger exactly as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Protocol, Sequence
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .models import Issue
+
+class IssueLike(Protocol):
+    """An issue as an error carries it (``models.Issue`` is one): a stable code, a sentence, and the event and
+    student it is about. The errors are the bottom of the package and import nothing of it, so they name issues by
+    their shape."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def event_id(self) -> str | None: ...
+
+    @property
+    def student_id(self) -> str | None: ...
 
 
 class CreditLedgerError(Exception):
@@ -17,7 +32,7 @@ class CreditLedgerError(Exception):
 
 
 class _WithIssues(CreditLedgerError):
-    def __init__(self, issues: "Sequence[Issue]" = (), message: str | None = None):
+    def __init__(self, issues: Sequence[IssueLike] = (), message: str | None = None):
         self.issues = list(issues)
         if message is None:
             message = "; ".join(f"[{i.code}] {i.message}" for i in self.issues) or self.__class__.__doc__ or ""

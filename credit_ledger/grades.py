@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from .models import Grade, Policy, Scale, quantize_credits
+from .base import Grade, Policy, Scale, quantize_credits
 
 FIVE_LEVEL_SCORES = {
     "excellent": Decimal(95), "good": Decimal(85), "average": Decimal(75), "pass": Decimal(65), "fail": Decimal(50),
@@ -41,8 +41,8 @@ def score_of(grade: Grade) -> Decimal | None:
     """
     if grade.scale is Scale.PERCENT:
         return grade.score
-    if grade.scale is Scale.FIVE_LEVEL:
-        return FIVE_LEVEL_SCORES[grade.level]  # type: ignore[index]
+    if grade.scale is Scale.FIVE_LEVEL and grade.level is not None:
+        return FIVE_LEVEL_SCORES[grade.level]
     return None
 
 
@@ -50,12 +50,13 @@ def is_passing(grade: Grade, *, policy: Policy) -> bool:
     """True when the grade reaches the pass mark (合格 always passes, 不合格 never).
 
     >>> from credit_ledger.models import DEFAULT_POLICY as P
-    >>> is_passing(Grade.parse(60), policy=P), is_passing(Grade.parse(59.5), policy=P), is_passing(Grade.parse("及格"), policy=P)
-    (True, False, True)
+    >>> [is_passing(Grade.parse(g), policy=P) for g in (60, 59.5, "及格")]
+    [True, False, True]
     """
     if grade.scale is Scale.PASS_FAIL:
         return grade.level == "pass"
-    return score_of(grade) >= policy.pass_mark  # type: ignore[operator]
+    score = score_of(grade)
+    return score is not None and score >= policy.pass_mark
 
 
 def grade_points(grade: Grade, *, policy: Policy, score: Decimal | None = None) -> Decimal | None:

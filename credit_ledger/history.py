@@ -7,7 +7,8 @@ then kind rank, then recording order), so the same history always gives the same
 >>> from datetime import date as d
 >>> from credit_ledger.models import Catalog, Enrolled, CourseCompleted
 >>> cat = Catalog.sample()
->>> evs = [Enrolled(event_id="e1", student_id="S1", occurred_on=d(2025, 9, 1), institution="HNJX", program="CNC-SR-2025"),
+>>> evs = [Enrolled(event_id="e1", student_id="S1", occurred_on=d(2025, 9, 1), institution="HNJX",
+...                 program="CNC-SR-2025"),
 ...        CourseCompleted(event_id="c1", student_id="S1", occurred_on=d(2026, 1, 10), institution="HNJX",
 ...                        course="MECH101", grade=52),
 ...        CourseCompleted(event_id="c2", student_id="S1", occurred_on=d(2026, 3, 1), institution="HNJX",
@@ -27,19 +28,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Literal, Sequence
 
+from .base import DEFAULT_POLICY, Policy
+from .catalog import Catalog, Course, Program, program_in_force
+from .events import KIND_RANK, STATUS_KINDS, CourseCompleted, GradeCorrected
 from .grades import choose_attempt, grade_points
-from .models import (
-    DEFAULT_POLICY,
-    KIND_RANK,
-    STATUS_KINDS,
-    Balance,
-    Catalog,
-    CourseCompleted,
-    CreditRecord,
-    GradeCorrected,
-    Policy,
-    Program,
-)
+from .records import Balance, CreditRecord
 
 Status = Literal["not_enrolled", "active", "suspended", "withdrawn", "graduated"]
 
@@ -182,8 +175,7 @@ def program_for(timeline: Timeline, catalog: Catalog, on: date | None = None) ->
     enrolment = state.enrolment or timeline.current_enrolment()
     if enrolment is None:
         return None
-    return catalog.program(enrolment.institution, enrolment.program, on) or catalog.program(
-        enrolment.institution, enrolment.program)
+    return program_in_force(catalog, enrolment.institution, enrolment.program, on)
 
 
 def effective_events(events: Sequence[Any], as_of: date | None = None) -> list[Any]:
@@ -235,18 +227,18 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
             if e.event_id in reversed_ids:
                 continue
             key = (e.institution, e.course)
-            tries = attempts.get(key)
-            if tries is None:
-                tries = attempts[key] = ([], [])
-            tries[0].append((n if order is None else order[e.event_id], e.attempt,
-                             corrected.get(e.event_id, e.grade) if corrected else e.grade))
-            tries[1].append(e)
+            course_attempts = attempts.get(key)
+            if course_attempts is None:
+                course_attempts = attempts[key] = ([], [])
+            course_attempts[0].append((n if order is None else order[e.event_id], e.attempt,
+                                       corrected.get(e.event_id, e.grade) if corrected else e.grade))
+            course_attempts[1].append(e)
         elif kind == "credit_recognized":
             if e.event_id not in reversed_ids:
-                records.append(_external_record(e, "recognized", catalog, home_institution or e.recorded_by))
+                records.append(external_record(e, "recognized", catalog, home_institution or e.recorded_by))
         elif kind == "outcome_converted":
             if e.event_id not in reversed_ids and (e.outcome_type, e.outcome_id) not in revoked:
-                records.append(_external_record(e, "converted", catalog, home_institution or e.recorded_by))
+                records.append(external_record(e, "converted", catalog, home_institution or e.recorded_by))
     templates = _home_templates(catalog)
     trusted = CreditRecord.trusted_fields
     for key, (tries, evs) in attempts.items():
@@ -277,13 +269,13 @@ def transcript_records(events: Sequence[Any], *, catalog: Catalog, as_of: date |
         fields["flagged"] = flagged
         fields["event_id"] = ev.event_id
         fields["occurred_on"] = day
-        records.append(trusted(fields, _HOME_FIELDS))  # from validated events and catalog: no re-validation
+        records.append(trusted(fields, HOME_RECORD_FIELDS))  # from validated events and catalog: no re-validation
     records.sort(key=_record_order)
     return records
 
 
 _ZERO = Decimal(0)
-_HOME_FIELDS = frozenset({
+HOME_RECORD_FIELDS = frozenset({
     "course", "institution", "title", "category", "tags", "mode", "level", "credits", "hours", "grade", "score",
     "grade_points", "attempt", "flagged", "origin", "event_id", "occurred_on"})
 """The fields a home record is given (its ``model_fields_set``)."""
@@ -291,26 +283,35 @@ _HOME_FIELDS = frozenset({
 
 def _home_templates(catalog: Catalog) -> dict[tuple[str, str], tuple[list[date], list[dict[str, Any]]]]:
     """Per (institution, course): ``_course_templates``, kept with the (immutable) catalog for the next audit."""
-    templates = catalog._memo.get("home_record_templates")
-    if templates is None:
-        templates = catalog._memo["home_record_templates"] = {}
+    templates: dict[tuple[str, str], tuple[list[date], list[dict[str, Any]]]] = catalog.derived(
+        "home_record_templates", dict)
     return templates
 
 
 def _course_templates(catalog: Catalog, institution: str, code: str) -> tuple[list[date], list[dict[str, Any]]]:
     """The start days of a course's catalog versions and, per version, the fields of a home record of it (what the
     catalog says; the attempt's values are placeholders). A course not in the catalog: no starts, one template."""
-    found = catalog._index["courses"].get((institution, code))
-    if found is None:
-        return [], [_template(course=code, institution=institution, title=code, category="unknown", tags=(),
-                              mode="classroom", level=None, credits=_ZERO, hours=None)]
-    starts, entries = found
-    return list(starts), [_template(course=code, institution=institution, title=c.title, category=c.category,
-                                    tags=c.tags, mode=c.mode, level=c.level, credits=c.credits, hours=c.hours)
+    starts, entries = catalog.course_versions(institution, code)
+    if not entries:
+        return [], [home_record_template(course=code, institution=institution, title=code, category="unknown",
+                                         tags=(), mode="classroom", level=None, credits=_ZERO, hours=None)]
+    return list(starts), [home_record_template(course=code, institution=institution, title=c.title,
+                                               category=c.category, tags=c.tags, mode=c.mode, level=c.level,
+                                               credits=c.credits, hours=c.hours)
                           for c in entries]
 
 
-def _template(**facts: Any) -> dict[str, Any]:
+def home_record_template(**facts: Any) -> dict[str, Any]:
+    """The fields of a home record (every field of ``CreditRecord``, in declaration order) with the catalog's
+    ``facts`` of its course (course, institution, title, category, tags, mode, level, credits, hours) and
+    placeholders for the attempt's values: what replay copies and fills in for each counted course, then hands to
+    ``CreditRecord.trusted_fields`` with ``HOME_RECORD_FIELDS`` as the fields set.
+
+    >>> t = home_record_template(course="C1", institution="HNJX", title="t", category="core", tags=(),
+    ...                          mode="classroom", level=None, credits=Decimal("2.00"), hours=None)
+    >>> list(t) == list(CreditRecord.model_fields), HOME_RECORD_FIELDS <= set(t), t["origin"]
+    (True, True, 'home')
+    """
     record = CreditRecord.trusted(**facts, grade=None, score=None, grade_points=None, attempt=None, flagged=False,
                                   origin="home", event_id="", occurred_on=date.min)
     return dict(record.__dict__)
@@ -320,8 +321,11 @@ def _record_order(r: CreditRecord) -> tuple[date, str, str]:
     return (r.occurred_on, r.course or "", r.event_id)
 
 
-def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog: Catalog,
-                     home_institution: str | None) -> CreditRecord:
+def external_record(e: Any, origin: Literal["recognized", "converted"], catalog: Catalog,
+                    home_institution: str | None) -> CreditRecord:
+    """The credit record of a ``CreditRecognized`` (``origin="recognized"``) or ``OutcomeConverted``
+    (``"converted"``) event at the student's home school: its target course's catalog facts (the version in force
+    on the event's day, else the latest), the event's credits and where they came from."""
     target_course = e.target.course
     course = None
     if target_course is not None and home_institution is not None:
@@ -343,7 +347,7 @@ def _external_record(e: Any, origin: Literal["recognized", "converted"], catalog
     )
 
 
-def _mode_of(e: Any, course: Any) -> str:
+def _mode_of(e: Any, course: Course | None) -> str:
     """An online course's conversion is online whatever it targets; anything else takes its target course's mode."""
     if getattr(e, "outcome_type", None) == "online_course":
         return "online"

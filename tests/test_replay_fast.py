@@ -323,9 +323,9 @@ def test_audit_all_of_a_row_that_holds_no_event_raises_integrity_error(file_ledg
 def test_a_home_record_template_is_given_the_fields_a_home_record_is_given():
     from credit_ledger import history
 
-    template = history._template(course="C1", institution="HNJX", title="t", category="core", tags=(),
-                                 mode="classroom", level=None, credits=Decimal("2.00"), hours=None)
+    template = history.home_record_template(course="C1", institution="HNJX", title="t", category="core", tags=(),
+                                            mode="classroom", level=None, credits=Decimal("2.00"), hours=None)
     assert set(template) == set(cl.CreditRecord.model_fields)
-    assert history._HOME_FIELDS <= set(template)
-    record = cl.CreditRecord.trusted(**{k: template[k] for k in history._HOME_FIELDS})
-    assert record.model_fields_set == history._HOME_FIELDS
+    assert history.HOME_RECORD_FIELDS <= set(template)
+    record = cl.CreditRecord.trusted(**{k: template[k] for k in history.HOME_RECORD_FIELDS})
+    assert record.model_fields_set == history.HOME_RECORD_FIELDS

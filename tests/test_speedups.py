@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import credit_ledger as cl
-from credit_ledger import graduation, transfer
+from credit_ledger import caps, graduation, transfer
 from credit_ledger.graduation import Allocated, RequirementResult
 from credit_ledger.models import CreditRecord
 
@@ -66,7 +66,7 @@ def test_caps_on_distinct_home_courses_take_the_general_path_s_answer(rows, rati
     records = [_record(i, c, mode=mode, day=day) for i, (c, mode, day) in enumerate(rows)]
     policy = cl.Policy(max_online_ratio=Decimal(ratio), max_external_ratio=Decimal(ratio))
     fast = transfer.apply_caps(records, total_credits=Decimal(60), policy=policy)
-    general, _beaten = transfer._caps_once(records, total_credits=Decimal(60), policy=policy, home_first=set())
+    general, _beaten = caps.apply_caps_once(records, total_credits=Decimal(60), policy=policy, home_first=set())
     assert fast == general
     assert not fast.excluded
 

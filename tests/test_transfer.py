@@ -299,6 +299,17 @@ def test_max_age_of_the_source(school):
     assert codes(res) == ["too_old"] and "5 years" in res.decisions[0].message
 
 
+def test_max_age_is_counted_on_the_calendar(school):
+    """AGR-HN-MFG-2024 allows sources up to 5 years old: a result of 2023-03-01 is recognised up to 2028-03-01, the
+    same day five calendar years on (``dates.add_years``; counted as 5 x 365.25 = 1,826 days the last day would be
+    2028-02-29), and is too old from 2028-03-02."""
+    source = statement(result("XT-CNC1", on=D(2023, 3, 1)))
+    last = school.receive_statement(source, trusted_keys=TRUSTED, as_of=D(2028, 3, 1), dry_run=True)
+    assert [d.accepted for d in last.decisions] == [True] and codes(last) == [None]
+    late = school.receive_statement(source, trusted_keys=TRUSTED, as_of=D(2028, 3, 2), dry_run=True)
+    assert codes(late) == ["too_old"] and "5 years" in late.decisions[0].message
+
+
 def test_dated_membership(school):
     """ZZJX joined the alliance on 2024-03-01: a course of January 2024 is not recognised under it."""
     res = school.receive_statement(statement(result("ZZ-ELEC", 80, on=D(2024, 1, 15)), issuer="ZZJX", sid="W1"),
