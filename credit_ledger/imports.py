@@ -62,6 +62,7 @@ from typing import IO, Any, Callable, Iterator, Literal
 from pydantic import ValidationError, field_validator
 
 from .errors import CreditLedgerError, ImportFileError, PermissionDenied, RejectedEvent
+from .exports import csv_writer
 from .models import EVENT_ADAPTER, EVENT_CLASSES, Frozen
 
 Format = Literal["csv", "jsonl"]
@@ -696,7 +697,8 @@ def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
     All-or-nothing by default: any row that can't be read, or any event the ledger refuses, raises
     ``ImportFileError`` (its ``problems`` name each line) and nothing is written. With ``skip_bad``, the good rows
     are written in batches of ``batch`` and each rejected row goes to the ``rejects`` CSV (columns ``line, code,
-    message, raw``; UTF-8 with a BOM, so that spreadsheet programs read the Chinese). Events already in the ledger
+    message, raw``; UTF-8 with a BOM, so that spreadsheet programs read the Chinese; a cell that a spreadsheet would
+    run as a formula is written as text, ``'=...``). Events already in the ledger
     with the same content count as ``already_present``: importing a file twice writes it once.
 
     Args:
@@ -802,8 +804,10 @@ def _refusals(rows: list[ImportRow], exc: CreditLedgerError) -> list[ImportProbl
 
 
 def _write_rejects(path: str | Path, rows: list[ImportRow]) -> None:
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        out = csv.writer(handle)
+    """The rejects file: formula-safe cells (``exports.escape_formula``), and any character UTF-8 can't hold
+    written as its escape, so that listing a row never fails."""
+    with open(path, "w", encoding="utf-8-sig", errors="backslashreplace", newline="") as handle:
+        out = csv_writer(handle)
         out.writerow(["line", "code", "message", "raw"])
         for r in rows:
             code, message = (r.error.code, r.error.message) if r.error is not None else ("rejected", "")

@@ -317,3 +317,14 @@ def test_escape_formula(cell, written):
 
     assert escape_formula(cell) == written
 
+
+def test_every_csv_writer_escapes_through_one_function():
+    """The library writes CSV only through ``exports.csv_writer``: no other ``csv.writer`` writes a file."""
+    import re
+
+    package = Path(cl.__file__).parent
+    writers = {path.name: len(re.findall(r"csv\.(?:writer|DictWriter)\(", path.read_text(encoding="utf-8")))
+               for path in package.rglob("*.py")}
+    assert {name: n for name, n in writers.items() if n} == {"exports.py": 1, "imports.py": 1}
+    imports_source = (package / "imports.py").read_text(encoding="utf-8")
+    assert 'csv.writer(out, lineterminator="")' in imports_source  # the raw text of a row, in memory: no file

@@ -421,3 +421,23 @@ def test_the_limits_are_documented_in_the_readme():
     assert f"{imports.MAX_DEPTH} levels" in section
     for code in ("too_deep", "cell_too_long", "line_too_long", "binary_content", "bad_encoding"):
         assert f"`{code}`" in section
+
+
+def test_the_rejects_file_writes_formulas_as_text(ledger, tmp_path):
+    """A rejected row's cells (its raw text, a message that quotes a value) reach a spreadsheet as text."""
+    text = ("学号,课程代码,成绩,考试日期\n"
+            "=cmd|calc!A1,MT101,80,2025/1/12\n"
+            "@SUM(1),MT101,80,2025/1/12\n"
+            "-2+3,MT101,-3.5,2025/1/12\n")
+    mapping = ColumnMap(columns={"学号": "student_id", "课程代码": "course", "成绩": "grade",
+                                 "考试日期": "occurred_on"},
+                        constants={"kind": "course_completed", "institution": "HNJX"},
+                        event_id="{student_id}-{course}")
+    result = import_events(ledger, _write(tmp_path, "e.csv", text), mapping=mapping, skip_bad=True,
+                           rejects=tmp_path / "r.csv")
+    assert (result.written, result.rejected) == (0, 3)
+    with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert [r["raw"] for r in listed] == ["'=cmd|calc!A1,MT101,80,2025/1/12", "'@SUM(1),MT101,80,2025/1/12",
+                                          "'-2+3,MT101,-3.5,2025/1/12"]
+    assert listed[2]["code"] == "bad_grade" and listed[2]["message"].startswith("'-3.5")
