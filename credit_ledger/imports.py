@@ -278,15 +278,14 @@ def _break_length(text: str) -> int:
     return 2 if text.endswith("\r\n") else 1 if text.endswith(("\n", "\r")) else 0
 
 
-def _check_characters(text: str, *, line: int, before: str = "",
-                      column_of: Callable[[str], str | None] | None = None) -> None:
-    """Stop at a NUL or at a byte that is not UTF-8 in ``text``, line ``line`` of the file; ``before`` is the text
-    of the row on its earlier lines, and ``column_of`` names the column a row's text so far ends in."""
+def _check_characters(text: str, *, line: int, column_of: Callable[[str], str | None] | None = None) -> None:
+    """Stop at a NUL or at a byte that is not UTF-8 in ``text``, line ``line`` of the file; ``column_of`` names the
+    column that the line's text up to the character ends in (asked only then: it may have a whole row to read)."""
     found = _UNREADABLE.search(text)
     if found is None:
         return
     at = found.start()
-    column = column_of(before + text[:at]) if column_of is not None else None
+    column = column_of(text[:at]) if column_of is not None else None
     raise _Unreadable(_unreadable_character(text, at, line=line, column=column))
 
 
@@ -340,7 +339,7 @@ class _CsvLines:
             if not text:
                 return
             self.line += 1
-            _check_characters(text, line=self.line, before="".join(self.row), column_of=self.column_of)
+            _check_characters(text, line=self.line, column_of=lambda head: self.column_of("".join(self.row) + head))
             self.row.append(text)
             self._size += len(text)
             if self._size - _break_length(text) > MAX_LINE_CHARS:
