@@ -328,3 +328,11 @@ def test_every_csv_writer_escapes_through_one_function():
     assert {name: n for name, n in writers.items() if n} == {"exports.py": 1, "imports.py": 1}
     imports_source = (package / "imports.py").read_text(encoding="utf-8")
     assert 'csv.writer(out, lineterminator="")' in imports_source  # the raw text of a row, in memory: no file
+
+
+def test_the_readme_says_what_the_csv_files_escape():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exports")[1].split("\n## ")[0]
+    assert "escape_formula" in section and "'=cmd|calc!A1" in section
+    for written in ("`audits_csv`", "rejects file", "`-3.5`", "`+7`"):
+        assert written in section, written
