@@ -427,3 +427,30 @@ def test_a_spoilt_file_gets_the_code_of_its_spoiling_and_changes_nothing(fuzzed,
         with pytest.raises(ImportFileError):  # the whole file is refused, even row by row
             import_events(fuzzed, path, skip_bad=True, rejects=tmp_path / "rejects.csv")
         assert _state(fuzzed) == before
+
+
+MAPPINGS = st.one_of(
+    st.binary(max_size=500),
+    st.builds(lambda value: json.dumps(value, ensure_ascii=False).encode(), JSON_VALUES),
+    st.builds(lambda columns, template: json.dumps({"columns": columns, "event_id": template}).encode(),
+              st.dictionaries(CELLS, st.one_of(st.none(), st.sampled_from(FILE_COLUMNS), CELLS), max_size=3),
+              st.one_of(st.none(), st.text("{}!:[]._student_idcourse0", max_size=15))),
+    st.sampled_from([b"columns: &a [*a]", b"a: " + b"[" * 5_000, b"columns:\n  - x\n  y: z\n", b"\xff\xfe{\x00",
+                     b"columns: {a: student_id}\nevent_id: '{a:>99999999999}'\n"]),
+)
+"""A mapping file: anything, JSON of any shape, columns and templates of any kind, and a few known traps (an alias
+loop, deep nesting, bad YAML, UTF-16, a format that would fill memory)."""
+
+
+@FUZZ
+@given(mapping=MAPPINGS, suffix=st.sampled_from([".yaml", ".json"]))
+def test_reading_with_any_mapping_file_raises_nothing_but_import_file_error(tmp_path, mapping, suffix):
+    (tmp_path / f"map{suffix}").write_bytes(mapping)
+    (tmp_path / "e.csv").write_text("学号,kind,event_id\nS1,suspended,e1\n", encoding="utf-8")
+    try:
+        rows = list(read_rows(tmp_path / "e.csv", mapping=tmp_path / f"map{suffix}"))
+    except ImportFileError as exc:
+        assert exc.problems[0].line >= 1
+        str(exc).encode("utf-8")
+    else:
+        assert all((r.event is None) != (r.error is None) for r in rows)
