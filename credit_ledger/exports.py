@@ -33,6 +33,7 @@ ISO strings in SQLite and timestamps in pandas.
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from contextlib import contextmanager
 from datetime import date
@@ -299,23 +300,71 @@ def read_transcript_json(text: str | bytes) -> Transcript:
     return Transcript.model_validate_json(text)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+"""The first characters that make a spreadsheet program read a cell as a formula (or hide what follows)."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def escape_formula(cell: str) -> str:
+    """A CSV cell as spreadsheet programs show it, rather than run it: a cell that begins with ``=``, ``+``, ``-`` or
+    ``@`` (other than a number), or with a tab, a carriage return or a NUL, gets a single quote in front, which Excel,
+    LibreOffice and Google Sheets read as "this is text" (OWASP's advice against CSV injection). Every CSV this
+    library writes passes each cell through here (``csv_writer``); a program reading such a file back sees the quote.
+
+    >>> escape_formula("=cmd|' /C calc'!A1"), escape_formula("@SUM(1)"), escape_formula("-2+3")
+    ("'=cmd|' /C calc'!A1", "'@SUM(1)", "'-2+3")
+    >>> escape_formula("-3.5"), escape_formula("+7"), escape_formula("李娜-2025"), escape_formula("")
+    ('-3.5', '+7', '李娜-2025', '')
+    """
+    if cell.startswith(FORMULA_STARTS) and not (cell[0] in "+-" and _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
+
+
+class _FormulaSafeWriter:
+    """A ``csv.writer`` that passes every cell through ``escape_formula``."""
+
+    def __init__(self, sink: IO[str], **fmt: Any):
+        self._writer = csv.writer(sink, **fmt)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([escape_formula(cell if isinstance(cell, str) else _csv_value(cell)) for cell in row])
+
+
+def csv_writer(sink: IO[str], **fmt: Any) -> _FormulaSafeWriter:
+    """A CSV writer onto ``sink`` (``csv.writer``'s format options) whose ``writerow`` escapes every cell with
+    ``escape_formula``: the one way this library writes CSV. ``None`` is an empty cell, a boolean ``1``/``0``.
+
+    >>> import io
+    >>> sink = io.StringIO()
+    >>> csv_writer(sink, lineterminator="\\n").writerow(["=1+1", -3.5, None, True, "S1"])
+    >>> sink.getvalue()
+    "'=1+1,-3.5,,1,S1\\n"
+    """
+    return _FormulaSafeWriter(sink, **fmt)
+
+
 def audits_csv(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
     """Write audit reports as CSV to a path or an open text file, and return the number of rows written: a header,
     then one row per report, ``audit_row``'s columns (those of the ``audits`` table) in that order, UTF-8. Booleans
     are ``1``/``0``, dates ISO, credits as written in the ledger (``46.00``), a value the report lacks is empty and
-    ``issues`` holds the distinct issue codes, sorted and comma-separated. ``credit-ledger audit-all --out
-    FILE.csv`` writes this format.
+    ``issues`` holds the distinct issue codes, sorted and comma-separated. A cell that a spreadsheet would run as a
+    formula (a student id ``=cmd|...``) is written as text, with a single quote in front (``escape_formula``).
+    ``credit-ledger audit-all --out FILE.csv`` writes this format.
 
     >>> import io
     >>> audits_csv([], io.StringIO())
     0
     """
+    columns = list(TABLES["audits"][0])
     with _text_sink(path) as sink:
-        writer = csv.DictWriter(sink, fieldnames=list(TABLES["audits"][0]))
-        writer.writeheader()
+        writer = csv_writer(sink)
+        writer.writerow(columns)
         n = 0
         for report in reports:
-            writer.writerow({k: _csv_value(v) for k, v in audit_row(report).items()})
+            row = audit_row(report)
+            writer.writerow([row[column] for column in columns])
             n += 1
         return n
 

@@ -281,3 +281,58 @@ def test_portal_serves_its_students_and_refuses_others():
     ours = responses[0][2]
     assert ours["student_id"] == "HN-2025-0007" and ours["status"] == "requirements_missing"
     assert responses[1][2] == responses[2][2]  # another school's student looks like nobody
+
+
+# -- no formula reaches a spreadsheet ----------------------------------------------------------------------------------
+
+FORMULAS = {"=cmd|calc!A1": "'=cmd|calc!A1", "@SUM(1)": "'@SUM(1)", "+1+1": "'+1+1", "-2+3": "'-2+3",
+            "-3.5": "-3.5", "+7": "+7", "S-1": "S-1"}
+"""Student ids as written, and as a CSV cell holds them: a formula escaped, a number or an ordinary id as it is."""
+
+
+@pytest.fixture
+def formulas(ledger: cl.Ledger) -> cl.Ledger:
+    ledger.append_many([cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2025, 9, 1),
+                                    institution="HNJX", program="CNC-SR-2025") for sid in FORMULAS])
+    return ledger
+
+
+def test_audits_csv_writes_formulas_as_text_and_numbers_as_numbers(formulas, tmp_path):
+    path = tmp_path / "audits.csv"
+    assert audits_csv(formulas.audit_all(as_of=AS_OF), path) == len(FORMULAS)
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["student_id"] for r in rows) == sorted(FORMULAS.values())
+    assert all(r["shortfall"][0].isdigit() for r in rows)
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("@A1", "'@A1"),
+    ("+", "'+"), ("-", "'-"), ("--1", "'--1"), ("-1e5", "-1e5"), ("+.5", "+.5"), ("-0", "-0"), ("1-1", "1-1"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\x00", "'\x00"), (" =1", " =1"), ("", ""), ("李娜", "李娜"),
+    ("-Infinity", "'-Infinity"), ("+1 ", "'+1 "), ("'=1", "'=1"),
+])
+def test_escape_formula(cell, written):
+    from credit_ledger.exports import escape_formula
+
+    assert escape_formula(cell) == written
+
+
+def test_every_csv_writer_escapes_through_one_function():
+    """The library writes CSV only through ``exports.csv_writer``: no other ``csv.writer`` writes a file."""
+    import re
+
+    package = Path(cl.__file__).parent
+    writers = {path.name: len(re.findall(r"csv\.(?:writer|DictWriter)\(", path.read_text(encoding="utf-8")))
+               for path in package.rglob("*.py")}
+    assert {name: n for name, n in writers.items() if n} == {"exports.py": 1, "imports.py": 1}
+    imports_source = (package / "imports.py").read_text(encoding="utf-8")
+    assert 'csv.writer(out, lineterminator="")' in imports_source  # the raw text of a row, in memory: no file
+
+
+def test_the_readme_says_what_the_csv_files_escape():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exports")[1].split("\n## ")[0]
+    assert "escape_formula" in section and "'=cmd|calc!A1" in section
+    for written in ("`audits_csv`", "rejects file", "`-3.5`", "`+7`"):
+        assert written in section, written

@@ -12,7 +12,7 @@ import pytest
 
 import credit_ledger as cl
 from credit_ledger.errors import ImportFileError
-from credit_ledger.imports import ColumnMap, ImportResult, import_events, read_rows
+from credit_ledger.imports import ColumnMap, ImportResult, import_events, read_rows, read_text
 
 HEADER = "kind,event_id,student_id,occurred_on,institution,program,mode,course,grade,attempt,term\n"
 ENROL = "enrolled,s1-enrol,S1,2024-09-01,HNJX,MECH-PT-2024,part_time,,,,\n"
@@ -232,3 +232,212 @@ def test_skip_bad_drops_an_event_refused_for_a_row_it_depends_on(ledger, tmp_pat
     assert (result.written, result.rejected) == (2, 2)
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
         assert [r["line"] for r in csv.DictReader(handle)] == ["3", "4"]
+
+
+# -- bad files: typed problems naming the line and column, bounded reading, the ledger unchanged ----------------------
+
+JSON_ENROL = {"kind": "enrolled", "event_id": "s1-enrol", "student_id": "S1", "occurred_on": "2024-09-01",
+              "institution": "HNJX", "program": "MECH-PT-2024"}
+
+
+def _jsonl(*rows) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows)
+
+
+def _refused_whole(ledger, path, **kw) -> ImportFileError:
+    """Import ``path`` all-or-nothing and with ``skip_bad``; both refuse it, and the ledger is as it was."""
+    before = (ledger.count(), ledger.head())
+    with pytest.raises(ImportFileError) as caught:
+        import_events(ledger, path, **kw)
+    with pytest.raises(ImportFileError) as again:
+        import_events(ledger, path, skip_bad=True, rejects=path.with_suffix(".rejects.csv"), **kw)
+    assert again.value.codes == caught.value.codes
+    assert (ledger.count(), ledger.head()) == before and ledger.verify().ok
+    assert str(path) in str(caught.value)
+    return caught.value
+
+
+@pytest.mark.parametrize("depth", [33, 900, 50_000])
+def test_deep_json_nesting_is_too_deep_not_a_recursion_error(ledger, tmp_path, depth):
+    nested = "[" * depth + "]" * depth
+    path = _write(tmp_path, "e.jsonl", _jsonl(JSON_ENROL, '{"kind": "suspended", "reason": ' + nested + "}"))
+    rows = list(read_rows(path))
+    assert rows[0].event is not None
+    assert (rows[1].line, rows[1].error.code) == (2, "too_deep")
+    with pytest.raises(ImportFileError) as caught:
+        import_events(ledger, path)
+    assert caught.value.codes == ["too_deep"] and ledger.count() == 0
+    assert str(caught.value).startswith(f"{path}: line 2: [too_deep] the row nests deeper than 32 levels")
+
+
+def test_nesting_as_deep_as_allowed_and_brackets_in_strings_are_read(tmp_path):
+    brackets = "[{" * 40
+    shallow = '{"kind": "suspended", "x": ' + "[" * 31 + "]" * 31 + "}"
+    path = _write(tmp_path, "e.jsonl", _jsonl({**JSON_ENROL, "employer": brackets}, shallow))
+    rows = list(read_rows(path))
+    assert rows[0].event.employer == brackets
+    assert rows[1].error.code == "missing_field"  # read, then refused for what it lacks, not for its nesting
+
+
+@pytest.mark.parametrize("size", [65_537, 131_000])
+def test_a_csv_cell_over_the_cell_limit_is_a_problem_of_its_row_and_column(ledger, tmp_path, size):
+    text = (HEADER.rstrip("\n") + ",reason\n" + ENROL.rstrip("\n") + ",\n"
+            + "suspended,s1-s,S1,2025-01-10,,,,,,,," + "长" * size + "\n"
+            + GOOD[1].rstrip("\n") + ",\n")
+    path = _write(tmp_path, "e.csv", text)
+    rows = list(read_rows(path))
+    assert [(r.line, r.error.code if r.error else None) for r in rows] == [(2, None), (3, "cell_too_long"), (4, None)]
+    assert rows[1].error.column == "reason" and len(rows[1].raw) < 1_100
+    with pytest.raises(ImportFileError) as caught:
+        import_events(ledger, path)
+    assert str(caught.value).startswith(f"{path}: line 3, column 'reason': [cell_too_long]")
+    assert ledger.count() == 0
+    result = import_events(ledger, path, skip_bad=True, rejects=tmp_path / "r.csv")
+    assert (result.written, result.rejected) == (2, 1)
+    with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        (listed,) = csv.DictReader(handle)
+    assert (listed["line"], listed["code"]) == ("3", "cell_too_long") and listed["raw"].endswith("…")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_csv_row_over_the_line_limit_stops_the_file_naming_its_line_and_column(ledger, tmp_path, quoted):
+    """A cell beyond the csv module's own limit (128 Ki) was a bare ``_csv.Error``; an unclosed quote swallows
+    the rest of the file into one cell. Either way the row's end can't be found: the file is refused whole."""
+    huge = '"unclosed\n' + "more\n" * 30_000 if quoted else "x" * 200_000 + "\n"
+    path = _write(tmp_path, "e.csv", "kind,event_id,student_id,occurred_on,reason\n"
+                  "suspended,s1-s,S1,2025-01-10,fine\n" "suspended,s1-t,S1,2025-01-11," + huge)
+    problem = _refused_whole(ledger, path).problems[0]
+    assert (problem.line, problem.column, problem.code) == (3, "reason", "line_too_long")
+
+
+def test_a_json_line_over_the_line_limit_is_a_problem_of_that_line_only(ledger, tmp_path):
+    long_line = json.dumps({"kind": "suspended", "reason": "x" * 200_000})
+    path = _write(tmp_path, "e.jsonl", _jsonl(JSON_ENROL, long_line, {**JSON_ENROL, "event_id": "s2-enrol",
+                                                                      "student_id": "S2"}))
+    rows = list(read_rows(path))
+    assert [(r.line, r.error.code if r.error else None) for r in rows] == [(1, None), (2, "line_too_long"), (3, None)]
+    assert len(rows[1].raw) < 1_100
+    string = json.dumps({"kind": "suspended", "reason": "x" * 70_000})
+    (row,) = read_rows(_write(tmp_path, "s.jsonl", string + "\n"))
+    assert (row.error.column, row.error.code) == ("reason", "cell_too_long")
+
+
+@pytest.mark.parametrize(("data", "line", "column", "code", "says"), [
+    (b"kind,reason\nsuspended,ab\x00cd\n", 2, "reason", "binary_content", "a NUL at character 13 of line 2"),
+    (b"PK\x03\x04\x14\x00\x08\x00", 1, None, "binary_content", "the file is binary"),
+    ("kind,reason\nsuspended,ok\n".encode("utf-16"), 1, None, "bad_encoding", "the file is UTF-16"),
+    ("kind,reason\nsuspended,ok\n".encode("utf-16-le"), 1, None, "binary_content", "UTF-16"),
+    ("kind,reason\nsuspended,病假\n".encode("gbk"), 2, "reason", "bad_encoding", "GBK"),
+    (b"kind,event_id,reason\nsuspended,e1,\"two\nlines \xff\"\n", 3, "reason", "bad_encoding",
+     "byte 0xFF at character 7 of line 3 is not UTF-8"),
+    (b"kind,re\xc0\x80son\n", 1, None, "bad_encoding", "byte 0xC0 at character 8 of line 1"),
+])
+def test_binary_content_and_wrong_encodings_name_line_column_and_character(ledger, tmp_path, data, line, column,
+                                                                           code, says):
+    path = tmp_path / "e.csv"
+    path.write_bytes(data)
+    problem = _refused_whole(ledger, path).problems[0]
+    assert (problem.line, problem.column, problem.code) == (line, column, code)
+    assert says in problem.message and "UTF-8" in problem.message
+
+
+def test_a_bad_byte_in_a_json_line_stops_the_file_with_the_rows_before_it_read(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(_jsonl(JSON_ENROL).encode() + b'{"kind": "suspended", "reason": "\xe4\xb8"}\n')
+    rows = read_rows(path)
+    assert next(rows).event is not None
+    with pytest.raises(ImportFileError) as caught:
+        next(rows)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.code) == (2, "bad_encoding") and "character 34 of line 2" in problem.message
+
+
+def test_json_keys_given_twice_and_lone_surrogates_are_bad_json(tmp_path):
+    text = ('{"kind": "suspended", "kind": "withdrawn"}\n'
+            '{"kind": "suspended", "reason": "\\ud800 half"}\n'
+            '{"kind": "course_completed", "grade": ' + "9" * 50 + "}\n")
+    rows = list(read_rows(_write(tmp_path, "e.jsonl", text)))
+    assert [(p.line, p.column, p.code) for p in _errors(rows)] == [
+        (1, "kind", "bad_json"), (2, "reason", "bad_json"), (3, None, "bad_json")]
+    assert "given twice" in rows[0].error.message and "50 digits" in rows[2].error.message
+
+
+def test_messages_show_odd_characters_as_escapes(tmp_path):
+    """A message quotes what the cell holds, with controls escaped: it can't drive a terminal or break a file."""
+    path = _write(tmp_path, "e.csv", "kind,event_id,student_id,occurred_on\nsuspended,e1,S1\x1b[31m,2025-01-10\n")
+    (row,) = read_rows(path)
+    assert row.error.column == "student_id" and "\x1b" not in row.error.message
+    assert "S1\\x1b[31m" in row.error.message
+
+
+@pytest.mark.parametrize("template", ["{", "{student_id!r}", "{student_id:>9999999999}", "{}", "{0}",
+                                      "{student_id[0]}"])
+def test_an_event_id_template_names_plain_fields_only(tmp_path, template):
+    with pytest.raises(ValueError):
+        ColumnMap(event_id=template)
+    bad = _write(tmp_path, "map.json", json.dumps({"event_id": template}))
+    with pytest.raises(ImportFileError) as caught:
+        list(read_rows(_write(tmp_path, "e.csv", HEADER), mapping=bad))
+    assert caught.value.codes == ["bad_map"]
+
+
+def test_a_template_may_name_a_dotted_field(tmp_path):
+    mapping = ColumnMap(columns={"学号": "student_id"}, event_id="{student_id}-{target.course}")
+    (row,) = read_rows(_write(tmp_path, "e.csv", "学号,target.course,kind\nS1,MT101,suspended\n"), mapping=mapping)
+    assert row.error.code == "missing_field" and row.error.column == "occurred_on"
+
+
+def test_a_bad_mapping_file_names_its_line(tmp_path):
+    bad = _write(tmp_path, "map.yaml", "columns:\n  学号: student_id\n  - 课程\n")
+    with pytest.raises(ImportFileError) as caught:
+        list(read_rows(_write(tmp_path, "e.csv", HEADER), mapping=bad))
+    assert caught.value.problems[0].line == 3 and "column 3" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["folder", "nul\x00.csv"])
+def test_a_path_that_is_no_file_is_unreadable(tmp_path, name):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ImportFileError) as caught:
+        list(read_rows(str(tmp_path / name), format="csv"))
+    assert caught.value.codes == ["unreadable_file"]
+
+
+def test_read_text_refuses_a_lone_surrogate_and_a_nul(tmp_path):
+    for text, code in (("kind\nsuspended\ud800\n", "bad_encoding"), ("kind\nsus\x00pended\n", "binary_content")):
+        with pytest.raises(ImportFileError) as caught:
+            list(read_text(text, format="csv"))
+        assert caught.value.codes == [code] and caught.value.problems[0].line == 2
+
+
+def test_the_limits_are_documented_in_the_readme():
+    from pathlib import Path
+
+    from credit_ledger import imports
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Imports")[1].split("\n## ")[0]
+    for value in (imports.MAX_LINE_CHARS, imports.MAX_CELL_CHARS):
+        assert f"{value:,}" in section
+    assert f"{imports.MAX_DEPTH} levels" in section
+    for code in ("too_deep", "cell_too_long", "line_too_long", "binary_content", "bad_encoding"):
+        assert f"`{code}`" in section
+
+
+def test_the_rejects_file_writes_formulas_as_text(ledger, tmp_path):
+    """A rejected row's cells (its raw text, a message that quotes a value) reach a spreadsheet as text."""
+    text = ("学号,课程代码,成绩,考试日期\n"
+            "=cmd|calc!A1,MT101,80,2025/1/12\n"
+            "@SUM(1),MT101,80,2025/1/12\n"
+            "-2+3,MT101,-3.5,2025/1/12\n")
+    mapping = ColumnMap(columns={"学号": "student_id", "课程代码": "course", "成绩": "grade",
+                                 "考试日期": "occurred_on"},
+                        constants={"kind": "course_completed", "institution": "HNJX"},
+                        event_id="{student_id}-{course}")
+    result = import_events(ledger, _write(tmp_path, "e.csv", text), mapping=mapping, skip_bad=True,
+                           rejects=tmp_path / "r.csv")
+    assert (result.written, result.rejected) == (0, 3)
+    with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert [r["raw"] for r in listed] == ["'=cmd|calc!A1,MT101,80,2025/1/12", "'@SUM(1),MT101,80,2025/1/12",
+                                          "'-2+3,MT101,-3.5,2025/1/12"]
+    assert listed[2]["code"] == "bad_grade" and listed[2]["message"].startswith("'-3.5")
