@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import gc
-import json
 import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -47,7 +46,8 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_store
+from .chain import chain_batch
+from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
     RecognitionResult,
@@ -60,7 +60,6 @@ from .transfer import (
 
 _CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _EVENT_TYPES = tuple(EVENT_CLASSES.values())
-_NO_HEAD = (0, GENESIS)
 _CACHE_STUDENTS = 100_000
 """At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
 longest ago go first. A cache only: a student not in it is read from the ledger."""
@@ -289,36 +288,12 @@ class Ledger:
         if issues:
             raise error_for(issues)(issues)
 
-        first_seq = seq + 1
         recorded_at = _now()
-        stamps: dict[str | None, str] = {}
-        rows: list[tuple] = []
-        seqs: list[int] = []
-        hashes: list[str] = []
-        add_row, add_seq, add_hash, make_hash, get_head = rows.append, seqs.append, hashes.append, row_hash, heads.get
-        for e in new:
-            payload = e.__pydantic_serializer__.to_json(e).decode()
-            recorded_by = owners[e.event_id]
-            if e.recorded_by is None and recorded_by is not None:
-                # stamp recorded_by in the JSON: the key is written as "recorded_by":null, and a quote inside any
-                # string value is escaped, so the first unescaped occurrence is the field itself
-                stamp = stamps.get(recorded_by)
-                if stamp is None:
-                    stamp = stamps[recorded_by] = f'"recorded_by":{json.dumps(recorded_by, ensure_ascii=False)}'
-                payload = payload.replace('"recorded_by":null', stamp, 1)
-            n, prev = get_head(e.student_id, _NO_HEAD)
-            seq += 1
-            n += 1
-            h = make_hash(prev, n, recorded_at, payload)
-            heads[e.student_id] = (n, h)
-            add_row((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), subject_of(vars(e)),
-                         recorded_by, recorded_at, payload, prev, h))
-            add_seq(seq)
-            add_hash(h)
-        store.insert_events(conn, rows)
-        store.write_checkpoint(conn, first_seq, seq, recorded_at, hashes)
-        learnt = {sid: (heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
-        return seqs, hashes, learnt, seq
+        chained = chain_batch(new, heads=heads, recorded_by=owners, first_seq=seq + 1, recorded_at=recorded_at)
+        store.insert_events(conn, chained.rows)
+        store.write_checkpoint(conn, chained.first_seq, chained.last_seq, recorded_at, chained.hashes)
+        learnt = {sid: (chained.heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
+        return chained.seqs, chained.hashes, learnt, chained.last_seq
 
     def _award_audits(self, conn: Any, new: Sequence[Any]) -> dict[str, AuditReport] | None:
         """The graduation audit behind each award in the batch: on the award's date, over the student's stored

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import credit_ledger as cl
-from credit_ledger.storage import GUARDED_TABLES, row_hash
+from credit_ledger.chain import row_hash
+from credit_ledger.storage import GUARDED_TABLES
 
 COURSES = ["MECH101", "PUB101", "CNC201", "PUB102", "CNC202", "PUB103"]
 STUDENTS = ["S1", "S2", "S3"]

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import credit_ledger as cl
-from credit_ledger.storage import GUARDED_TABLES, row_hash
+from credit_ledger.chain import row_hash
+from credit_ledger.storage import GUARDED_TABLES
 
 COURSES = ("MECH101", "MECH102", "ELEC101")
 
