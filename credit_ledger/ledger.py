@@ -19,9 +19,6 @@ True
 
 from __future__ import annotations
 
-import gc
-import threading
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
@@ -31,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from .access import READ_KINDS, catalog_refusals, new_entries, read_reason, read_refusal
 from .checks import DEPENDENT_KINDS, check_batch, error_for
 from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
+from .fast import gc_paused
 from .graduation import AuditReport, audit_history
 from .history import StudentContext, balance_of, build_timeline, transcript_records
 from .models import (
@@ -63,44 +61,6 @@ _EVENT_TYPES = tuple(EVENT_CLASSES.values())
 _CACHE_STUDENTS = 100_000
 """At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
 longest ago go first. A cache only: a student not in it is read from the ledger."""
-
-
-_GC_LOCK = threading.Lock()
-_GC_PAUSES = [0, False]
-"""How many bulk appends in this process are pausing cyclic GC, and whether it was enabled before the first.
-Process-wide on purpose: the collector is a process-wide resource, and two threads must not restore it wrongly."""
-_GC_PAUSE_MIN_EVENTS = 1000
-
-
-@contextmanager
-def _gc_paused(events: int = _GC_PAUSE_MIN_EVENTS) -> Iterator[None]:
-    """Pause cyclic garbage collection during a bulk append of at least ``_GC_PAUSE_MIN_EVENTS`` events, or during
-    one student's read and audit in ``audit_all`` (called without a number).
-
-    A big batch keeps tens of thousands of young objects alive until it commits (events, rows, receipts), which
-    makes the collector run full collections over the whole heap several times per batch: a third of the append
-    time in the ingest benchmark. The append creates no reference cycles (everything it makes is freed by reference
-    counting), so pausing loses nothing; the previous state is restored when the last concurrent pause ends.
-
-    An audit allocates thousands of short-lived objects, and a batch audit's caller keeps the reports: the
-    collections they trigger pass over every report kept so far, a tenth of the batch audit's time. The pause ends
-    before each report is handed over, so whatever cycles an audit leaves are collected by the next collection.
-    """
-    if events < _GC_PAUSE_MIN_EVENTS:
-        yield
-        return
-    with _GC_LOCK:
-        if _GC_PAUSES[0] == 0:
-            _GC_PAUSES[1] = gc.isenabled()
-            gc.disable()
-        _GC_PAUSES[0] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_PAUSES[0] -= 1
-            if _GC_PAUSES[0] == 0 and _GC_PAUSES[1]:
-                gc.enable()
 
 
 def _now() -> str:
@@ -221,7 +181,7 @@ class Ledger:
         batch = [_as_event(e) for e in events]
         if not batch:
             return Receipts([], [], [])
-        with _gc_paused(len(batch)), self._store.write() as conn:
+        with gc_paused(len(batch)), self._store.write() as conn:
             self._sync_catalog(conn)
             existing = self._store.find_events(conn, (e.event_id for e in batch))
             new: list[Any] = []
@@ -484,7 +444,7 @@ class Ledger:
         with self._store.read() as conn:
             rows = self._store.payloads_of_students(conn, students)
         for sid in students:
-            with _gc_paused():  # not across the yield: the caller's code runs with the collector as it was
+            with gc_paused():  # not across the yield: the caller's code runs with the collector as it was
                 events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
                 self._require_read(sid, events)
                 try:
@@ -496,7 +456,7 @@ class Ledger:
     def _audit_list(self, students: list[str], day: date, program: Any) -> list[AuditReport]:
         """A chunk's reports, with the collector paused throughout: an audit leaves no reference cycle behind, and
         the reports kept so far need not be walked again between students."""
-        with _gc_paused():
+        with gc_paused():
             return list(self._audit_chunk(students, day, program))
 
     def _audit_in_processes(self, chunks: list[list[str]], day: date, program: Any,
@@ -515,7 +475,7 @@ class Ledger:
 
         def collect(k: int) -> None:
             texts = sent.pop(k).result()
-            with _gc_paused():  # thousands of new objects, no cycle among them
+            with gc_paused():  # thousands of new objects, no cycle among them
                 done[k] = [AuditReport.model_validate_json(text) for text in texts]
 
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
