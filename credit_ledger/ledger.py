@@ -23,9 +23,10 @@ from datetime import date, datetime, timezone
 from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .access import READ_KINDS, catalog_refusals, new_entries, read_reason, read_refusal
+from .access import catalog_refusals, new_entries
+from .batch import audit_in_chunks
 from .checks import DEPENDENT_KINDS, check_batch, error_for
 from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .fast import gc_paused
@@ -44,7 +45,8 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .chain import chain_batch
+from .chain import Finding, chain_batch
+from .reading import StoredCatalog, may_read, read_event, readable_students, require_read
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -96,12 +98,11 @@ class Ledger:
     def __init__(self, store: Store, *, acting_as: str | None = None):
         self._store = store
         self.acting_as = acting_as
-        self._catalog = Catalog()
-        self._catalog_rows = 0
+        self._catalogs = StoredCatalog(store)
         self._cache: dict[str, tuple[tuple[int, str], date | None, StudentContext]] = {}
         self._cache_seq = -1
         """The ledger's highest seq right after our last append: while it is unchanged, the cache is current."""
-        self._refresh_catalog()
+        self._catalogs.current()
 
     @classmethod
     def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
@@ -133,22 +134,7 @@ class Ledger:
     @property
     def catalog(self) -> Catalog:
         """The catalog this ledger judges records by: every catalog ever loaded into it, merged."""
-        self._refresh_catalog()
-        return self._catalog
-
-    def _refresh_catalog(self) -> None:
-        with self._store.read() as conn:
-            self._sync_catalog(conn)
-
-    def _sync_catalog(self, conn: Any) -> None:
-        """Merge catalogs stored since this ledger object last looked (another process may have loaded one)."""
-        rows = self._store.catalogs(conn, after=self._catalog_rows)
-        if not rows:
-            return
-        catalog = self._catalog
-        for _seq, _at, content, _prev, _hash in rows:
-            catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
-        self._catalog, self._catalog_rows = catalog, rows[-1][0]
+        return self._catalogs.current()
 
     def load_catalog(self, catalog: Catalog) -> None:
         """Add a catalog's entries to the ledger's (stored with the ledger). Loading the same catalog again is a
@@ -156,15 +142,15 @@ class Ledger:
         ``valid_from`` instead.
         """
         with self._store.write() as conn:
-            self._sync_catalog(conn)
-            if self._catalog.merge(catalog) is self._catalog:
+            current = self._catalogs.sync(conn)
+            if current.merge(catalog) is current:
                 return
             if self.acting_as is not None:
-                issues = catalog_refusals(self.acting_as, new_entries(self._catalog, catalog))
+                issues = catalog_refusals(self.acting_as, new_entries(current, catalog))
                 if issues:
                     raise PermissionDenied(issues)
             self._store.insert_catalog(conn, _now(), catalog.to_json())
-            self._sync_catalog(conn)
+            self._catalogs.sync(conn)
 
     # -- writes --------------------------------------------------------------------------------------------------
 
@@ -182,7 +168,7 @@ class Ledger:
         if not batch:
             return Receipts([], [], [])
         with gc_paused(len(batch)), self._store.write() as conn:
-            self._sync_catalog(conn)
+            self._catalogs.sync(conn)
             existing = self._store.find_events(conn, (e.event_id for e in batch))
             new: list[Any] = []
             seen: dict[str, Any] = {}
@@ -242,7 +228,7 @@ class Ledger:
         owners: dict[str, str | None] = {}
         after: dict[str, tuple[StudentContext, date | None]] = {}
         audits = self._award_audits(conn, new)
-        issues = check_batch(new, catalog=self._catalog, contexts=contexts, known_events=known,
+        issues = check_batch(new, catalog=self._catalogs.catalog, contexts=contexts, known_events=known,
                              acting_as=self.acting_as, last_dependent=last_dependent, makeups=makeups,
                              owners=owners, after=after, audits=audits)
         if issues:
@@ -267,11 +253,11 @@ class Ledger:
             award = new[i]
             sid = award.student_id
             if sid not in stored:
-                stored[sid] = [_read(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
+                stored[sid] = [read_event(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
             history = stored[sid] + [e for e in new[:i] if e.student_id == sid]
             try:
                 # the student's own program on that day: an award in another program is refused by the check
-                audits[award.event_id] = audit_history(history, catalog=self._catalog, as_of=award.occurred_on,
+                audits[award.event_id] = audit_history(history, catalog=self._catalogs.catalog, as_of=award.occurred_on,
                                                        student_id=sid)
             except UnknownReference:
                 pass  # no program to audit: the award's checks refuse it
@@ -315,7 +301,7 @@ class Ledger:
             for student_id, seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
                 status, reversed_ids, outcomes = loaded.setdefault(student_id, ([], set(), set()))
                 if kind in STATUS_KINDS:
-                    status.append(_read(payload, seq))
+                    status.append(read_event(payload, seq))
                 elif kind == "entry_reversed":
                     reversed_ids.add(subject)
                 elif kind == "outcome_converted":
@@ -341,7 +327,7 @@ class Ledger:
             key = (student_id, institution, code)
             if key not in wanted:
                 continue
-            event = _read(payload, seq)
+            event = read_event(payload, seq)
             ctx = contexts.get(student_id)
             if event.attempt == "makeup" and (ctx is None or event.event_id not in ctx.reversed_ids):
                 counts[key] = counts.get(key, 0) + 1
@@ -373,31 +359,16 @@ class Ledger:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
-    def _require_read(self, student_id: str, events: Sequence[Any]) -> None:
-        """With ``acting_as``: raise ``PermissionDenied`` unless the institution may read this student's record
-        (``events``: the whole record as stored). Every read of a student's record passes here."""
-        if self.acting_as is not None and read_reason(self.acting_as, events, catalog=self.catalog) is None:
-            raise PermissionDenied([read_refusal(self.acting_as, student_id)])
-
     def _may_read(self, conn: Any, student_id: str) -> bool:
-        """With ``acting_as``: whether the institution may read this student's record (reads only what decides)."""
-        rows = self._store.rows_of_kinds(conn, [student_id], READ_KINDS)
-        return read_reason(str(self.acting_as), _lenient(r[4] for r in rows), catalog=self.catalog) is not None
-
-    def _readable_students(self, conn: Any) -> set[str]:
-        """With ``acting_as``: every student whose record the institution may read."""
-        by_student: dict[str, list[str]] = {}
-        for student_id, payload in self._store.payloads_of_kinds(conn, READ_KINDS):
-            by_student.setdefault(student_id, []).append(payload)
-        catalog, me = self.catalog, str(self.acting_as)
-        return {s for s, payloads in by_student.items() if read_reason(me, _lenient(payloads), catalog=catalog)}
+        """With ``acting_as``: whether the institution may read this student's record."""
+        return may_read(conn, student_id, acting_as=str(self.acting_as), catalogs=self._catalogs)
 
     def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
         """A student's raw history in recording order (events dated after ``as_of`` left out)."""
         with self._store.read() as conn:
             rows = self._store.student_payloads(conn, student_id)
-        events = [_read(payload, seq) for seq, payload in rows]
-        self._require_read(student_id, events)
+        events = [read_event(payload, seq) for seq, payload in rows]
+        require_read(self.acting_as, student_id, events, catalogs=self._catalogs)
         if as_of is not None:
             events = [e for e in events if e.occurred_on <= as_of]
         return events
@@ -432,72 +403,8 @@ class Ledger:
         their turn in this process: fewer for the garbage collector to walk over and over)."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
-        chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
-        if workers > 1 and len(chunks) > 1 and self._store.engine.url.database not in (None, "", ":memory:"):
-            yield from self._audit_in_processes(chunks, day, program, workers)
-            return
-        for part in chunks:
-            yield from self._audit_chunk(part, day, program)
-
-    def _audit_chunk(self, students: list[str], day: date, program: Any) -> Iterator[AuditReport]:
-        catalog = self.catalog
-        with self._store.read() as conn:
-            rows = self._store.payloads_of_students(conn, students)
-        for sid in students:
-            with gc_paused():  # not across the yield: the caller's code runs with the collector as it was
-                events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
-                self._require_read(sid, events)
-                try:
-                    report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
-                except UnknownReference:
-                    continue
-            yield report
-
-    def _audit_list(self, students: list[str], day: date, program: Any) -> list[AuditReport]:
-        """A chunk's reports, with the collector paused throughout: an audit leaves no reference cycle behind, and
-        the reports kept so far need not be walked again between students."""
-        with gc_paused():
-            return list(self._audit_chunk(students, day, program))
-
-    def _audit_in_processes(self, chunks: list[list[str]], day: date, program: Any,
-                            workers: int) -> Iterator[AuditReport]:
-        """Each of ``workers - 1`` processes always has a chunk to audit and the next one queued (so none waits
-        for this one to hand out work). While the next chunk in order is not back, this process audits the next
-        chunk nobody has taken (its reports wait their turn), so it waits only when no chunk is left. The
-        processes send their reports as JSON: quicker to write and to read back than pickled models."""
-        import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        url = self._store.engine.url.render_as_string(hide_password=False)
-        done: dict[int, list[AuditReport]] = {}
-        sent: dict[int, Future] = {}
-        taken = 0  # chunks before this one are taken (by a process or here)
-
-        def collect(k: int) -> None:
-            texts = sent.pop(k).result()
-            with gc_paused():  # thousands of new objects, no cycle among them
-                done[k] = [AuditReport.model_validate_json(text) for text in texts]
-
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            try:
-                for k in range(len(chunks)):
-                    while k not in done:
-                        while taken < len(chunks) and sum(not f.done() for f in sent.values()) < 2 * (workers - 1):
-                            sent[taken] = pool.submit(_audit_chunk, url, chunks[taken], day, program,
-                                                      self.acting_as)
-                            taken += 1
-                        if k in sent and not sent[k].done() and taken < len(chunks):
-                            done[taken] = self._audit_list(chunks[taken], day, program)
-                            taken += 1
-                        elif k in sent:
-                            collect(k)
-                        else:  # nobody has it: k == taken
-                            done[k] = self._audit_list(chunks[k], day, program)
-                            taken += 1
-                    yield from done.pop(k)
-            finally:
-                for future in sent.values():
-                    future.cancel()
+        yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
+                                   chunk=chunk)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
@@ -508,14 +415,14 @@ class Ledger:
         with self._store.read() as conn:
             if self.acting_as is None:
                 return self._store.student_ids(conn)
-            return sorted(self._readable_students(conn))
+            return sorted(readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs))
 
     def count(self) -> int:
         """The number of events in the ledger (with ``acting_as``: in the records the institution may read)."""
         with self._store.read() as conn:
             if self.acting_as is None:
                 return self._store.count(conn)
-            readable = self._readable_students(conn)
+            readable = readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs)
             return sum(n for student_id, n in self._store.counts_by_student(conn) if student_id in readable)
 
     # -- recognition and conversion ------------------------------------------------------------------------------
@@ -595,14 +502,14 @@ class Ledger:
             raise IntegrityError(f"ledger {self.url}: {finding.reason} (first bad row: {finding.seq})")
         return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
 
-    def _redacted(self, finding: Any) -> Any:
+    def _redacted(self, finding: Finding) -> Finding:
         """A finding whose reason names no event or student of a record the acting institution may not read (the
         whole ledger is still verified: every school relies on all of it)."""
         with self._store.read() as conn:
             student_id = self._store.student_of_seq(conn, finding.seq)
             if student_id is not None and self._may_read(conn, student_id):
                 return finding
-        return type(finding)(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library "
+        return Finding(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library "
                                           f"wrote; it is not in a record {self.acting_as} may read, so no more is told")
 
     def head(self) -> str:
@@ -611,43 +518,8 @@ class Ledger:
             return self._store.last_checkpoint(conn)[1]
 
 
-_WORKER_LEDGERS: dict[tuple[str, str | None], Ledger] = {}
-"""In a worker process of ``Ledger.audit_all``: the ledger it opened for its first chunk, kept for the next ones."""
-
-
-def _audit_chunk(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None) -> list[str]:
-    """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked), as JSON."""
-    ledger = _WORKER_LEDGERS.get((url, acting_as))
-    if ledger is None:
-        from multiprocessing.util import Finalize
-
-        ledger = _WORKER_LEDGERS[(url, acting_as)] = Ledger.open(url, acting_as=acting_as)
-        Finalize(ledger, ledger.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
-    return [report.model_dump_json() for report in ledger._audit_list(students, as_of, program)]
-
-
 def _parse(stored: StoredEvent) -> Any:
-    return _read(stored.payload, stored.seq)
-
-
-def _read(payload: str, seq: int) -> Any:
-    """The event a stored row holds; a row that holds none was not written by this library."""
-    try:
-        return EVENT_ADAPTER.validate_json(payload)
-    except ValidationError as exc:
-        raise IntegrityError(f"row {seq} does not hold a valid event ({exc.error_count()} problems, first: "
-                             f"{exc.errors()[0]['msg']}); run verify() to find the first altered row") from None
-
-
-def _lenient(payloads: Iterable[str]) -> list[Any]:
-    """The events of stored JSON that reads as one (a deciding row that does not is simply no reason)."""
-    out = []
-    for payload in payloads:
-        try:
-            out.append(EVENT_ADAPTER.validate_json(payload))
-        except ValidationError:
-            continue
-    return out
+    return read_event(stored.payload, stored.seq)
 
 
 def _not_recorded_by(event: Any, institution: str) -> Issue:
