@@ -1,7 +1,10 @@
 """The Ledger facade: open, append, reverse, query and verify a ledger of student credit events.
 
-It wires the pieces and owns none of their rules: it reads rows through ``storage.Store``, replays them with
-``history``, checks new events with ``checks`` and writes what passes, atomically.
+It wires the pieces and owns none of their rules. An append reads what the checks need to know of the batch's
+students (``contexts``), checks the batch (``checks``), chains it onto the ledger (``chain``) and stores it with a
+checkpoint (``storage``), in one write transaction: check, chain, store. A read goes through ``reading`` (the
+stored catalog, the events of a row, the acting institution's rights) and replays with ``history``; audits run
+``graduation`` (many at once: ``batch``); ``verify`` rechecks the chain (``storage.verify_store``).
 
 >>> import credit_ledger as cl
 >>> from datetime import date as d
@@ -20,22 +23,22 @@ True
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from itertools import islice
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
 from .access import catalog_refusals, new_entries
 from .batch import audit_in_chunks
-from .checks import DEPENDENT_KINDS, check_batch, error_for
+from .chain import ChainedBatch, Finding, chain_batch
+from .checks import check_batch, error_for
+from .contexts import Learnt, StudentContexts
 from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
-from .history import StudentContext, balance_of, build_timeline, transcript_records
+from .history import balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
     EVENT_CLASSES,
-    STATUS_KINDS,
     Balance,
     Catalog,
     EntryReversed,
@@ -45,9 +48,8 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .chain import Finding, chain_batch
 from .reading import StoredCatalog, may_read, read_event, readable_students, require_read
-from .storage import Store, StoredEvent, verify_store
+from .storage import Store, verify_store
 from .transfer import (
     Outcome,
     RecognitionResult,
@@ -58,11 +60,7 @@ from .transfer import (
     statement_of,
 )
 
-_CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _EVENT_TYPES = tuple(EVENT_CLASSES.values())
-_CACHE_STUDENTS = 100_000
-"""At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
-longest ago go first. A cache only: a student not in it is read from the ledger."""
 
 
 def _now() -> str:
@@ -99,9 +97,7 @@ class Ledger:
         self._store = store
         self.acting_as = acting_as
         self._catalogs = StoredCatalog(store)
-        self._cache: dict[str, tuple[tuple[int, str], date | None, StudentContext]] = {}
-        self._cache_seq = -1
-        """The ledger's highest seq right after our last append: while it is unchanged, the cache is current."""
+        self._contexts = StudentContexts(store)
         self._catalogs.current()
 
     @classmethod
@@ -156,7 +152,8 @@ class Ledger:
 
     def append(self, event: Any) -> Receipt:
         """Append one event; returns its ``Receipt``. Re-appending the identical event returns the first receipt."""
-        return self.append_many([event])[0]  # type: ignore[no-any-return]
+        receipt: Receipt = self.append_many([event])[0]
+        return receipt
 
     def append_many(self, events: Iterable[Any]) -> Receipts:
         """Append events atomically: all are written, or none (the error names every refused event).
@@ -179,7 +176,8 @@ class Ledger:
                 if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
                     issues.append(_not_recorded_by(e, self.acting_as))
                 elif stored is not None:
-                    if stored.student_id != e.student_id or not _same_content(_parse(stored), e):
+                    if (stored.student_id != e.student_id
+                            or not _same_content(read_event(stored.payload, stored.seq), e)):
                         issues.append(_duplicate(e, "is already in the ledger with other content"))
                 elif prior is not None:
                     if not _same_content(prior, e):
@@ -189,18 +187,16 @@ class Ledger:
                     new.append(e)
             if issues:
                 raise error_for(issues)(issues)
-            learnt = None
-            if new:
-                seqs, hashes, learnt, last_seq = self._write(conn, new)
-        if learnt is not None:
+            written = self._write(conn, new) if new else None
+        seqs: list[int] = []
+        hashes: list[str] = []
+        if written is not None:
             # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
-            self._cache.update(learnt)
-            if len(self._cache) > _CACHE_STUDENTS:
-                for student_id in list(islice(self._cache, len(self._cache) - _CACHE_STUDENTS * 3 // 4)):
-                    del self._cache[student_id]
-            self._cache_seq = last_seq
-        if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
-            return Receipts(seqs, [e.event_id for e in batch], hashes)
+            chained, learnt = written
+            self._contexts.keep(learnt, chained.heads, chained.last_seq)
+            seqs, hashes = chained.seqs, chained.hashes
+            if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
+                return Receipts(seqs, [e.event_id for e in batch], hashes)
         where = {e.event_id: i for i, e in enumerate(new)}
         out_seqs, out_hashes = [], []
         for e in batch:
@@ -213,125 +209,24 @@ class Ledger:
                 out_hashes.append(hashes[where[e.event_id]])
         return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
 
-    def _write(self, conn: Any, new: list[Any]) -> tuple[list[int], list[str], dict[str, Any], int]:
-        """Check and write new events; returns their seqs and hashes (in order), what the checks learnt per student
-        (for the cache, once the transaction commits) and the highest seq written."""
-        store = self._store
-        students = {e.student_id for e in new}
-        seq = store.max_seq(conn)
-        if seq != self._cache_seq:
-            self._forget_students_written_since(conn, seq)
-        heads, contexts, last_dependent = self._contexts(conn, students)
-        makeups = self._makeups(conn, new, contexts)
-        targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
-        known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
+    def _write(self, conn: Any, new: list[Any]) -> tuple[ChainedBatch, Learnt]:
+        """Check the new events against what the ledger knows, chain them onto it and store them with a checkpoint
+        over them; the chained batch, and what the checks learnt per student (kept once the transaction commits)."""
+        catalog = self._catalogs.catalog
+        known = self._contexts.for_batch(conn, new, catalog=catalog)
         owners: dict[str, str | None] = {}
-        after: dict[str, tuple[StudentContext, date | None]] = {}
-        audits = self._award_audits(conn, new)
-        issues = check_batch(new, catalog=self._catalogs.catalog, contexts=contexts, known_events=known,
-                             acting_as=self.acting_as, last_dependent=last_dependent, makeups=makeups,
-                             owners=owners, after=after, audits=audits)
+        learnt: Learnt = {}
+        issues = check_batch(new, catalog=catalog, contexts=known.contexts, known_events=known.known_events,
+                             acting_as=self.acting_as, last_dependent=known.last_dependent, makeups=known.makeups,
+                             owners=owners, after=learnt, audits=known.audits)
         if issues:
             raise error_for(issues)(issues)
-
         recorded_at = _now()
-        chained = chain_batch(new, heads=heads, recorded_by=owners, first_seq=seq + 1, recorded_at=recorded_at)
-        store.insert_events(conn, chained.rows)
-        store.write_checkpoint(conn, chained.first_seq, chained.last_seq, recorded_at, chained.hashes)
-        learnt = {sid: (chained.heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
-        return chained.seqs, chained.hashes, learnt, chained.last_seq
-
-    def _award_audits(self, conn: Any, new: Sequence[Any]) -> dict[str, AuditReport] | None:
-        """The graduation audit behind each award in the batch: on the award's date, over the student's stored
-        history and the batch's events before it (the batch is written whole or not at all)."""
-        awards = [i for i, e in enumerate(new) if e.kind == "graduated"]
-        if not awards:
-            return None
-        stored: dict[str, list[Any]] = {}
-        audits: dict[str, AuditReport] = {}
-        for i in awards:
-            award = new[i]
-            sid = award.student_id
-            if sid not in stored:
-                stored[sid] = [read_event(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
-            history = stored[sid] + [e for e in new[:i] if e.student_id == sid]
-            try:
-                # the student's own program on that day: an award in another program is refused by the check
-                audits[award.event_id] = audit_history(history, catalog=self._catalogs.catalog, as_of=award.occurred_on,
-                                                       student_id=sid)
-            except UnknownReference:
-                pass  # no program to audit: the award's checks refuse it
-        return audits
-
-    def _forget_students_written_since(self, conn: Any, seq: int) -> None:
-        """Another writer appended since our last append: drop the cached contexts of the students it wrote for
-        (rows are never removed and seq only grows, so the rows after our last seq are exactly what changed)."""
-        if self._cache:
-            if 0 <= self._cache_seq and seq - self._cache_seq <= 10 * _CACHE_STUDENTS:
-                for student_id in self._store.students_since(conn, self._cache_seq):
-                    self._cache.pop(student_id, None)
-            else:
-                self._cache.clear()
-        self._cache_seq = seq
-
-    def _contexts(self, conn: Any, students: set[str]
-                  ) -> tuple[dict[str, tuple[int, str]], dict[str, StudentContext], dict[str, date]]:
-        """The chain heads of the batch's students, what the checks need to know of them, and the latest date of
-        each one's status-dependent records: from the cache (current as of the ledger's highest seq, see
-        ``_forget_students_written_since``), else from a few bulk queries. New students have none of these."""
-        store = self._store
-        heads: dict[str, tuple[int, str]] = {}
-        contexts: dict[str, StudentContext] = {}
-        last_dependent: dict[str, date] = {}
-        unseen: set[str] = set()
-        cache = self._cache
-        for student_id in students:
-            cached = cache.get(student_id)
-            if cached is None:
-                unseen.add(student_id)
-                continue
-            heads[student_id], day, contexts[student_id] = cached
-            if day is not None:
-                last_dependent[student_id] = day
-        if unseen:
-            found = store.heads(conn, unseen)
-            heads.update(found)
-            stale = found.keys()
-            loaded: dict[str, tuple[list[Any], set[str], set[tuple[str, str]]]] = {}
-            for student_id, seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
-                status, reversed_ids, outcomes = loaded.setdefault(student_id, ([], set(), set()))
-                if kind in STATUS_KINDS:
-                    status.append(read_event(payload, seq))
-                elif kind == "entry_reversed":
-                    reversed_ids.add(subject)
-                elif kind == "outcome_converted":
-                    outcome_type, _, outcome_id = (subject or "").partition("/")
-                    outcomes.add((outcome_type, outcome_id))
-            for student_id in stale:
-                status, reversed_ids, outcomes = loaded.get(student_id, ((), (), ()))
-                contexts[student_id] = StudentContext.of(student_id, status, reversed_ids, outcomes)
-            last_dependent.update(store.latest_dates(conn, stale, DEPENDENT_KINDS))
-        return heads, contexts, last_dependent
-
-    def _makeups(self, conn: Any, new: Sequence[Any], contexts: dict[str, StudentContext]
-                 ) -> dict[tuple[str, str, str], int]:
-        """Make-ups that still count per (student, institution, course), for the courses the batch makes up."""
-        wanted = {(e.student_id, e.institution, e.course) for e in new
-                  if e.kind == "course_completed" and e.attempt == "makeup"}
-        counts: dict[tuple[str, str, str], int] = {}
-        if not wanted:
-            return counts
-        for student_id, seq, _kind, subject, payload in self._store.rows_of_kinds(
-                conn, {s for s, _, _ in wanted}, {"course_completed"}):
-            institution, _, code = (subject or "").partition("/")
-            key = (student_id, institution, code)
-            if key not in wanted:
-                continue
-            event = read_event(payload, seq)
-            ctx = contexts.get(student_id)
-            if event.attempt == "makeup" and (ctx is None or event.event_id not in ctx.reversed_ids):
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+        chained = chain_batch(new, heads=known.heads, recorded_by=owners, first_seq=known.seq + 1,
+                              recorded_at=recorded_at)
+        self._store.insert_events(conn, chained.rows)
+        self._store.write_checkpoint(conn, chained.first_seq, chained.last_seq, recorded_at, chained.hashes)
+        return chained, learnt
 
     def reverse(self, event_id: str, *, reason: str, occurred_on: date, reversal_id: str | None = None) -> Receipt:
         """Append an ``EntryReversed`` for ``event_id`` (a correction is a reversal plus a new event).
@@ -516,10 +411,6 @@ class Ledger:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
-
-
-def _parse(stored: StoredEvent) -> Any:
-    return read_event(stored.payload, stored.seq)
 
 
 def _not_recorded_by(event: Any, institution: str) -> Issue:
