@@ -49,7 +49,7 @@ from .models import (
     VerifyReport,
 )
 from .reading import StoredCatalog, may_read, read_event, readable_students, require_read
-from .storage import Store, verify_store
+from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
     RecognitionResult,
@@ -167,47 +167,40 @@ class Ledger:
         with gc_paused(len(batch)), self._store.write() as conn:
             self._catalogs.sync(conn)
             existing = self._store.find_events(conn, (e.event_id for e in batch))
-            new: list[Any] = []
-            seen: dict[str, Any] = {}
-            issues: list[Issue] = []
-            for e in batch:
-                stored = existing.get(e.event_id)
-                prior = seen.get(e.event_id)
-                if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
-                    issues.append(_not_recorded_by(e, self.acting_as))
-                elif stored is not None:
-                    if (stored.student_id != e.student_id
-                            or not _same_content(read_event(stored.payload, stored.seq), e)):
-                        issues.append(_duplicate(e, "is already in the ledger with other content"))
-                elif prior is not None:
-                    if not _same_content(prior, e):
-                        issues.append(_duplicate(e, "appears twice in the batch with different content"))
-                else:
-                    seen[e.event_id] = e
-                    new.append(e)
-            if issues:
-                raise error_for(issues)(issues)
+            new = self._new_events(batch, existing)
             written = self._write(conn, new) if new else None
-        seqs: list[int] = []
-        hashes: list[str] = []
-        if written is not None:
-            # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
-            chained, learnt = written
-            self._contexts.keep(learnt, chained.heads, chained.last_seq)
-            seqs, hashes = chained.seqs, chained.hashes
-            if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
-                return Receipts(seqs, [e.event_id for e in batch], hashes)
-        where = {e.event_id: i for i, e in enumerate(new)}
-        out_seqs, out_hashes = [], []
+        if written is None:  # every event was in the ledger already
+            return _receipts(batch, existing, new, [], [])
+        # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
+        chained, learnt = written
+        self._contexts.keep(learnt, chained.heads, chained.last_seq)
+        if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
+            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes)
+        return _receipts(batch, existing, new, chained.seqs, chained.hashes)
+
+    def _new_events(self, batch: list[Any], existing: dict[str, StoredEvent]) -> list[Any]:
+        """The batch's events not in the ledger yet, once each; an event id already used for another fact (stored,
+        or earlier in the batch), or stored by another institution than the acting one, is refused."""
+        new: list[Any] = []
+        seen: dict[str, Any] = {}
+        issues: list[Issue] = []
         for e in batch:
             stored = existing.get(e.event_id)
-            if stored is not None:
-                out_seqs.append(stored.seq)
-                out_hashes.append(stored.event_hash)
+            prior = seen.get(e.event_id)
+            if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
+                issues.append(_not_recorded_by(e, self.acting_as))
+            elif stored is not None:
+                if stored.student_id != e.student_id or not _same_content(read_event(stored.payload, stored.seq), e):
+                    issues.append(_duplicate(e, "is already in the ledger with other content"))
+            elif prior is not None:
+                if not _same_content(prior, e):
+                    issues.append(_duplicate(e, "appears twice in the batch with different content"))
             else:
-                out_seqs.append(seqs[where[e.event_id]])
-                out_hashes.append(hashes[where[e.event_id]])
-        return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
+                seen[e.event_id] = e
+                new.append(e)
+        if issues:
+            raise error_for(issues)(issues)
+        return new
 
     def _write(self, conn: Any, new: list[Any]) -> tuple[ChainedBatch, Learnt]:
         """Check the new events against what the ledger knows, chain them onto it and store them with a checkpoint
@@ -404,13 +397,30 @@ class Ledger:
             student_id = self._store.student_of_seq(conn, finding.seq)
             if student_id is not None and self._may_read(conn, student_id):
                 return finding
-        return Finding(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library "
-                                          f"wrote; it is not in a record {self.acting_as} may read, so no more is told")
+        return Finding(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library wrote; it "
+                                    f"is not in a record {self.acting_as} may read, so no more is told")
 
     def head(self) -> str:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
+
+
+def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any], seqs: list[int],
+              hashes: list[str]) -> Receipts:
+    """One receipt per event of the batch, in order: the stored row's for an event already in the ledger, else the
+    new row's (``seqs`` and ``hashes``, in the order of ``new``)."""
+    where = {e.event_id: i for i, e in enumerate(new)}
+    out_seqs, out_hashes = [], []
+    for e in batch:
+        stored = existing.get(e.event_id)
+        if stored is not None:
+            out_seqs.append(stored.seq)
+            out_hashes.append(stored.event_hash)
+        else:
+            out_seqs.append(seqs[where[e.event_id]])
+            out_hashes.append(hashes[where[e.event_id]])
+    return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
 
 
 def _not_recorded_by(event: Any, institution: str) -> Issue:
