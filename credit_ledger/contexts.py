@@ -103,7 +103,7 @@ class StudentContexts:
         """Keep what the checks learnt of each student of a committed batch (and its new chain head); ``seq`` is the
         ledger's highest seq after it. The students kept longest ago go first when there are too many."""
         kept = self._kept
-        kept.update((sid, (heads[sid], day, ctx)) for sid, (ctx, day) in learnt.items())
+        kept.update({sid: (heads[sid], day, ctx) for sid, (ctx, day) in learnt.items()})
         if len(kept) > self.limit:
             for student_id in list(islice(kept, len(kept) - self.limit * 3 // 4)):
                 del kept[student_id]
