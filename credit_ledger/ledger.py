@@ -1,7 +1,10 @@
 """The Ledger facade: open, append, reverse, query and verify a ledger of student credit events.
 
-It wires the pieces and owns none of their rules: it reads rows through ``storage.Store``, replays them with
-``history``, checks new events with ``checks`` and writes what passes, atomically.
+It wires the pieces and owns none of their rules. An append reads what the checks need to know of the batch's
+students (``contexts``), checks the batch (``checks``), chains it onto the ledger (``chain``) and stores it with a
+checkpoint (``storage``), in one write transaction: check, chain, store. A read goes through ``reading`` (the
+stored catalog, the events of a row, the acting institution's rights) and replays with ``history``; audits run
+``graduation`` (many at once: ``batch``); ``verify`` rechecks the chain (``storage.verify_store``).
 
 >>> import credit_ledger as cl
 >>> from datetime import date as d
@@ -19,25 +22,23 @@ True
 
 from __future__ import annotations
 
-import gc
-import json
-import threading
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from itertools import islice
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .access import READ_KINDS, catalog_refusals, new_entries, read_reason, read_refusal
-from .checks import DEPENDENT_KINDS, check_batch, error_for
+from .access import catalog_refusals, new_entries
+from .batch import audit_in_chunks
+from .chain import ChainedBatch, Finding, chain_batch
+from .checks import check_batch, error_for
+from .contexts import Learnt, StudentContexts
 from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
+from .fast import gc_paused
 from .graduation import AuditReport, audit_history
-from .history import StudentContext, balance_of, build_timeline, transcript_records
+from .history import balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
     EVENT_CLASSES,
-    STATUS_KINDS,
     Balance,
     Catalog,
     EntryReversed,
@@ -47,7 +48,8 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .storage import GENESIS, Store, StoredEvent, row_hash, subject_of, verify_store
+from .reading import StoredCatalog, may_read, read_event, readable_students, require_read
+from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
     RecognitionResult,
@@ -58,50 +60,7 @@ from .transfer import (
     statement_of,
 )
 
-_CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 _EVENT_TYPES = tuple(EVENT_CLASSES.values())
-_NO_HEAD = (0, GENESIS)
-_CACHE_STUDENTS = 100_000
-"""At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
-longest ago go first. A cache only: a student not in it is read from the ledger."""
-
-
-_GC_LOCK = threading.Lock()
-_GC_PAUSES = [0, False]
-"""How many bulk appends in this process are pausing cyclic GC, and whether it was enabled before the first.
-Process-wide on purpose: the collector is a process-wide resource, and two threads must not restore it wrongly."""
-_GC_PAUSE_MIN_EVENTS = 1000
-
-
-@contextmanager
-def _gc_paused(events: int = _GC_PAUSE_MIN_EVENTS) -> Iterator[None]:
-    """Pause cyclic garbage collection during a bulk append of at least ``_GC_PAUSE_MIN_EVENTS`` events, or during
-    one student's read and audit in ``audit_all`` (called without a number).
-
-    A big batch keeps tens of thousands of young objects alive until it commits (events, rows, receipts), which
-    makes the collector run full collections over the whole heap several times per batch: a third of the append
-    time in the ingest benchmark. The append creates no reference cycles (everything it makes is freed by reference
-    counting), so pausing loses nothing; the previous state is restored when the last concurrent pause ends.
-
-    An audit allocates thousands of short-lived objects, and a batch audit's caller keeps the reports: the
-    collections they trigger pass over every report kept so far, a tenth of the batch audit's time. The pause ends
-    before each report is handed over, so whatever cycles an audit leaves are collected by the next collection.
-    """
-    if events < _GC_PAUSE_MIN_EVENTS:
-        yield
-        return
-    with _GC_LOCK:
-        if _GC_PAUSES[0] == 0:
-            _GC_PAUSES[1] = gc.isenabled()
-            gc.disable()
-        _GC_PAUSES[0] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_PAUSES[0] -= 1
-            if _GC_PAUSES[0] == 0 and _GC_PAUSES[1]:
-                gc.enable()
 
 
 def _now() -> str:
@@ -137,12 +96,9 @@ class Ledger:
     def __init__(self, store: Store, *, acting_as: str | None = None):
         self._store = store
         self.acting_as = acting_as
-        self._catalog = Catalog()
-        self._catalog_rows = 0
-        self._cache: dict[str, tuple[tuple[int, str], date | None, StudentContext]] = {}
-        self._cache_seq = -1
-        """The ledger's highest seq right after our last append: while it is unchanged, the cache is current."""
-        self._refresh_catalog()
+        self._catalogs = StoredCatalog(store)
+        self._contexts = StudentContexts(store)
+        self._catalogs.current()
 
     @classmethod
     def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
@@ -174,22 +130,7 @@ class Ledger:
     @property
     def catalog(self) -> Catalog:
         """The catalog this ledger judges records by: every catalog ever loaded into it, merged."""
-        self._refresh_catalog()
-        return self._catalog
-
-    def _refresh_catalog(self) -> None:
-        with self._store.read() as conn:
-            self._sync_catalog(conn)
-
-    def _sync_catalog(self, conn: Any) -> None:
-        """Merge catalogs stored since this ledger object last looked (another process may have loaded one)."""
-        rows = self._store.catalogs(conn, after=self._catalog_rows)
-        if not rows:
-            return
-        catalog = self._catalog
-        for _seq, _at, content, _prev, _hash in rows:
-            catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
-        self._catalog, self._catalog_rows = catalog, rows[-1][0]
+        return self._catalogs.current()
 
     def load_catalog(self, catalog: Catalog) -> None:
         """Add a catalog's entries to the ledger's (stored with the ledger). Loading the same catalog again is a
@@ -197,21 +138,22 @@ class Ledger:
         ``valid_from`` instead.
         """
         with self._store.write() as conn:
-            self._sync_catalog(conn)
-            if self._catalog.merge(catalog) is self._catalog:
+            current = self._catalogs.sync(conn)
+            if current.merge(catalog) is current:
                 return
             if self.acting_as is not None:
-                issues = catalog_refusals(self.acting_as, new_entries(self._catalog, catalog))
+                issues = catalog_refusals(self.acting_as, new_entries(current, catalog))
                 if issues:
                     raise PermissionDenied(issues)
             self._store.insert_catalog(conn, _now(), catalog.to_json())
-            self._sync_catalog(conn)
+            self._catalogs.sync(conn)
 
     # -- writes --------------------------------------------------------------------------------------------------
 
     def append(self, event: Any) -> Receipt:
         """Append one event; returns its ``Receipt``. Re-appending the identical event returns the first receipt."""
-        return self.append_many([event])[0]  # type: ignore[no-any-return]
+        receipt: Receipt = self.append_many([event])[0]
+        return receipt
 
     def append_many(self, events: Iterable[Any]) -> Receipts:
         """Append events atomically: all are written, or none (the error names every refused event).
@@ -222,195 +164,62 @@ class Ledger:
         batch = [_as_event(e) for e in events]
         if not batch:
             return Receipts([], [], [])
-        with _gc_paused(len(batch)), self._store.write() as conn:
-            self._sync_catalog(conn)
+        with gc_paused(len(batch)), self._store.write() as conn:
+            self._catalogs.sync(conn)
             existing = self._store.find_events(conn, (e.event_id for e in batch))
-            new: list[Any] = []
-            seen: dict[str, Any] = {}
-            issues: list[Issue] = []
-            for e in batch:
-                stored = existing.get(e.event_id)
-                prior = seen.get(e.event_id)
-                if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
-                    issues.append(_not_recorded_by(e, self.acting_as))
-                elif stored is not None:
-                    if stored.student_id != e.student_id or not _same_content(_parse(stored), e):
-                        issues.append(_duplicate(e, "is already in the ledger with other content"))
-                elif prior is not None:
-                    if not _same_content(prior, e):
-                        issues.append(_duplicate(e, "appears twice in the batch with different content"))
-                else:
-                    seen[e.event_id] = e
-                    new.append(e)
-            if issues:
-                raise error_for(issues)(issues)
-            learnt = None
-            if new:
-                seqs, hashes, learnt, last_seq = self._write(conn, new)
-        if learnt is not None:
-            # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
-            self._cache.update(learnt)
-            if len(self._cache) > _CACHE_STUDENTS:
-                for student_id in list(islice(self._cache, len(self._cache) - _CACHE_STUDENTS * 3 // 4)):
-                    del self._cache[student_id]
-            self._cache_seq = last_seq
+            new = self._new_events(batch, existing)
+            written = self._write(conn, new) if new else None
+        if written is None:  # every event was in the ledger already
+            return _receipts(batch, existing, new, [], [])
+        # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
+        chained, learnt = written
+        self._contexts.keep(learnt, chained.heads, chained.last_seq)
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
-            return Receipts(seqs, [e.event_id for e in batch], hashes)
-        where = {e.event_id: i for i, e in enumerate(new)}
-        out_seqs, out_hashes = [], []
+            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes)
+        return _receipts(batch, existing, new, chained.seqs, chained.hashes)
+
+    def _new_events(self, batch: list[Any], existing: dict[str, StoredEvent]) -> list[Any]:
+        """The batch's events not in the ledger yet, once each; an event id already used for another fact (stored,
+        or earlier in the batch), or stored by another institution than the acting one, is refused."""
+        new: list[Any] = []
+        seen: dict[str, Any] = {}
+        issues: list[Issue] = []
         for e in batch:
             stored = existing.get(e.event_id)
-            if stored is not None:
-                out_seqs.append(stored.seq)
-                out_hashes.append(stored.event_hash)
+            prior = seen.get(e.event_id)
+            if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
+                issues.append(_not_recorded_by(e, self.acting_as))
+            elif stored is not None:
+                if stored.student_id != e.student_id or not _same_content(read_event(stored.payload, stored.seq), e):
+                    issues.append(_duplicate(e, "is already in the ledger with other content"))
+            elif prior is not None:
+                if not _same_content(prior, e):
+                    issues.append(_duplicate(e, "appears twice in the batch with different content"))
             else:
-                out_seqs.append(seqs[where[e.event_id]])
-                out_hashes.append(hashes[where[e.event_id]])
-        return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
-
-    def _write(self, conn: Any, new: list[Any]) -> tuple[list[int], list[str], dict[str, Any], int]:
-        """Check and write new events; returns their seqs and hashes (in order), what the checks learnt per student
-        (for the cache, once the transaction commits) and the highest seq written."""
-        store = self._store
-        students = {e.student_id for e in new}
-        seq = store.max_seq(conn)
-        if seq != self._cache_seq:
-            self._forget_students_written_since(conn, seq)
-        heads, contexts, last_dependent = self._contexts(conn, students)
-        makeups = self._makeups(conn, new, contexts)
-        targets = {e.target_event_id for e in new if e.kind in ("entry_reversed", "grade_corrected")}
-        known = {s.event_id: _parse(s) for s in store.find_events(conn, targets).values()} if targets else {}
-        owners: dict[str, str | None] = {}
-        after: dict[str, tuple[StudentContext, date | None]] = {}
-        audits = self._award_audits(conn, new)
-        issues = check_batch(new, catalog=self._catalog, contexts=contexts, known_events=known,
-                             acting_as=self.acting_as, last_dependent=last_dependent, makeups=makeups,
-                             owners=owners, after=after, audits=audits)
+                seen[e.event_id] = e
+                new.append(e)
         if issues:
             raise error_for(issues)(issues)
+        return new
 
-        first_seq = seq + 1
+    def _write(self, conn: Any, new: list[Any]) -> tuple[ChainedBatch, Learnt]:
+        """Check the new events against what the ledger knows, chain them onto it and store them with a checkpoint
+        over them; the chained batch, and what the checks learnt per student (kept once the transaction commits)."""
+        catalog = self._catalogs.catalog
+        known = self._contexts.for_batch(conn, new, catalog=catalog)
+        owners: dict[str, str | None] = {}
+        learnt: Learnt = {}
+        issues = check_batch(new, catalog=catalog, contexts=known.contexts, known_events=known.known_events,
+                             acting_as=self.acting_as, last_dependent=known.last_dependent, makeups=known.makeups,
+                             owners=owners, after=learnt, audits=known.audits)
+        if issues:
+            raise error_for(issues)(issues)
         recorded_at = _now()
-        stamps: dict[str | None, str] = {}
-        rows: list[tuple] = []
-        seqs: list[int] = []
-        hashes: list[str] = []
-        add_row, add_seq, add_hash, make_hash, get_head = rows.append, seqs.append, hashes.append, row_hash, heads.get
-        for e in new:
-            payload = e.__pydantic_serializer__.to_json(e).decode()
-            recorded_by = owners[e.event_id]
-            if e.recorded_by is None and recorded_by is not None:
-                # stamp recorded_by in the JSON: the key is written as "recorded_by":null, and a quote inside any
-                # string value is escaped, so the first unescaped occurrence is the field itself
-                stamp = stamps.get(recorded_by)
-                if stamp is None:
-                    stamp = stamps[recorded_by] = f'"recorded_by":{json.dumps(recorded_by, ensure_ascii=False)}'
-                payload = payload.replace('"recorded_by":null', stamp, 1)
-            n, prev = get_head(e.student_id, _NO_HEAD)
-            seq += 1
-            n += 1
-            h = make_hash(prev, n, recorded_at, payload)
-            heads[e.student_id] = (n, h)
-            add_row((seq, e.event_id, e.student_id, n, e.kind, e.occurred_on.isoformat(), subject_of(vars(e)),
-                         recorded_by, recorded_at, payload, prev, h))
-            add_seq(seq)
-            add_hash(h)
-        store.insert_events(conn, rows)
-        store.write_checkpoint(conn, first_seq, seq, recorded_at, hashes)
-        learnt = {sid: (heads[sid], day, ctx) for sid, (ctx, day) in after.items()}
-        return seqs, hashes, learnt, seq
-
-    def _award_audits(self, conn: Any, new: Sequence[Any]) -> dict[str, AuditReport] | None:
-        """The graduation audit behind each award in the batch: on the award's date, over the student's stored
-        history and the batch's events before it (the batch is written whole or not at all)."""
-        awards = [i for i, e in enumerate(new) if e.kind == "graduated"]
-        if not awards:
-            return None
-        stored: dict[str, list[Any]] = {}
-        audits: dict[str, AuditReport] = {}
-        for i in awards:
-            award = new[i]
-            sid = award.student_id
-            if sid not in stored:
-                stored[sid] = [_read(payload, seq) for seq, payload in self._store.student_payloads(conn, sid)]
-            history = stored[sid] + [e for e in new[:i] if e.student_id == sid]
-            try:
-                # the student's own program on that day: an award in another program is refused by the check
-                audits[award.event_id] = audit_history(history, catalog=self._catalog, as_of=award.occurred_on,
-                                                       student_id=sid)
-            except UnknownReference:
-                pass  # no program to audit: the award's checks refuse it
-        return audits
-
-    def _forget_students_written_since(self, conn: Any, seq: int) -> None:
-        """Another writer appended since our last append: drop the cached contexts of the students it wrote for
-        (rows are never removed and seq only grows, so the rows after our last seq are exactly what changed)."""
-        if self._cache:
-            if 0 <= self._cache_seq and seq - self._cache_seq <= 10 * _CACHE_STUDENTS:
-                for student_id in self._store.students_since(conn, self._cache_seq):
-                    self._cache.pop(student_id, None)
-            else:
-                self._cache.clear()
-        self._cache_seq = seq
-
-    def _contexts(self, conn: Any, students: set[str]
-                  ) -> tuple[dict[str, tuple[int, str]], dict[str, StudentContext], dict[str, date]]:
-        """The chain heads of the batch's students, what the checks need to know of them, and the latest date of
-        each one's status-dependent records: from the cache (current as of the ledger's highest seq, see
-        ``_forget_students_written_since``), else from a few bulk queries. New students have none of these."""
-        store = self._store
-        heads: dict[str, tuple[int, str]] = {}
-        contexts: dict[str, StudentContext] = {}
-        last_dependent: dict[str, date] = {}
-        unseen: set[str] = set()
-        cache = self._cache
-        for student_id in students:
-            cached = cache.get(student_id)
-            if cached is None:
-                unseen.add(student_id)
-                continue
-            heads[student_id], day, contexts[student_id] = cached
-            if day is not None:
-                last_dependent[student_id] = day
-        if unseen:
-            found = store.heads(conn, unseen)
-            heads.update(found)
-            stale = found.keys()
-            loaded: dict[str, tuple[list[Any], set[str], set[tuple[str, str]]]] = {}
-            for student_id, seq, kind, subject, payload in store.rows_of_kinds(conn, stale, _CONTEXT_KINDS):
-                status, reversed_ids, outcomes = loaded.setdefault(student_id, ([], set(), set()))
-                if kind in STATUS_KINDS:
-                    status.append(_read(payload, seq))
-                elif kind == "entry_reversed":
-                    reversed_ids.add(subject)
-                elif kind == "outcome_converted":
-                    outcome_type, _, outcome_id = (subject or "").partition("/")
-                    outcomes.add((outcome_type, outcome_id))
-            for student_id in stale:
-                status, reversed_ids, outcomes = loaded.get(student_id, ((), (), ()))
-                contexts[student_id] = StudentContext.of(student_id, status, reversed_ids, outcomes)
-            last_dependent.update(store.latest_dates(conn, stale, DEPENDENT_KINDS))
-        return heads, contexts, last_dependent
-
-    def _makeups(self, conn: Any, new: Sequence[Any], contexts: dict[str, StudentContext]
-                 ) -> dict[tuple[str, str, str], int]:
-        """Make-ups that still count per (student, institution, course), for the courses the batch makes up."""
-        wanted = {(e.student_id, e.institution, e.course) for e in new
-                  if e.kind == "course_completed" and e.attempt == "makeup"}
-        counts: dict[tuple[str, str, str], int] = {}
-        if not wanted:
-            return counts
-        for student_id, seq, _kind, subject, payload in self._store.rows_of_kinds(
-                conn, {s for s, _, _ in wanted}, {"course_completed"}):
-            institution, _, code = (subject or "").partition("/")
-            key = (student_id, institution, code)
-            if key not in wanted:
-                continue
-            event = _read(payload, seq)
-            ctx = contexts.get(student_id)
-            if event.attempt == "makeup" and (ctx is None or event.event_id not in ctx.reversed_ids):
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+        chained = chain_batch(new, heads=known.heads, recorded_by=owners, first_seq=known.seq + 1,
+                              recorded_at=recorded_at)
+        self._store.insert_events(conn, chained.rows)
+        self._store.write_checkpoint(conn, chained.first_seq, chained.last_seq, recorded_at, chained.hashes)
+        return chained, learnt
 
     def reverse(self, event_id: str, *, reason: str, occurred_on: date, reversal_id: str | None = None) -> Receipt:
         """Append an ``EntryReversed`` for ``event_id`` (a correction is a reversal plus a new event).
@@ -438,31 +247,16 @@ class Ledger:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
-    def _require_read(self, student_id: str, events: Sequence[Any]) -> None:
-        """With ``acting_as``: raise ``PermissionDenied`` unless the institution may read this student's record
-        (``events``: the whole record as stored). Every read of a student's record passes here."""
-        if self.acting_as is not None and read_reason(self.acting_as, events, catalog=self.catalog) is None:
-            raise PermissionDenied([read_refusal(self.acting_as, student_id)])
-
     def _may_read(self, conn: Any, student_id: str) -> bool:
-        """With ``acting_as``: whether the institution may read this student's record (reads only what decides)."""
-        rows = self._store.rows_of_kinds(conn, [student_id], READ_KINDS)
-        return read_reason(str(self.acting_as), _lenient(r[4] for r in rows), catalog=self.catalog) is not None
-
-    def _readable_students(self, conn: Any) -> set[str]:
-        """With ``acting_as``: every student whose record the institution may read."""
-        by_student: dict[str, list[str]] = {}
-        for student_id, payload in self._store.payloads_of_kinds(conn, READ_KINDS):
-            by_student.setdefault(student_id, []).append(payload)
-        catalog, me = self.catalog, str(self.acting_as)
-        return {s for s, payloads in by_student.items() if read_reason(me, _lenient(payloads), catalog=catalog)}
+        """With ``acting_as``: whether the institution may read this student's record."""
+        return may_read(conn, student_id, acting_as=str(self.acting_as), catalogs=self._catalogs)
 
     def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
         """A student's raw history in recording order (events dated after ``as_of`` left out)."""
         with self._store.read() as conn:
             rows = self._store.student_payloads(conn, student_id)
-        events = [_read(payload, seq) for seq, payload in rows]
-        self._require_read(student_id, events)
+        events = [read_event(payload, seq) for seq, payload in rows]
+        require_read(self.acting_as, student_id, events, catalogs=self._catalogs)
         if as_of is not None:
             events = [e for e in events if e.occurred_on <= as_of]
         return events
@@ -497,72 +291,8 @@ class Ledger:
         their turn in this process: fewer for the garbage collector to walk over and over)."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
-        chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
-        if workers > 1 and len(chunks) > 1 and self._store.engine.url.database not in (None, "", ":memory:"):
-            yield from self._audit_in_processes(chunks, day, program, workers)
-            return
-        for part in chunks:
-            yield from self._audit_chunk(part, day, program)
-
-    def _audit_chunk(self, students: list[str], day: date, program: Any) -> Iterator[AuditReport]:
-        catalog = self.catalog
-        with self._store.read() as conn:
-            rows = self._store.payloads_of_students(conn, students)
-        for sid in students:
-            with _gc_paused():  # not across the yield: the caller's code runs with the collector as it was
-                events = [_read(payload, seq) for seq, payload in rows.get(sid, ())]
-                self._require_read(sid, events)
-                try:
-                    report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
-                except UnknownReference:
-                    continue
-            yield report
-
-    def _audit_list(self, students: list[str], day: date, program: Any) -> list[AuditReport]:
-        """A chunk's reports, with the collector paused throughout: an audit leaves no reference cycle behind, and
-        the reports kept so far need not be walked again between students."""
-        with _gc_paused():
-            return list(self._audit_chunk(students, day, program))
-
-    def _audit_in_processes(self, chunks: list[list[str]], day: date, program: Any,
-                            workers: int) -> Iterator[AuditReport]:
-        """Each of ``workers - 1`` processes always has a chunk to audit and the next one queued (so none waits
-        for this one to hand out work). While the next chunk in order is not back, this process audits the next
-        chunk nobody has taken (its reports wait their turn), so it waits only when no chunk is left. The
-        processes send their reports as JSON: quicker to write and to read back than pickled models."""
-        import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        url = self._store.engine.url.render_as_string(hide_password=False)
-        done: dict[int, list[AuditReport]] = {}
-        sent: dict[int, Future] = {}
-        taken = 0  # chunks before this one are taken (by a process or here)
-
-        def collect(k: int) -> None:
-            texts = sent.pop(k).result()
-            with _gc_paused():  # thousands of new objects, no cycle among them
-                done[k] = [AuditReport.model_validate_json(text) for text in texts]
-
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            try:
-                for k in range(len(chunks)):
-                    while k not in done:
-                        while taken < len(chunks) and sum(not f.done() for f in sent.values()) < 2 * (workers - 1):
-                            sent[taken] = pool.submit(_audit_chunk, url, chunks[taken], day, program,
-                                                      self.acting_as)
-                            taken += 1
-                        if k in sent and not sent[k].done() and taken < len(chunks):
-                            done[taken] = self._audit_list(chunks[taken], day, program)
-                            taken += 1
-                        elif k in sent:
-                            collect(k)
-                        else:  # nobody has it: k == taken
-                            done[k] = self._audit_list(chunks[k], day, program)
-                            taken += 1
-                    yield from done.pop(k)
-            finally:
-                for future in sent.values():
-                    future.cancel()
+        yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
+                                   chunk=chunk)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
@@ -573,14 +303,14 @@ class Ledger:
         with self._store.read() as conn:
             if self.acting_as is None:
                 return self._store.student_ids(conn)
-            return sorted(self._readable_students(conn))
+            return sorted(readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs))
 
     def count(self) -> int:
         """The number of events in the ledger (with ``acting_as``: in the records the institution may read)."""
         with self._store.read() as conn:
             if self.acting_as is None:
                 return self._store.count(conn)
-            readable = self._readable_students(conn)
+            readable = readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs)
             return sum(n for student_id, n in self._store.counts_by_student(conn) if student_id in readable)
 
     # -- recognition and conversion ------------------------------------------------------------------------------
@@ -660,15 +390,15 @@ class Ledger:
             raise IntegrityError(f"ledger {self.url}: {finding.reason} (first bad row: {finding.seq})")
         return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
 
-    def _redacted(self, finding: Any) -> Any:
+    def _redacted(self, finding: Finding) -> Finding:
         """A finding whose reason names no event or student of a record the acting institution may not read (the
         whole ledger is still verified: every school relies on all of it)."""
         with self._store.read() as conn:
             student_id = self._store.student_of_seq(conn, finding.seq)
             if student_id is not None and self._may_read(conn, student_id):
                 return finding
-        return type(finding)(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library "
-                                          f"wrote; it is not in a record {self.acting_as} may read, so no more is told")
+        return Finding(finding.seq, f"row {finding.seq} (or the checkpoint over it) is not what the library wrote; it "
+                                    f"is not in a record {self.acting_as} may read, so no more is told")
 
     def head(self) -> str:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
@@ -676,43 +406,21 @@ class Ledger:
             return self._store.last_checkpoint(conn)[1]
 
 
-_WORKER_LEDGERS: dict[tuple[str, str | None], Ledger] = {}
-"""In a worker process of ``Ledger.audit_all``: the ledger it opened for its first chunk, kept for the next ones."""
-
-
-def _audit_chunk(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None) -> list[str]:
-    """A worker process's share of ``Ledger.audit_all`` (with the same rights as the ledger that asked), as JSON."""
-    ledger = _WORKER_LEDGERS.get((url, acting_as))
-    if ledger is None:
-        from multiprocessing.util import Finalize
-
-        ledger = _WORKER_LEDGERS[(url, acting_as)] = Ledger.open(url, acting_as=acting_as)
-        Finalize(ledger, ledger.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
-    return [report.model_dump_json() for report in ledger._audit_list(students, as_of, program)]
-
-
-def _parse(stored: StoredEvent) -> Any:
-    return _read(stored.payload, stored.seq)
-
-
-def _read(payload: str, seq: int) -> Any:
-    """The event a stored row holds; a row that holds none was not written by this library."""
-    try:
-        return EVENT_ADAPTER.validate_json(payload)
-    except ValidationError as exc:
-        raise IntegrityError(f"row {seq} does not hold a valid event ({exc.error_count()} problems, first: "
-                             f"{exc.errors()[0]['msg']}); run verify() to find the first altered row") from None
-
-
-def _lenient(payloads: Iterable[str]) -> list[Any]:
-    """The events of stored JSON that reads as one (a deciding row that does not is simply no reason)."""
-    out = []
-    for payload in payloads:
-        try:
-            out.append(EVENT_ADAPTER.validate_json(payload))
-        except ValidationError:
-            continue
-    return out
+def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any], seqs: list[int],
+              hashes: list[str]) -> Receipts:
+    """One receipt per event of the batch, in order: the stored row's for an event already in the ledger, else the
+    new row's (``seqs`` and ``hashes``, in the order of ``new``)."""
+    where = {e.event_id: i for i, e in enumerate(new)}
+    out_seqs, out_hashes = [], []
+    for e in batch:
+        stored = existing.get(e.event_id)
+        if stored is not None:
+            out_seqs.append(stored.seq)
+            out_hashes.append(stored.event_hash)
+        else:
+            out_seqs.append(seqs[where[e.event_id]])
+            out_hashes.append(hashes[where[e.event_id]])
+    return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
 
 
 def _not_recorded_by(event: Any, institution: str) -> Issue:

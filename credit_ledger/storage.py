@@ -1,24 +1,27 @@
-"""Storage: SQLModel tables, engines for SQLite and PostgreSQL, append-only guards and the hash chain.
+"""Storage: SQLModel tables, engines for SQLite and PostgreSQL, append-only guards, rows in and rows out.
 
 Every event is one row of ``events``; rows are never updated or deleted. The database itself refuses it: triggers
 abort any UPDATE or DELETE on ``events``, ``checkpoints`` and ``catalogs``. And should someone drop the triggers and
-edit the file, the hashes tell: each row's hash covers the previous hash of the same student (a chain per student),
-and each append writes a ledger-wide checkpoint whose hash covers the hashes of every row it added, the previous
-checkpoint and the catalog in force (loading a catalog writes a checkpoint too, over no rows). ``verify`` recomputes
-them all and names the first row that is not what the library wrote.
+edit the file, the hash chain tells (``chain``: each row's hash covers the previous row of its student, each append
+writes a ledger-wide checkpoint over its rows, the previous checkpoint and the catalog in force, and loading a catalog
+writes a checkpoint too, over no rows). ``verify_store`` reads every row, checkpoint and catalog and hands them to
+``chain.check_ledger``, which names the first row that is not what the library wrote.
 
-Hashes are SHA-256 over text the library wrote (the event's JSON is stored as written, never re-serialised):
+>>> store = Store.open()
+>>> with store.read() as conn:
+...     store.max_seq(conn), store.last_checkpoint(conn) == (0, GENESIS)
+(0, True)
+>>> verify_store(store)
+(0, None)
 
->>> row_hash(GENESIS, 1, "2026-01-01T00:00:00+00:00", '{"event_id":"e1"}')[:16]
-'3cadb5377eb627a5'
-
-Only this module talks SQL; it knows rows, not rules.
+Only this module talks SQL; it knows rows, not rules, and hashes nothing itself: where it writes a checkpoint or a
+stored catalog it asks ``chain`` for the hash, over the previous hash it reads in the same write transaction.
+The hash names (``GENESIS``, ``row_hash``, ``checkpoint_hash``, ``content_hash``, ``subject_of``, ``Finding``,
+``EVENT_COLUMNS``) live in ``chain`` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,14 +34,24 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, SQLModel, create_engine
 
+from .chain import (
+    EVENT_COLUMNS,
+    GENESIS,
+    Checkpoint,
+    Finding,
+    StoredCatalogRow,
+    check_ledger,
+    checkpoint_hash,
+    content_hash,
+    row_hash,
+    subject_of,
+)
 from .errors import CreditLedgerError
 
 SCHEMA_VERSION = 2
 """The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
 ``events (kind, recorded_by)``, for what an acting institution may read. Opening a ledger of an older version upgrades
 it (``MIGRATIONS``) in the transaction that opens it; a newer one is refused, naming both versions."""
-GENESIS = "0" * 64
-"""The ``prev_hash`` of a student's first row and of the first checkpoint."""
 
 _CHUNK = 900
 """Bound parameters per IN list (SQLite's older limit is 999)."""
@@ -103,40 +116,19 @@ class MetaRow(SQLModel, table=True):
 
 
 GUARDED_TABLES = ("events", "checkpoints", "catalogs")
-EVENT_COLUMNS = ("seq", "event_id", "student_id", "student_seq", "kind", "occurred_on", "subject", "recorded_by",
-                 "recorded_at", "payload", "prev_hash", "event_hash")
-
-
-# -- hashes ------------------------------------------------------------------------------------------------------------
-
-
-def row_hash(prev_hash: str, student_seq: int, recorded_at: str, payload: str) -> str:
-    """The hash of an event row, chained to the previous row of the same student."""
-    return hashlib.sha256(f"{prev_hash}\n{student_seq}\n{recorded_at}\n{payload}".encode()).hexdigest()
-
-
-def checkpoint_hash(prev_hash: str, first_seq: int, last_seq: int, recorded_at: str, catalog_hash: str,
-                    hashes: Iterable[str]) -> str:
-    """The hash of a checkpoint over the row hashes of ``first_seq``..``last_seq`` and the catalog in force."""
-    h = hashlib.sha256(f"{prev_hash}\n{first_seq}\n{last_seq}\n{recorded_at}\n{catalog_hash}\n".encode())
-    for value in hashes:
-        h.update(value.encode())
-    return h.hexdigest()
-
-
-def content_hash(prev_hash: str, loaded_at: str, content: str) -> str:
-    """The hash of a stored catalog and when it was loaded, chained to the previous one."""
-    return hashlib.sha256(f"{prev_hash}\n{loaded_at}\n{content}".encode()).hexdigest()
+LEDGER_TABLES = (*GUARDED_TABLES, "ledger_meta")
+"""Every table of a ledger (``EventRow``, ``CheckpointRow``, ``CatalogRow``, ``MetaRow``)."""
 
 
 # -- schema versions ---------------------------------------------------------------------------------------------------
 
 
-def _upgrade_1_to_2(conn: Connection) -> None:
+def upgrade_1_to_2(conn: Connection) -> None:
+    """Version 2 adds an index on ``events (kind, recorded_by)``."""
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_events_kind_recorded_by ON events (kind, recorded_by)")
 
 
-MIGRATIONS = {1: _upgrade_1_to_2}
+MIGRATIONS = {1: upgrade_1_to_2}
 """``{n: upgrade from version n to n + 1}``; each runs inside the transaction that opens the ledger."""
 
 
@@ -241,8 +233,7 @@ class Store:
                 raise CreditLedgerError(f"{self._where()}: the database holds ledger tables but no schema version; "
                                         "it was not made by credit_ledger, and is not opened")
             version = SCHEMA_VERSION if found is None else self._version(found)
-            SQLModel.metadata.create_all(conn, tables=[EventRow.__table__, CheckpointRow.__table__,  # type: ignore
-                                                       CatalogRow.__table__, MetaRow.__table__])
+            SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[name] for name in LEDGER_TABLES])
             if found is None:
                 conn.exec_driver_sql(f"INSERT INTO ledger_meta (key, value) VALUES ('schema_version', "
                                      f"'{SCHEMA_VERSION}')")
@@ -275,7 +266,7 @@ class Store:
     def schema_version(self) -> int:
         """The schema version recorded in the ledger."""
         with self.read() as conn:
-            return int(conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar())
+            return int(conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar_one())
 
     def _install_guards(self, conn: Connection) -> None:
         if self.dialect == "sqlite":
@@ -364,7 +355,7 @@ class Store:
         rows = self._in(conn, "SELECT student_id, seq, kind, subject, payload FROM events "
                               f"WHERE student_id IN ({{in_}}) AND kind IN ({marks})", sorted(set(student_ids)), kinds)
         rows.sort(key=lambda r: r[1])
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def payloads_of_kinds(self, conn: Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
         """``(student_id, payload)`` of every row of the given kinds, by seq."""
@@ -408,7 +399,7 @@ class Store:
     def student_payloads(self, conn: Connection, student_id: str) -> list[tuple[int, str]]:
         """``(seq, payload)`` of one student's rows in recording order."""
         p = self._param
-        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+        return [tuple(r) for r in conn.exec_driver_sql(
             f"SELECT seq, payload FROM events WHERE student_id = {p} ORDER BY student_seq", (student_id,))]
 
     def payloads_of_students(self, conn: Connection, student_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
@@ -460,15 +451,15 @@ class Store:
             yield from rows
             last = rows[-1][0]
 
-    def checkpoints(self, conn: Connection) -> list[tuple[int, int, int, str, str, str, str]]:
+    def checkpoints(self, conn: Connection) -> list[Checkpoint]:
         """Every checkpoint ``(seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash)``."""
-        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+        return [tuple(r) for r in conn.exec_driver_sql(
             "SELECT seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash FROM checkpoints "
             "ORDER BY seq")]
 
-    def catalogs(self, conn: Connection, after: int = 0) -> list[tuple[int, str, str, str, str]]:
+    def catalogs(self, conn: Connection, after: int = 0) -> list[StoredCatalogRow]:
         """Stored catalogs ``(seq, loaded_at, content, prev_hash, content_hash)`` with ``seq > after``, in order."""
-        return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+        return [tuple(r) for r in conn.exec_driver_sql(
             "SELECT seq, loaded_at, content, prev_hash, content_hash FROM catalogs WHERE seq > "
             f"{self._param} ORDER BY seq", (after,))]
 
@@ -508,7 +499,8 @@ class Store:
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         p = self._param
         conn.exec_driver_sql(f"INSERT INTO catalogs (seq, loaded_at, content, prev_hash, content_hash) VALUES "
-                             f"({p}, {p}, {p}, {p}, {p})", (seq, loaded_at, content, prev, content_hash(prev, loaded_at, content)))
+                             f"({p}, {p}, {p}, {p}, {p})", (seq, loaded_at, content, prev,
+                                                            content_hash(prev, loaded_at, content)))
         top = self.max_seq(conn)
         self.write_checkpoint(conn, top + 1, top, loaded_at, ())
 
@@ -516,125 +508,15 @@ class Store:
 # -- verification --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """The first thing ``verify_rows`` found wrong."""
-
-    seq: int
-    reason: str
-
-
-def subject_of(payload: dict[str, Any]) -> str | None:
-    """The ``subject`` column of an event (its course, target event or outcome), from its JSON data or its model's
-    fields (``vars(event)``).
-
-    >>> subject_of({"kind": "course_completed", "institution": "HNJX", "course": "CNC201"})
-    'HNJX/CNC201'
-    """
-    kind = payload.get("kind")
-    if kind == "course_completed":
-        return f"{payload['institution']}/{payload['course']}"
-    if kind in ("entry_reversed", "grade_corrected"):
-        return payload["target_event_id"]
-    if kind in ("outcome_converted", "outcome_revoked"):
-        return f"{payload['outcome_type']}/{payload['outcome_id']}"
-    if kind == "credit_recognized":
-        return f"{payload['source_institution']}/{payload['source_course']}"
-    return None
-
-
 def verify_store(store: Store) -> tuple[int, Finding | None]:
-    """Recheck every row, chain and checkpoint; ``(rows checked, first finding or None)``."""
+    """Recheck every row, chain and checkpoint (``chain.check_ledger``); ``(rows checked, first finding or None)``."""
     with store.read() as conn:
         checkpoints = store.checkpoints(conn)
         catalogs = store.catalogs(conn)
         rows = store.iter_event_rows(conn)
-        return _verify(rows, checkpoints, catalogs)
+        return check_ledger(rows, checkpoints, catalogs)
 
 
-def _verify(rows: Iterator[tuple], checkpoints: list[tuple], catalogs: list[tuple]) -> tuple[int, Finding | None]:
-    prev = GENESIS
-    catalog_hashes = {GENESIS}
-    for i, (seq, loaded_at, content, prev_hash, stored) in enumerate(catalogs, start=1):
-        if seq != i or prev_hash != prev or content_hash(prev_hash, loaded_at, content) != stored:
-            return 0, Finding(0, f"stored catalog {seq} was altered or removed")
-        prev = stored
-        catalog_hashes.add(stored)
-
-    heads: dict[str, tuple[int, str]] = {}
-    checked = 0
-    expected_seq = 1
-    pending: list[str] = []
-    state = {"prev": GENESIS, "number": 0}
-    cps = iter(checkpoints)
-    cp = next(cps, None)
-
-    def close(cp: tuple) -> Finding | None:
-        """Check a checkpoint over the pending row hashes, then move on."""
-        number, first, last, recorded_at, catalog, prev_hash, value = cp
-        state["number"] += 1
-        if number != state["number"] or prev_hash != state["prev"]:
-            return Finding(first, f"checkpoint {state['number']} is missing or out of place")
-        if catalog not in catalog_hashes:
-            return Finding(first, f"checkpoint {number} names a catalog that is no longer stored: a catalog was "
-                                  "removed or altered")
-        if checkpoint_hash(prev_hash, first, last, recorded_at, catalog, pending) != value:
-            return Finding(first, f"checkpoint {number} over rows {first}..{last} does not match: a row in that "
-                                  "range was altered, or the checkpoint was")
-        state["prev"] = value
-        pending.clear()
-        return None
-
-    for row in rows:
-        (seq, event_id, student_id, student_seq, kind, occurred_on, subject, recorded_by, recorded_at, payload,
-         prev_hash, stored_hash) = row
-        while cp is not None and cp[2] < cp[1] and cp[1] <= seq:  # checkpoints over no rows (catalog loads)
-            if cp[1] != expected_seq:
-                return checked, Finding(expected_seq, f"checkpoint {cp[0]} is out of place")
-            finding = close(cp)
-            if finding:
-                return checked, finding
-            cp = next(cps, None)
-        if seq != expected_seq:
-            return checked, Finding(expected_seq, f"row {expected_seq} is missing (next row is {seq})")
-        expected_seq += 1
-        checked += 1
-        if row_hash(prev_hash, student_seq, recorded_at, payload) != stored_hash:
-            return checked, Finding(seq, f"row {seq} (event {event_id}) does not match its hash: it was altered")
-        last_n, last_hash = heads.get(student_id, (0, GENESIS))
-        if student_seq != last_n + 1 or prev_hash != last_hash:
-            return checked, Finding(seq, f"row {seq} (event {event_id}) breaks the chain of student {student_id}")
-        heads[student_id] = (student_seq, stored_hash)
-        try:
-            data = json.loads(payload)
-        except ValueError:
-            return checked, Finding(seq, f"row {seq} holds unreadable JSON")
-        day = occurred_on if isinstance(occurred_on, str) else occurred_on.isoformat()
-        if (data.get("event_id"), data.get("student_id"), data.get("kind"), data.get("occurred_on"),
-                data.get("recorded_by"), subject_of(data)) != (event_id, student_id, kind, day, recorded_by, subject):
-            return checked, Finding(seq, f"row {seq} (event {event_id}): its columns differ from its JSON")
-        pending.append(stored_hash)
-        if cp is None:
-            return checked, Finding(seq, f"row {seq} is not covered by any checkpoint")
-        if cp[1] != seq - len(pending) + 1:
-            return checked, Finding(seq, f"checkpoint {cp[0]} is out of place")
-        if seq == cp[2]:
-            finding = close(cp)
-            if finding:
-                return checked, finding
-            cp = next(cps, None)
-    while cp is not None and cp[2] < cp[1] and cp[1] == expected_seq:
-        finding = close(cp)
-        if finding:
-            return checked, finding
-        cp = next(cps, None)
-    if cp is not None:
-        return checked, Finding(expected_seq, f"rows from {expected_seq} are named by checkpoint {cp[0]} but "
-                                "missing: rows were removed from the end")
-    if pending:
-        return checked, Finding(expected_seq - len(pending), "the last rows are not covered by any checkpoint")
-    return checked, None
-
-
-__all__ = ["CatalogRow", "CheckpointRow", "EventRow", "GENESIS", "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store",
-           "StoredEvent", "checkpoint_hash", "content_hash", "row_hash", "subject_of", "verify_store"]
+__all__ = ["CatalogRow", "CheckpointRow", "EVENT_COLUMNS", "EventRow", "Finding", "GENESIS", "GUARDED_TABLES",
+           "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash", "content_hash",
+           "make_engine", "normalise_url", "row_hash", "subject_of", "upgrade_1_to_2", "verify_store"]

@@ -5,8 +5,9 @@
 Every test that asks for ``engine`` (directly, or through ``ledger``, ``file_ledger`` or ``ledger_url``) runs twice:
 on SQLite and on PostgreSQL, each PostgreSQL test in a database of its own. The PostgreSQL server is the one at
 ``$CREDIT_LEDGER_TEST_PG_URL`` (a superuser URL; ``.ci/run`` sets it), else a throwaway server this session starts
-with ``scripts/pg_throwaway.py`` and stops at its end. With neither (no ``initdb``/``pg_ctl`` here) the PostgreSQL
-runs are skipped, and the summary says why; with ``CREDIT_LEDGER_TEST_PG_REQUIRED=1`` (CI) they fail instead.
+with ``scripts/pg_throwaway.py`` and stops at its end. Without PostgreSQL's driver (``psycopg``, the ``postgres``
+extra), or with no server (no URL, and no ``initdb``/``pg_ctl`` here), the PostgreSQL runs are skipped, and the
+summary says why; with ``CREDIT_LEDGER_TEST_PG_REQUIRED=1`` (CI) they fail instead.
 A test that edits the SQLite file itself is marked ``sqlite_only`` (or asks for ``db_path``).
 """
 
@@ -106,20 +107,38 @@ class PgDatabases:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def driver_missing() -> str | None:
+    """Why PostgreSQL's driver cannot be used here (``None`` when ``psycopg`` imports)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        return f"PostgreSQL's driver psycopg cannot be imported ({exc}): pip install -e '.[postgres]'"
+    return None
+
+
+def _skip_postgres(request: pytest.FixtureRequest, message: str) -> None:
+    """Skip this session's PostgreSQL runs, saying why (in each test and in the summary); with
+    ``CREDIT_LEDGER_TEST_PG_REQUIRED=1`` fail them instead."""
+    if os.environ.get(PG_REQUIRED_ENV) == "1":
+        pytest.fail(f"PostgreSQL is required ({PG_REQUIRED_ENV}=1) but {message}", pytrace=False)
+    request.config.stash[_SKIPPED] = message
+    pytest.skip(f"PostgreSQL tests skipped: {message}")
+
+
 @pytest.fixture(scope="session")
 def pg_databases(request: pytest.FixtureRequest) -> PgDatabases:
     """A PostgreSQL server to make test databases on: ``$CREDIT_LEDGER_TEST_PG_URL``, else a throwaway one."""
+    reason = driver_missing()
+    if reason:
+        _skip_postgres(request, reason)
     url = os.environ.get(PG_URL_ENV)
     if url:
         yield PgDatabases(url)
         return
     reason = pg_throwaway.missing()
     if reason:
-        message = f"{reason}; set {PG_URL_ENV} to a PostgreSQL superuser URL, or install PostgreSQL, to run them"
-        if os.environ.get(PG_REQUIRED_ENV) == "1":
-            pytest.fail(f"PostgreSQL is required ({PG_REQUIRED_ENV}=1) but {message}", pytrace=False)
-        request.config.stash[_SKIPPED] = message
-        pytest.skip(f"PostgreSQL tests skipped: {message}")
+        _skip_postgres(request, f"{reason}; set {PG_URL_ENV} to a PostgreSQL superuser URL, or install PostgreSQL, "
+                                "to run them")
     folder = tempfile.mkdtemp(prefix="cl-test-pg-")
     try:
         url = pg_throwaway.start(folder)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import credit_ledger as cl
-from credit_ledger.storage import GUARDED_TABLES, row_hash
+from credit_ledger.chain import row_hash
+from credit_ledger.storage import GUARDED_TABLES
 
 COURSES = ["MECH101", "PUB101", "CNC201", "PUB102", "CNC202", "PUB103"]
 STUDENTS = ["S1", "S2", "S3"]
@@ -354,6 +355,31 @@ def test_published_head_reveals_a_truncated_ledger(db_path, file_ledger):
 
 
 # -- honest ledgers -------------------------------------------------------------------------------------------------
+
+
+def test_one_students_rows_are_checked_alone(file_ledger, ledger_url):
+    """``chain.check_student_rows`` checks a student's rows as read back, without the rest of the ledger (what a read
+    of one record can afford): each row's hash, and its link to the row before it."""
+    from credit_ledger.chain import check_student_rows
+    from credit_ledger.storage import Store
+
+    _populate(file_ledger)
+    store = Store.open(ledger_url)
+    try:
+        with store.read() as conn:
+            rows = list(store.iter_event_rows(conn))
+    finally:
+        store.close()
+    mine = {s: [r for r in rows if r[2] == s] for s in STUDENTS}
+    assert all(check_student_rows(mine[s]) is None for s in STUDENTS)
+    s1 = mine["S1"]
+    gap = check_student_rows(s1[:2] + s1[3:])
+    assert gap is not None and gap.seq == s1[3][0] and "breaks the chain of student S1" in gap.reason
+    assert check_student_rows(s1[1:]) is not None  # the first row kept must start the chain
+    assert check_student_rows(s1[1:], head=(1, s1[0][11])) is None  # ...unless its head is given
+    altered = s1[2][:9] + (s1[2][9].replace('"grade":', '"grade": ', 1),) + s1[2][10:]
+    found = check_student_rows(s1[:2] + [altered] + s1[3:])
+    assert found is not None and found.seq == s1[2][0] and "does not match its hash" in found.reason
 
 
 def test_fresh_ledger_verifies_with_nothing_checked():

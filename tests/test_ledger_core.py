@@ -173,21 +173,35 @@ def test_append_many_receipts_are_a_sequence_in_the_order_given(ledger):
         cl.Receipts([1], ["a", "b"], ["h"])
 
 
-def test_the_context_cache_is_bounded(ledger, monkeypatch):
-    import credit_ledger.ledger as module
+def test_the_context_cache_is_bounded():
+    from credit_ledger.contexts import StudentContexts
+    from credit_ledger.history import StudentContext
+    from credit_ledger.storage import Store
 
-    monkeypatch.setattr(module, "_CACHE_STUDENTS", 8)
+    store = Store.open()
+    kept = StudentContexts(store, limit=8)
     students = [f"B{i:02d}" for i in range(20)]
-    ledger.append_many([enrol(s) for s in students])
-    assert len(ledger._cache) <= 8
-    # evicted students are read back from the ledger, and their checks still hold
-    ledger.append_many([course(f"{s}-c", student=s) for s in students])
-    with pytest.raises(cl.RejectedEvent) as refused:
-        ledger.append_many([
-            cl.Enrolled(event_id="again", student_id=students[0], occurred_on=date(2026, 2, 1), institution="HNJX",
-                        program="CNC-SR-2025")])
-    assert refused.value.codes == ["already_enrolled"]
-    assert all(ledger.balance(s).total == 4 for s in students)
+    kept.keep({s: (StudentContext.of(s), None) for s in students}, {s: (1, "0" * 64) for s in students}, seq=20)
+    assert 0 < len(kept) <= 8
+    store.close()
+
+
+def test_students_evicted_from_the_context_cache_are_read_back(ledger_url, catalog, monkeypatch):
+    from credit_ledger import contexts
+
+    monkeypatch.setattr(contexts, "CACHE_STUDENTS", 8)  # a ledger opened now keeps at most 8 students' contexts
+    with cl.Ledger.open(ledger_url) as ledger:
+        ledger.load_catalog(catalog)
+        students = [f"B{i:02d}" for i in range(20)]
+        ledger.append_many([enrol(s) for s in students])
+        # evicted students are read back from the ledger, and their checks still hold
+        ledger.append_many([course(f"{s}-c", student=s) for s in students])
+        with pytest.raises(cl.RejectedEvent) as refused:
+            ledger.append_many([
+                cl.Enrolled(event_id="again", student_id=students[0], occurred_on=date(2026, 2, 1),
+                            institution="HNJX", program="CNC-SR-2025")])
+        assert refused.value.codes == ["already_enrolled"]
+        assert all(ledger.balance(s).total == 4 for s in students)
 
 
 def test_a_model_that_is_not_an_event_is_refused(ledger):

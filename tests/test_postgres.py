@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 import credit_ledger as cl
-from credit_ledger.storage import GUARDED_TABLES, row_hash
+from credit_ledger.chain import row_hash
+from credit_ledger.storage import GUARDED_TABLES
+
+try:
+    import psycopg
+except ImportError:  # every test here asks for a database: conftest skips them, saying why (or fails them, in CI)
+    psycopg = None
 
 COURSES = ("MECH101", "MECH102", "ELEC101")
 

@@ -78,7 +78,7 @@ def test_a_failed_upgrade_leaves_the_ledger_at_its_old_version(ledger_url, catal
     _set_version(ledger_url, "1", drop_index=True)
 
     def half_done(conn):
-        storage._upgrade_1_to_2(conn)
+        storage.upgrade_1_to_2(conn)
         raise RuntimeError("the upgrade failed half-way")
 
     monkeypatch.setitem(storage.MIGRATIONS, 1, half_done)
