@@ -100,31 +100,38 @@ def check_ids(events: Sequence[Any], *, stored_events: Mapping[str, str], stored
     or a look-up of the keys already made.
     """
     issues: list[Issue] = []
-    event_keys: list[str] = []
     students: dict[str, str] = {}
-    batch_events: dict[str, str] = {}
     batch_students: dict[str, str] = {}
     refused_students: dict[str, list[Issue]] = {}
-    for e in events:
-        eid, sid = e.event_id, e.student_id
-        if sid not in known_students:
-            if sid in students:  # every event of a refused student is refused, naming its line
-                issues.extend(_issue(i.code, e, i.message.split("): ", 1)[1]) for i in refused_students.get(sid, ()))
-            else:
-                skey = students[sid] = key_of(sid)
-                found = _id_issues("student", sid, skey, e, _existing("student", sid, stored_students.get(skey),
-                                                                      batch_students.setdefault(skey, sid)))
-                if found:
-                    refused_students[sid] = found
-                    issues.extend(found)
-        key = key_of(eid)
-        event_keys.append(key)
-        other = stored_events.get(key)
-        first = batch_events.setdefault(key, eid)
-        if (other is not None or first != eid or not eid.isascii() or not eid.isprintable() or eid[0] == " "
-                or eid[-1] == " "):  # (else printable ASCII with no surrounding space, like no other id: canonical)
-            issues.extend(_id_issues("event", eid, key, e, _existing("event", eid, other, first)))
+    for e in (e for e in events if e.student_id not in known_students):  # new students, and stored ones not known
+        sid = e.student_id
+        if sid in students:  # every event of a refused student is refused, naming its line
+            issues.extend(_issue(i.code, e, i.message.split("): ", 1)[1]) for i in refused_students.get(sid, ()))
+            continue
+        skey = students[sid] = key_of(sid)
+        found = _id_issues("student", sid, skey, e, _existing("student", sid, stored_students.get(skey),
+                                                              batch_students.setdefault(skey, sid)))
+        if found:
+            refused_students[sid] = found
+            issues.extend(found)
+    ids = [e.event_id for e in events]
+    event_keys = [key_of(eid) for eid in ids]
+    firsts = dict(zip(reversed(event_keys), reversed(ids), strict=True))  # the first id of each skeleton
+    if len(firsts) == len(ids) and stored_events.keys().isdisjoint(event_keys) and _all_plain(ids):
+        return NewIds(issues, event_keys, students)  # the bulk case: every event id canonical and like no other
+    for e, key in zip(events, event_keys, strict=True):
+        eid = e.event_id
+        issues.extend(_id_issues("event", eid, key, e, _existing("event", eid, stored_events.get(key), firsts[key])))
     return NewIds(issues, event_keys, students)
+
+
+def _all_plain(ids: list[str]) -> bool:
+    """Whether every id is printable ASCII with no surrounding space (canonical by every rule but the look-alike
+    one), told for the whole list at once."""
+    joined = "".join(ids)
+    if not (joined.isascii() and joined.isprintable()):
+        return False
+    return " " not in joined or not any(i[:1] == " " or i[-1:] == " " for i in ids)
 
 
 def _existing(kind: str, value: str, stored: str | None, first: str) -> tuple[str, str] | None:

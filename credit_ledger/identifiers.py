@@ -372,9 +372,9 @@ def imitations(value: str, existing: str) -> str:
     parts = []
     if len(value) == len(existing):  # side by side: each character that differs, with the one it stands for
         pairs = dict.fromkeys((a, b) for a, b in zip(value, existing, strict=True) if a != b)
-        for char, target in pairs:
-            parts.append(f"{describe(char)} imitates {shown(target)}" if skeleton(char) == skeleton(target) else
-                         f"{describe(char)} looks like {shown(skeleton(char))}")
+        for a, b in pairs:
+            parts.append(f"{describe(a)} imitates {shown(b)}" if skeleton(a) == skeleton(b) else
+                         f"{describe(a)} looks like {shown(skeleton(a))}")
         return "; ".join(parts) if parts else "they differ only in characters that look the same"
     for char in dict.fromkeys(value):
         if char in existing:
