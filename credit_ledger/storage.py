@@ -492,16 +492,16 @@ class Store:
             conn.exec_driver_sql(f"INSERT INTO identifiers (seq, event_key, student_key) VALUES ({p}, {p}, {p})",
                                  list(rows))
 
-    def iter_ids(self, conn: Connection, batch: int = 50000) -> Iterator[tuple[int, str, str]]:
-        """``(seq, event_id, student_id)`` of every event row in ``seq`` order, fetched in pages."""
+    def id_pages(self, conn: Connection, size: int = 50000) -> Iterator[list[tuple[int, str, str]]]:
+        """``(seq, event_id, student_id)`` of every event row in ``seq`` order, a page of ``size`` rows at a time."""
         last = 0
         while True:
             rows = conn.exec_driver_sql(
                 f"SELECT seq, event_id, student_id FROM events WHERE seq > {self._param} ORDER BY seq "
-                f"LIMIT {int(batch)}", (last,)).fetchall()
+                f"LIMIT {int(size)}", (last,)).fetchall()
             if not rows:
                 return
-            yield from ((r[0], r[1], r[2]) for r in rows)
+            yield [(r[0], r[1], r[2]) for r in rows]
             last = rows[-1][0]
 
     def max_seq(self, conn: Connection) -> int:

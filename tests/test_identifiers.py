@@ -143,7 +143,7 @@ def test_the_import_path_names_the_line_of_the_refused_id(ledger, tmp_path):
     assert "id_lookalike" in rejects.read_text(encoding="utf-8-sig")
 
 
-# -- stored ids: kept, and reported by verify -------------------------------------------------------------------------
+# -- stored ids: kept, and reported by verify -----------------------------------------------------------------------
 
 
 def _without_the_door(monkeypatch):
@@ -168,7 +168,7 @@ def test_verify_reports_stored_ids_the_rules_would_refuse(ledger, monkeypatch):
         ledger.append(enrol("Sl", "z-enrol"))
 
 
-# -- catalog codes ------------------------------------------------------------------------------------------------------
+# -- catalog codes --------------------------------------------------------------------------------------------------
 
 
 def _with_course(code: str) -> cl.Catalog:
@@ -197,7 +197,7 @@ def test_a_stored_catalog_is_read_again_as_it_was(ledger):
     ledger.load_catalog(cl.Catalog.sample())
 
 
-# -- the rules, as properties -------------------------------------------------------------------------------------------
+# -- the rules, as properties ---------------------------------------------------------------------------------------
 
 ODD = "S1lI0O-_ 李娜张三\u200b\u202e\u00a0\uff33\u0405\u0430\u0435\u3000\u0301e学ｱ한かカㄅ"
 ANY_TEXT = (st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
@@ -258,3 +258,16 @@ def test_an_accepted_id_stays_accepted_when_appended_again(value):
         assert ledger.append(enrol(value, f"{value}#1")) == first
         ledger.append(course(value, f"{value}#2"))
         assert ledger.count() == 2 and ledger.verify().identifier_issues == ()
+
+
+def test_the_command_checks_catalog_codes(tmp_path):
+    from typer.testing import CliRunner
+
+    from credit_ledger.cli import app
+
+    path = tmp_path / "extra.json"
+    path.write_text(_with_course("MECH101\u200b").to_json(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["catalog", "check", str(path)])
+    assert result.exit_code == 1
+    assert "courses[0].code: the course code 'MECH101\\u200b' holds U+200B ZERO WIDTH SPACE" in result.stdout
+    assert "[id_forbidden_character]" in result.stdout
