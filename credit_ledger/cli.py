@@ -469,12 +469,19 @@ def catalog_check(file: str) -> None:
     """
     from .models import Catalog
 
+    from .id_checks import catalog_code_problems
+
     try:
         catalog = Catalog.from_file(file)
     except CatalogError as exc:
         for problem in exc.problems:
             typer.echo(f"{file}: {problem}")
         raise typer.Exit(code=1) from None
+    problems = catalog_code_problems(catalog, loaded=Catalog())  # the codes, as a ledger would check them
+    for problem in problems:
+        typer.echo(f"{file}: {problem}")
+    if problems:
+        raise typer.Exit(code=1)
     typer.echo(f"{file}: ok ({_summary(catalog)})")
 
 

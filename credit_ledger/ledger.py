@@ -32,9 +32,10 @@ from .batch import audit_in_chunks
 from .chain import ChainedBatch, Finding, chain_batch
 from .checks import check_batch, error_for
 from .contexts import Learnt, StudentContexts
-from .errors import DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
+from .errors import CatalogError, DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
+from .id_checks import IdGuard, catalog_code_problems, stored_id_issues
 from .history import balance_of, build_timeline, transcript_records
 from .models import (
     EVENT_ADAPTER,
@@ -98,6 +99,7 @@ class Ledger:
         self.acting_as = acting_as
         self._catalogs = StoredCatalog(store)
         self._contexts = StudentContexts(store)
+        self._ids = IdGuard(store)
         self._catalogs.current()
 
     @classmethod
@@ -145,6 +147,9 @@ class Ledger:
                 issues = catalog_refusals(self.acting_as, new_entries(current, catalog))
                 if issues:
                     raise PermissionDenied(issues)
+            problems = catalog_code_problems(catalog, loaded=current)
+            if problems:
+                raise CatalogError(problems)
             self._store.insert_catalog(conn, _now(), catalog.to_json())
             self._catalogs.sync(conn)
 
@@ -174,6 +179,7 @@ class Ledger:
         # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
         chained, learnt = written
         self._contexts.keep(learnt, chained.heads, chained.last_seq)
+        self._ids.keep()
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
             return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes)
         return _receipts(batch, existing, new, chained.seqs, chained.hashes)
@@ -212,12 +218,15 @@ class Ledger:
         issues = check_batch(new, catalog=catalog, contexts=known.contexts, known_events=known.known_events,
                              acting_as=self.acting_as, last_dependent=known.last_dependent, makeups=known.makeups,
                              owners=owners, after=learnt, audits=known.audits)
+        ids = self._ids.check(conn, new)
+        issues = ids.issues + issues
         if issues:
             raise error_for(issues)(issues)
         recorded_at = _now()
         chained = chain_batch(new, heads=known.heads, recorded_by=owners, first_seq=known.seq + 1,
                               recorded_at=recorded_at)
         self._store.insert_events(conn, chained.rows)
+        self._ids.write(conn, ids, new, chained.seqs)
         self._store.write_checkpoint(conn, chained.first_seq, chained.last_seq, recorded_at, chained.hashes)
         return chained, learnt
 
@@ -379,16 +388,28 @@ class Ledger:
     def verify(self, *, strict: bool = False) -> VerifyReport:
         """Recompute every row's hash, every student's chain and every checkpoint; name the first bad row.
 
-        With ``strict=True`` a failed check raises ``IntegrityError`` instead of returning the report.
+        With ``strict=True`` a failed check raises ``IntegrityError`` instead of returning the report. The report's
+        ``identifier_issues`` name the stored ids that the rules for new ids would refuse (``id_checks``): they are
+        kept as written, and do not make ``ok`` false.
         """
         checked, finding = verify_store(self._store)
+        ids = tuple(self._stored_id_issues())
         if finding is None:
-            return VerifyReport(ok=True, checked=checked)
+            return VerifyReport(ok=True, checked=checked, identifier_issues=ids)
         if self.acting_as is not None:
             finding = self._redacted(finding)
         if strict:
             raise IntegrityError(f"ledger {self.url}: {finding.reason} (first bad row: {finding.seq})")
-        return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason)
+        return VerifyReport(ok=False, checked=checked, first_bad_seq=finding.seq, reason=finding.reason,
+                            identifier_issues=ids)
+
+    def _stored_id_issues(self) -> list[Issue]:
+        """The stored ids the rules for new ids would refuse (with ``acting_as``: of the students it may read)."""
+        if self.acting_as is None:
+            return stored_id_issues(self._store)
+        with self._store.read() as conn:
+            readable = readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs)
+        return stored_id_issues(self._store, readable=readable)
 
     def _redacted(self, finding: Finding) -> Finding:
         """A finding whose reason names no event or student of a record the acting institution may not read (the

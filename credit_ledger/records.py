@@ -142,6 +142,9 @@ class VerifyReport(Frozen):
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    identifier_issues: tuple[Issue, ...] = ()
+    """Stored student and event ids that the rules for new ids would refuse (a character that may not appear, a
+    mixed script, a look-alike of an id stored before): kept as written, and not a failure of the chain (``ok``)."""
 
 
 class Excluded(Frozen):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Index, Text, UniqueConstraint, event, inspect
+from sqlalchemy import Index, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
@@ -47,11 +47,13 @@ from .chain import (
     subject_of,
 )
 from .errors import CreditLedgerError
+from .identifiers import KEY_CHARS, RULES_VERSION, skeleton_key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
-``events (kind, recorded_by)``, for what an acting institution may read. Opening a ledger of an older version upgrades
-it (``MIGRATIONS``) in the transaction that opens it; a newer one is refused, naming both versions."""
+``events (kind, recorded_by)``, for what an acting institution may read; 3: ``identifiers``, the skeleton of every
+student and event id, for the look-alike check. Opening a ledger of an older version upgrades it (``MIGRATIONS``) in
+the transaction that opens it; a newer one is refused, naming both versions."""
 
 _CHUNK = 900
 """Bound parameters per IN list (SQLite's older limit is 999)."""
@@ -115,9 +117,31 @@ class MetaRow(SQLModel, table=True):
     value: str = Field(max_length=200)
 
 
+class IdentifierRow(SQLModel, table=True):
+    """The skeleton keys (``identifiers.skeleton_key``) of the ids an event row brought into the ledger: its event
+    id, and its student's id when it is the student's first row. The index the look-alike check of a new id reads
+    (the ids themselves are read from ``events``, by ``seq``).
+
+    Derived from the events, and made again from them whenever the rules that make skeletons change
+    (``identifiers.RULES_VERSION``, kept in ``ledger_meta``), so it is not guarded: ``verify`` checks the ids from the
+    events themselves."""
+
+    __tablename__ = "identifiers"
+    __table_args__ = (
+        Index("ix_identifiers_event_key", "event_key"),
+        Index("ix_identifiers_student_key", "student_key", sqlite_where=text("student_key IS NOT NULL"),
+              postgresql_where=text("student_key IS NOT NULL")),
+    )
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    event_key: str = Field(max_length=KEY_CHARS)
+    student_key: str | None = Field(default=None, max_length=KEY_CHARS)
+    """Only on the student's first row."""
+
+
 GUARDED_TABLES = ("events", "checkpoints", "catalogs")
-LEDGER_TABLES = (*GUARDED_TABLES, "ledger_meta")
-"""Every table of a ledger (``EventRow``, ``CheckpointRow``, ``CatalogRow``, ``MetaRow``)."""
+LEDGER_TABLES = (*GUARDED_TABLES, "ledger_meta", "identifiers")
+"""Every table of a ledger (``EventRow``, ``CheckpointRow``, ``CatalogRow``, ``MetaRow``, ``IdentifierRow``)."""
 
 
 # -- schema versions ---------------------------------------------------------------------------------------------------
@@ -128,7 +152,41 @@ def upgrade_1_to_2(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_events_kind_recorded_by ON events (kind, recorded_by)")
 
 
-MIGRATIONS = {1: upgrade_1_to_2}
+def upgrade_2_to_3(conn: Connection) -> None:
+    """Version 3 adds ``identifiers`` (made by ``create_all`` before the upgrades run), filled from the events."""
+    rebuild_identifiers(conn)
+
+
+def identifier_rules(conn: Connection) -> str | None:
+    """The rules version the ledger's ``identifiers`` were made under (``None``: never made)."""
+    found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'identifier_rules'").scalar()
+    return None if found is None else str(found)
+
+
+def rebuild_identifiers(conn: Connection) -> None:
+    """Make ``identifiers`` again from the events, under the current ``identifiers.RULES_VERSION``."""
+    param = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql("DELETE FROM identifiers")
+    students: set[str] = set()
+    rows: list[tuple[int, str, str | None]] = []
+    insert = f"INSERT INTO identifiers (seq, event_key, student_key) VALUES ({param}, {param}, {param})"
+    for seq, event_id, student_id in conn.exec_driver_sql("SELECT seq, event_id, student_id FROM events ORDER BY seq"):
+        first = student_id not in students
+        students.add(student_id)
+        rows.append((seq, skeleton_key(event_id), skeleton_key(student_id) if first else None))
+        if len(rows) >= 10_000:
+            conn.exec_driver_sql(insert, rows)
+            rows = []
+    if rows:
+        conn.exec_driver_sql(insert, rows)
+    updated = conn.exec_driver_sql(f"UPDATE ledger_meta SET value = {param} WHERE key = 'identifier_rules'",
+                                   (RULES_VERSION,))
+    if not updated.rowcount:
+        conn.exec_driver_sql(f"INSERT INTO ledger_meta (key, value) VALUES ('identifier_rules', {param})",
+                             (RULES_VERSION,))
+
+
+MIGRATIONS = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
 """``{n: upgrade from version n to n + 1}``; each runs inside the transaction that opens the ledger."""
 
 
@@ -420,6 +478,32 @@ class Store:
         return {r[0] for r in conn.exec_driver_sql(
             f"SELECT DISTINCT student_id FROM events WHERE seq > {self._param}", (seq,))}
 
+    def find_identifiers(self, conn: Connection, kind: str, keys: Iterable[str]) -> list[tuple[str, str]]:
+        """``(skeleton_key, id)`` of the stored ids of a kind (``student``, ``event``) with these skeleton keys."""
+        column, key = ("student_id", "student_key") if kind == "student" else ("event_id", "event_key")
+        sql = (f"SELECT i.{key}, e.{column} FROM identifiers i JOIN events e ON e.seq = i.seq "
+               f"WHERE i.{key} IN ({{in_}})")
+        return [(r[0], r[1]) for r in self._in(conn, sql, sorted(set(keys)))]
+
+    def insert_identifiers(self, conn: Connection, rows: Sequence[tuple[int, str, str | None]]) -> None:
+        """Insert ``(seq, event_key, student_key)`` rows of new event rows with one executemany."""
+        if rows:
+            p = self._param
+            conn.exec_driver_sql(f"INSERT INTO identifiers (seq, event_key, student_key) VALUES ({p}, {p}, {p})",
+                                 list(rows))
+
+    def id_pages(self, conn: Connection, size: int = 50000) -> Iterator[list[tuple[int, str, str]]]:
+        """``(seq, event_id, student_id)`` of every event row in ``seq`` order, a page of ``size`` rows at a time."""
+        last = 0
+        while True:
+            rows = conn.exec_driver_sql(
+                f"SELECT seq, event_id, student_id FROM events WHERE seq > {self._param} ORDER BY seq "
+                f"LIMIT {int(size)}", (last,)).fetchall()
+            if not rows:
+                return
+            yield [(r[0], r[1], r[2]) for r in rows]
+            last = rows[-1][0]
+
     def max_seq(self, conn: Connection) -> int:
         """The highest event ``seq`` (0 when empty)."""
         return conn.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM events").scalar() or 0
@@ -518,5 +602,6 @@ def verify_store(store: Store) -> tuple[int, Finding | None]:
 
 
 __all__ = ["CatalogRow", "CheckpointRow", "EVENT_COLUMNS", "EventRow", "Finding", "GENESIS", "GUARDED_TABLES",
-           "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash", "content_hash",
-           "make_engine", "normalise_url", "row_hash", "subject_of", "upgrade_1_to_2", "verify_store"]
+           "IdentifierRow", "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash",
+           "content_hash", "identifier_rules", "make_engine", "normalise_url", "rebuild_identifiers", "row_hash",
+           "subject_of", "upgrade_1_to_2", "upgrade_2_to_3", "verify_store"]

@@ -185,9 +185,10 @@ def test_append_many_refuses_a_batch_with_any_malformed_event_and_changes_nothin
 
 
 @pytest.mark.parametrize("odd", ["'; DROP TABLE events; --", "%s", "%(x)s", "%%", "?", ":name", "$1", "\\'",
-                                 'a"b', "学生'乙", "\u202eevil"])
+                                 'a"b', "学生'乙"])
 def test_ids_full_of_sql_are_data(ledger, odd):
-    """SQL is parameterised: quotes, placeholders and percent signs in ids are stored and read back as written."""
+    """SQL is parameterised: quotes, placeholders and percent signs in ids are stored and read back as written.
+    (A bidi override in an id is refused at the door: ``test_identifiers.py``.)"""
     student = f"S{odd}"
     ledger.append(cl.Enrolled(event_id=f"{odd}-enrol", student_id=student, occurred_on=ENROLLED, institution="HNJX",
                               program="CNC-SR-2025"))

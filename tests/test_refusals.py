@@ -104,6 +104,23 @@ def test_every_refusal_code_is_covered_here():
     assert not missing
 
 
+# -- identifiers (canonical ids, look-alikes: more in test_identifiers.py) ------------------------------------------
+
+
+@pytest.mark.parametrize("sid, code", [("S1\u200b", "id_forbidden_character"), ("\uff332", "id_not_normalized"),
+                                       ("S\u04302", "id_mixed_script"), ("\u04051", "id_lookalike")])
+def test_a_new_student_id_that_is_not_canonical(ledger, sid, code):
+    ledger.append(enrol("S1"))
+    with refused(ledger, cl.RejectedEvent, code, student=None, event="x-enrol"):
+        ledger.append(enrol(sid, eid="x-enrol"))
+
+
+def test_id_surrounding_space(ledger):
+    unchecked = cl.Enrolled.model_construct(**(dict(enrol("S2", eid="x-enrol")) | {"student_id": "S2 "}))
+    with refused(ledger, cl.RejectedEvent, "id_surrounding_space", student="S2 ", event="x-enrol"):
+        ledger.append(unchecked)
+
+
 # -- status ----------------------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, inspect
 
 import credit_ledger as cl
 from credit_ledger import storage
+from credit_ledger.identifiers import RULES_VERSION
 from credit_ledger.storage import SCHEMA_VERSION, normalise_url
 
 INDEX = "ix_events_kind_recorded_by"
@@ -119,3 +120,87 @@ def test_ledger_tables_without_a_version_are_refused(ledger_url):
     engine.dispose()
     with pytest.raises(cl.CreditLedgerError, match="no schema version"):
         cl.Ledger.open(ledger_url)
+
+
+# -- version 3: the skeletons of the stored ids ------------------------------------------------------------------------
+
+
+def _as_version_2(url: str) -> None:
+    """Make a ledger look as version 2 left it: no ``identifiers`` table, no rules version."""
+    engine = _raw(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'")
+        conn.exec_driver_sql("DELETE FROM ledger_meta WHERE key = 'identifier_rules'")
+        conn.exec_driver_sql("DROP TABLE identifiers")
+    engine.dispose()
+
+
+def _identifier_rows(url: str) -> int:
+    engine = _raw(url)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT COUNT(*) FROM identifiers").scalar()
+    engine.dispose()
+    return found
+
+
+def test_a_version_2_ledger_is_upgraded_with_the_skeletons_of_its_ids(ledger_url, catalog, monkeypatch):
+    from credit_ledger import id_checks
+
+    head = _populated(ledger_url, catalog)
+    with cl.Ledger.open(ledger_url) as ledger, monkeypatch.context() as m:  # look-alikes a version 2 ledger took
+        m.setattr(id_checks, "problems", lambda value: [])
+        m.setattr(id_checks, "_existing", lambda *args: None)
+        ledger.append(cl.Enrolled(event_id="x-enrol", student_id="\u04051", occurred_on=date(2025, 9, 1),
+                                  institution="HNJX", program="CNC-SR-2025"))
+        head = ledger.head()
+    _as_version_2(ledger_url)
+    with cl.Ledger.open(ledger_url) as ledger:
+        assert _version(ledger_url) == str(SCHEMA_VERSION) == "3"
+        assert _identifier_rows(ledger_url) == 3  # one row per event row
+        report = ledger.verify()
+        assert report.ok and ledger.head() == head
+        assert [(i.student_id, i.code) for i in report.identifier_issues] == [("\u04051", "id_lookalike")]
+        with pytest.raises(cl.RejectedEvent, match="id_lookalike"):  # the upgraded index knows S1 and Ѕ1
+            ledger.append(cl.Enrolled(event_id="y-enrol", student_id="Sl", occurred_on=date(2025, 9, 1),
+                                      institution="HNJX", program="CNC-SR-2025"))
+        ledger.append(cl.CourseCompleted(event_id="x-c1", student_id="\u04051", occurred_on=date(2026, 1, 5),
+                                         institution="HNJX", course="MECH101", grade=80))  # a stored id goes on
+
+
+def test_a_failed_upgrade_to_version_3_leaves_version_2(ledger_url, catalog, monkeypatch):
+    _populated(ledger_url, catalog)
+    _as_version_2(ledger_url)
+
+    def half_done(conn):
+        storage.upgrade_2_to_3(conn)
+        raise RuntimeError("the upgrade failed half-way")
+
+    monkeypatch.setitem(storage.MIGRATIONS, 2, half_done)
+    with pytest.raises(RuntimeError, match="half-way"):
+        cl.Ledger.open(ledger_url)
+    assert _version(ledger_url) == "2"
+    engine = _raw(ledger_url)
+    with engine.connect() as conn:
+        assert "identifiers" not in inspect(conn).get_table_names()
+    engine.dispose()
+
+
+def test_skeletons_made_under_other_rules_are_made_again(ledger_url, catalog):
+    _populated(ledger_url, catalog)
+    engine = _raw(ledger_url)
+    with engine.begin() as conn:  # as an older release of the rules (or of Unicode's data) left them
+        conn.exec_driver_sql("UPDATE ledger_meta SET value = 'older rules' WHERE key = 'identifier_rules'")
+        conn.exec_driver_sql("UPDATE identifiers SET event_key = 'stale', student_key = NULL")
+    engine.dispose()
+    with cl.Ledger.open(ledger_url) as ledger:
+        with pytest.raises(cl.RejectedEvent, match="id_lookalike"):
+            ledger.append(cl.Enrolled(event_id="y-enrol", student_id="Sl", occurred_on=date(2025, 9, 1),
+                                      institution="HNJX", program="CNC-SR-2025"))
+        ledger.append(cl.CourseCompleted(event_id="S1-c2", student_id="S1", occurred_on=date(2026, 1, 6),
+                                         institution="HNJX", course="CNC201", grade=80))
+    engine = _raw(ledger_url)
+    with engine.connect() as conn:
+        rules = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'identifier_rules'").scalar()
+        stale = conn.exec_driver_sql("SELECT COUNT(*) FROM identifiers WHERE event_key = 'stale'").scalar()
+    engine.dispose()
+    assert rules == RULES_VERSION and stale == 0
