@@ -35,14 +35,12 @@ credits count, and the program chooses which (a ``shared`` pool counts them up t
 from __future__ import annotations
 
 import calendar
-import html
 import math
 from itertools import combinations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from enum import StrEnum
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 
 from .errors import UnknownReference
@@ -55,299 +53,34 @@ from .models import (
     CreditRecord,
     CreditsRequirement,
     Filter,
-    Frozen,
     HoursRequirement,
     Issue,
     PickRequirement,
     Policy,
     Program,
 )
+from .render import amount
+from .reports import (
+    PASSING_STATUSES,
+    ZERO,
+    Allocated,
+    AppliedException,
+    AuditCredits,
+    AuditReport,
+    AuditStatus,
+    Award,
+    Projection,
+    RequirementResult,
+    Stage,
+)
 
-ZERO = Decimal("0.00")
+__all__ = [
+    "PASSING_STATUSES", "ZERO", "Allocated", "AppliedException", "AuditCredits", "AuditReport", "AuditStatus",
+    "Award", "Projection", "RequirementResult", "Stage", "StudyHistory", "add_years", "audit", "audit_history",
+    "evaluate",
+]
+
 _CENT = Decimal("0.01")
-
-
-class AuditStatus(StrEnum):
-    """Where a student stands on the audit's date."""
-
-    ELIGIBLE = "eligible"
-    """Every requirement holds, inside the time window, enrolled: may graduate now."""
-    TOO_EARLY = "too_early"
-    """Every requirement holds, but the early-graduation floor (enrolment + min_years) is still ahead."""
-    REQUIREMENTS_MISSING = "requirements_missing"
-    DEADLINE_PASSED = "deadline_passed"
-    """The flexible-schooling deadline (enrolment + max_years) has passed with no graduation."""
-    NOT_ENROLLED = "not_enrolled"
-    SUSPENDED = "suspended"
-    WITHDRAWN = "withdrawn"
-    GRADUATED = "graduated"
-
-
-PASSING_STATUSES = frozenset({AuditStatus.ELIGIBLE})
-"""The statuses in which a graduation (毕业) award is supported."""
-
-Award = Literal["graduation", "completion", "partial_study"]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Report models
-# ---------------------------------------------------------------------------------------------------------------
-
-
-class Allocated(Frozen):
-    """A record counted toward a requirement."""
-
-    event_id: str
-    course: str | None
-    title: str
-    credits: Decimal
-    origin: str
-    hours: Decimal | None = None
-    counts_as: str | None = None
-    """For a substituted course: the required course it stands for."""
-
-
-_ALLOCATED_FIELDS = frozenset(Allocated.model_fields)
-
-
-class RequirementResult(Frozen):
-    """One node of the requirement tree, evaluated: counted against needed, and the records allocated to it."""
-
-    id: str
-    title: str = ""
-    kind: Literal["all", "pick", "courses", "credits", "hours"]
-    satisfied: bool
-    needed: Decimal
-    """Credits (credit pools), courses (course lists), hours (hour pools), children (all / pick)."""
-    counted: Decimal
-    unit: Literal["credits", "courses", "hours", "requirements"]
-    shortfall: Decimal = ZERO
-    """Credits still missing here under the chosen allocation (hours for an hour pool)."""
-    records: tuple[Allocated, ...] = ()
-    missing: tuple[str, ...] = ()
-    """Course lists: the courses not yet covered."""
-    children: tuple["RequirementResult", ...] = ()
-    chosen: tuple[str, ...] = ()
-    """Pick nodes: the children chosen to count."""
-    shared: bool = False
-    waived: bool = False
-    notes: tuple[str, ...] = ()
-
-
-class AuditCredits(Frozen):
-    """Credits counted toward the program's total, after expiry and caps."""
-
-    total: Decimal
-    home: Decimal
-    recognized: Decimal
-    converted: Decimal
-    required: Decimal
-
-
-class Stage(Frozen):
-    """A study period (enrolment or resumption to suspension, withdrawal, graduation or the audit date)."""
-
-    start: date
-    end: date | None
-    """The day the period ended (``None``: still studying on the audit date)."""
-    credits: Decimal
-    cumulative: Decimal
-    ended_by: str | None = None
-
-
-class Projection(Frozen):
-    """When the student would finish at the credit rate seen so far."""
-
-    rate_per_year: Decimal
-    """Credits earned by study (home credits) per year of study, suspensions left out."""
-    remaining: Decimal
-    finish_on: date | None
-    """The day the remaining credits would be in, at that rate (``None``: no credits yet, no rate)."""
-    graduate_on: date | None
-    """``finish_on``, or the early-graduation floor if later."""
-    at_risk: bool
-
-
-class AppliedException(Frozen):
-    """A registrar's exception (ExceptionGranted) as the audit applied it."""
-
-    event_id: str
-    requirement_id: str
-    action: Literal["waive", "substitute"]
-    course: str | None = None
-    replaces: str | None = None
-    applied: bool = True
-    reason: str = ""
-
-
-class AuditReport(Frozen):
-    """The answer to "may this student graduate?", with every reason. Renders as text, JSON and HTML."""
-
-    student_id: str
-    program: str
-    institution: str
-    program_title: str = ""
-    as_of: date
-    status: AuditStatus
-    eligible: bool
-    award: Award | None = None
-    """The highest award the audit supports on ``as_of`` (``None``: none)."""
-    awards: tuple[Award, ...] = ()
-    """Every award supported on ``as_of``."""
-    part_time: bool = False
-    enrolled_on: date | None = None
-    earliest_date: date | None = None
-    deadline: date | None = None
-    credits: AuditCredits
-    shortfall: Decimal
-    requirements: RequirementResult
-    stages: tuple[Stage, ...] = ()
-    projection: Projection | None = None
-    """When the student would finish at the pace so far (``None`` for a graduate, a leaver, or before a term)."""
-    excluded: tuple[Excluded, ...] = ()
-    """Credits that do not count: expired, over a cap, or overlapped by a higher outcome."""
-    exceptions: tuple[AppliedException, ...] = ()
-    issues: tuple[Issue, ...] = ()
-    solver: str = "greedy"
-    """How the allocation was found: ``greedy`` (proved optimal by the bound), ``search`` or ``milp``."""
-
-    @property
-    def expired(self) -> tuple[Excluded, ...]:
-        """The records that no longer count because they expired."""
-        return tuple(x for x in self.excluded if x.code in ("credit_expired", "certificate_expired"))
-
-    def supports(self, award: str) -> bool:
-        """True when the audit supports ``award`` on its date."""
-        return award in self.awards
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The report as JSON (dates ISO, credits as strings)."""
-        return self.model_dump_json(indent=indent)
-
-    def to_text(self) -> str:
-        """A plain-text report: the verdict, the requirement tree with ✓/✗, stages and issues."""
-        lines = [f"{self.student_id} · {self.institution} {self.program} {self.program_title} · as of {self.as_of}",
-                 f"status: {self.status.value}" + (f" · award: {self.award}" if self.award else "")
-                 + (" (part-time 非全日制)" if self.part_time else "")
-                 + (f" · could leave with: {', '.join(a for a in self.awards if a != self.award)}"
-                    if any(a != self.award for a in self.awards) else ""),
-                 f"credits: {self.credits.total} of {self.credits.required} (home {self.credits.home}, recognized "
-                 f"{self.credits.recognized}, converted {self.credits.converted}) · shortfall {self.shortfall}"]
-        window = []
-        if self.enrolled_on:
-            window.append(f"enrolled {self.enrolled_on}")
-        if self.earliest_date:
-            window.append(f"earliest {self.earliest_date}")
-        if self.deadline:
-            window.append(f"deadline {self.deadline}")
-        if window:
-            lines.append(" · ".join(window))
-        lines.append("")
-        _tree_lines(self.requirements, 0, lines)
-        if self.stages:
-            lines.append("")
-            lines.append("stages:")
-            for i, s in enumerate(self.stages, 1):
-                end = s.end.isoformat() if s.end else "now"
-                by = f" ({s.ended_by})" if s.ended_by else ""
-                lines.append(f"  {i}. {s.start} → {end}{by}: {s.credits} credits, {s.cumulative} in all")
-        if self.projection is not None:
-            p = self.projection
-            lines.append(f"projection: {p.rate_per_year} credits a year; {p.remaining} to go; finish "
-                         f"{p.finish_on or 'unknown'}; graduate {p.graduate_on or 'unknown'}"
-                         + (" — AT RISK of the deadline" if p.at_risk else ""))
-        if self.excluded:
-            lines.append("")
-            lines.append("not counted:")
-            for x in self.excluded:
-                lines.append(f"  - {x.record.course or x.record.category} {x.record.title} {x.credits} [{x.code}]")
-        if self.exceptions:
-            lines.append("")
-            lines.append("exceptions:")
-            for e in self.exceptions:
-                what = f"substitute {e.course} for {e.replaces}" if e.action == "substitute" else "waive"
-                lines.append(f"  - {e.requirement_id}: {what} ({e.event_id})" + ("" if e.applied else " — not applied"))
-        if self.issues:
-            lines.append("")
-            lines.append("issues:")
-            for issue in self.issues:
-                lines.append(f"  - [{issue.code}] {issue.message}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def plot(self, path: Any = None) -> bytes:
-        """The student's credits stage by stage against the program's total, deadline and projection, as PNG bytes
-        (written to ``path`` when given); needs the ``notebook`` extra (matplotlib). In a notebook:
-        ``IPython.display.Image(report.plot())``."""
-        from .plots import plot_student
-
-        return plot_student(self, path)
-
-    def _repr_html_(self) -> str:
-        """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
-        e = html.escape
-        colour = "#1a7f37" if self.eligible else "#b35900"
-        parts = [f"<div class='credit-ledger-audit'><h4>{e(self.student_id)} — {e(self.program)} "
-                 f"{e(self.program_title)}</h4>",
-                 f"<p><b style='color:{colour}'>{e(self.status.value)}</b>"
-                 + (f" · award {e(self.award)}" if self.award else "")
-                 + f" · {self.credits.total} / {self.credits.required} credits · shortfall {self.shortfall}"
-                 + (f" · earliest {self.earliest_date}" if self.earliest_date else "")
-                 + (f" · deadline {self.deadline}" if self.deadline else "") + "</p>",
-                 _tree_html(self.requirements)]
-        if self.stages:
-            rows = "".join(f"<tr><td>{s.start}</td><td>{s.end or 'now'}</td><td>{s.credits}</td>"
-                           f"<td>{s.cumulative}</td></tr>" for s in self.stages)
-            parts.append("<table><tr><th>start</th><th>end</th><th>credits</th><th>cumulative</th></tr>"
-                         f"{rows}</table>")
-        if self.issues:
-            parts.append("<ul>" + "".join(f"<li><code>{e(i.code)}</code> {e(i.message)}</li>"
-                                          for i in self.issues) + "</ul>")
-        parts.append("</div>")
-        return "".join(parts)
-
-
-def _mark(node: RequirementResult) -> str:
-    return "✓" if node.satisfied else "✗"
-
-
-def _amount(node: RequirementResult) -> str:
-    if node.unit == "courses":
-        return f"{int(node.counted)}/{int(node.needed)} courses"
-    if node.unit == "requirements":
-        return f"{int(node.counted)}/{int(node.needed)} met"
-    return f"{node.counted}/{node.needed} {node.unit}"
-
-
-def _tree_lines(node: RequirementResult, depth: int, lines: list[str]) -> None:
-    pad = "  " * depth
-    extra = " (waived)" if node.waived else ""
-    extra += " (shared)" if node.shared else ""
-    if node.missing:
-        extra += " · missing " + ", ".join(node.missing)
-    if node.chosen and node.kind == "pick":
-        extra += " · counting " + ", ".join(node.chosen)
-    lines.append(f"{pad}{_mark(node)} {node.id} {node.title}  {_amount(node)}{extra}")
-    for note in node.notes:
-        lines.append(f"{pad}    note: {note}")
-    for r in node.records:
-        sub = f" (for {r.counts_as})" if r.counts_as else ""
-        origin = "" if r.origin == "home" else f" [{r.origin}]"
-        lines.append(f"{pad}    · {r.course or '-'} {r.title} {r.credits}{origin}{sub}")
-    for child in node.children:
-        _tree_lines(child, depth + 1, lines)
-
-
-def _tree_html(node: RequirementResult) -> str:
-    e = html.escape
-    recs = "".join(f"<li>{e(r.course or '-')} {e(r.title)} {r.credits}</li>" for r in node.records)
-    kids = "".join(_tree_html(c) for c in node.children)
-    missing = f" · missing {e(', '.join(node.missing))}" if node.missing else ""
-    inner = (f"<ul>{recs}</ul>" if recs else "") + (f"<ul>{kids}</ul>" if kids else "")
-    return (f"<ul><li>{_mark(node)} <b>{e(node.id)}</b> {e(node.title)} {e(_amount(node))}{missing}"
-            f"{inner}</li></ul>")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1706,11 +1439,7 @@ def _within_limits(cents: Mapping[int, int], limits: Sequence[tuple[Sequence[int
     return sum(c for _, c in units)
 
 
-def _allocated(record: CreditRecord, counts_as: str | None = None) -> Allocated:
-    return Allocated.trusted_fields({  # every field, in declaration order (a record's values: already checked)
-        "event_id": record.event_id, "course": record.course, "title": record.title, "credits": record.credits,
-        "origin": record.origin, "hours": record.hours,
-        "counts_as": counts_as if counts_as and counts_as != record.course else None}, _ALLOCATED_FIELDS)
+_allocated = Allocated.of_record  # looked up once: a result makes one per record counted
 
 
 def _result(plan: _Plan, node: Any, assign: list[tuple[int, int] | None], waived_ids: set[str],
@@ -2098,7 +1827,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     eligible = status in PASSING_STATUSES
     if not met:
         for leaf in _unmet_leaves(tree):
-            issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {_amount(leaf)}"
+            issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {amount(leaf)}"
                   + (f", missing {', '.join(leaf.missing)}" if leaf.missing else ""))
     # the award to show: graduation when eligible; an exit award when study has ended (结业 at the end of the study
     # period, 肄业 on leaving early); ``awards`` keeps every award the audit would support if recorded now

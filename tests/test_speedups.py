@@ -152,7 +152,7 @@ def test_audit_all_in_processes_refuses_a_student_the_school_may_not_read(file_l
 def test_an_allocated_record_is_what_validation_makes_of_its_record():
     record = _record(7, "3.5", course="C7").model_copy(update={"hours": Decimal("56.0")})
     for counts_as in (None, "C7", "C9"):
-        made = graduation._allocated(record, counts_as)
+        made = Allocated.of_record(record, counts_as)
         checked = Allocated(event_id=record.event_id, course=record.course, title=record.title,
                             credits=record.credits, origin=record.origin, hours=record.hours,
                             counts_as=None if counts_as in (None, "C7") else counts_as)
