@@ -35,8 +35,6 @@ credits count, and the program chooses which (a ``shared`` pool counts them up t
 from __future__ import annotations
 
 import calendar
-import math
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
@@ -70,6 +68,7 @@ from .reports import (
 )
 from .requirements import evaluate
 from .transfer import Excluded, apply_caps, is_external, is_online, ratio_limits
+from .window import StudyHistory, verdict
 
 __all__ = [
     "PASSING_STATUSES", "ZERO", "Allocated", "AppliedException", "AuditCredits", "AuditReport", "AuditStatus",
@@ -100,49 +99,6 @@ def add_years(day: date, years: Decimal | int | float) -> date:
 # ---------------------------------------------------------------------------------------------------------------
 # The audit
 # ---------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StudyHistory:
-    """What the audit needs of a student's status history: the enrolment and the study periods."""
-
-    enrolled_on: date
-    mode: str
-    status: str
-    """On the audit date: active, suspended, withdrawn, graduated or not_enrolled."""
-    periods: tuple[tuple[date, date | None, str | None], ...]
-    """Study periods (start, end or None, what ended it), in order."""
-    suspended_days: int
-    entry_basis: str | None = None
-
-    @classmethod
-    def from_timeline(cls, timeline: Timeline, as_of: date) -> "StudyHistory | None":
-        """The current enrolment's history on ``as_of`` (``None`` when the student was never enrolled)."""
-        state = timeline.status_on(as_of)
-        enrolment = state.enrolment
-        if enrolment is None:
-            return None
-        periods: list[tuple[date, date | None, str | None]] = []
-        start: date | None = None
-        for s in timeline.states:
-            if s.since > as_of:
-                break
-            if s.since < enrolment.start or s.enrolment is None or s.enrolment.start != enrolment.start:
-                continue
-            if s.status == "active" and start is None:
-                start = s.since
-            elif s.status in ("suspended", "withdrawn", "graduated") and start is not None:
-                periods.append((start, s.since, s.status))
-                start = None
-        if start is not None:
-            periods.append((start, None, None))
-        suspended = 0
-        for a, b in timeline.suspensions():
-            if a > as_of or a < enrolment.start:
-                continue
-            suspended += ((min(b, as_of) if b is not None else as_of) - a).days
-        return cls(enrolled_on=enrolment.start, mode=enrolment.mode, status=state.status, periods=tuple(periods),
-                   suspended_days=suspended, entry_basis=enrolment.entry_basis)
 
 
 def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> tuple[list[CreditRecord],
@@ -283,81 +239,21 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
               "titled technician), and this enrolment names none")
 
     # time and status
-    enrolled_on = earliest = deadline = None
-    part_time = False
-    stages: tuple[Stage, ...] = ()
-    projection = None
-    awards: list[Award] = []
-    if history is None:
-        status = AuditStatus.ELIGIBLE if met else AuditStatus.REQUIREMENTS_MISSING
-        if met:
-            awards.append("graduation")
-    else:
-        enrolled_on = history.enrolled_on
-        part_time = history.mode == "part_time"
-        earliest = add_years(enrolled_on, program.earliest_years)
-        deadline = add_years(enrolled_on, program.latest_years)
-        if not policy.suspension_counts_toward_max:
-            deadline += timedelta(days=history.suspended_days)
-        if Decimal(history.suspended_days) / Decimal("365.25") > policy.max_suspension_years:
-            issue("suspension_too_long", f"{history.suspended_days} days suspended (休学), more than the "
-                  f"{policy.max_suspension_years} years the policy allows")
-        study_days = sum(((e or as_of) - s).days for s, e, _ in history.periods)
-        study_years = Decimal(study_days) / Decimal("365.25")
-        standard_end = add_years(enrolled_on, program.standard_years)
-        if not policy.suspension_counts_toward_max:
-            standard_end += timedelta(days=history.suspended_days)
-        stages = _stages(history, kept, as_of)
-        if history.status == "graduated":
-            status = AuditStatus.GRADUATED
-        elif history.status == "withdrawn":
-            status = AuditStatus.WITHDRAWN
-        elif history.status == "not_enrolled":
-            status = AuditStatus.NOT_ENROLLED
-        elif as_of > deadline:
-            status = AuditStatus.DEADLINE_PASSED
-            issue("deadline_passed", f"the flexible-schooling deadline (弹性学制) was {deadline}; graduation is no "
-                  "longer possible in this program")
-        elif history.status == "suspended":
-            status = AuditStatus.SUSPENDED
-        elif not met:
-            status = AuditStatus.REQUIREMENTS_MISSING
-        elif as_of < earliest:
-            status = AuditStatus.TOO_EARLY
-            issue("too_early", f"requirements are met, but graduation is possible from {earliest} (enrolment "
-                  f"{enrolled_on} + {program.earliest_years} years)")
-        else:
-            status = AuditStatus.ELIGIBLE
-        if status == AuditStatus.ELIGIBLE:
-            awards.append("graduation")
-        if status not in (AuditStatus.ELIGIBLE, AuditStatus.GRADUATED, AuditStatus.NOT_ENROLLED):
-            # 结业: the study period ended without graduation (requirements unmet, or the deadline passed);
-            # 肄业: at least a year of study, leaving without graduation
-            if (not met and as_of >= standard_end) or as_of > deadline:
-                awards.append("completion")
-            if study_years >= policy.partial_study_min_years and (not met or as_of > deadline):
-                awards.append("partial_study")
-        if status not in (AuditStatus.GRADUATED, AuditStatus.WITHDRAWN, AuditStatus.NOT_ENROLLED):
-            projection = _projection(home, shortfall, study_days, as_of, earliest, deadline)
-            if projection is not None and projection.at_risk:
-                when = projection.graduate_on or "never, at the rate so far"
-                issue("at_risk_deadline", f"at {projection.rate_per_year} credits a year the student would graduate "
-                      f"{when}, after the deadline {deadline}")
-    eligible = status in PASSING_STATUSES
+    found = verdict(program, history, as_of=as_of, policy=policy, met=met, earned=home, shortfall=shortfall,
+                    records=kept)
+    for code, message in found.issues:
+        issue(code, message)
     if not met:
         for leaf in _unmet_leaves(tree):
             issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {amount(leaf)}"
                   + (f", missing {', '.join(leaf.missing)}" if leaf.missing else ""))
-    # the award to show: graduation when eligible; an exit award when study has ended (结业 at the end of the study
-    # period, 肄业 on leaving early); ``awards`` keeps every award the audit would support if recorded now
-    ended = status in (AuditStatus.WITHDRAWN, AuditStatus.DEADLINE_PASSED) or "completion" in awards
-    shown = awards[0] if awards and (awards[0] == "graduation" or ended) else None
     return AuditReport(
         student_id=student_id, program=program.code, institution=program.institution, program_title=program.title,
-        as_of=as_of, status=status, eligible=eligible, award=shown, awards=tuple(awards),
-        part_time=part_time, enrolled_on=enrolled_on, earliest_date=earliest, deadline=deadline, credits=credits,
-        shortfall=shortfall, requirements=tree, stages=stages, projection=projection, excluded=tuple(excluded),
-        exceptions=tuple(applied), issues=tuple(issues), solver=how,
+        as_of=as_of, status=found.status, eligible=found.eligible, award=found.award, awards=found.awards,
+        part_time=found.part_time, enrolled_on=found.enrolled_on, earliest_date=found.earliest,
+        deadline=found.deadline, credits=credits, shortfall=shortfall, requirements=tree, stages=found.stages,
+        projection=found.projection, excluded=tuple(excluded), exceptions=tuple(applied), issues=tuple(issues),
+        solver=how,
     )
 
 
@@ -380,50 +276,6 @@ def _unmet_leaves(node: RequirementResult) -> Iterable[RequirementResult]:
         return
     for child in node.children:
         yield from _unmet_leaves(child)
-
-
-def _stages(history: StudyHistory, records: Sequence[CreditRecord], as_of: date) -> tuple[Stage, ...]:
-    """Credits per study period; a record dated outside every period goes to the latest one begun before it."""
-    periods = history.periods
-    if not periods:
-        return ()
-    sums = [ZERO] * len(periods)
-    for r in records:
-        k = 0
-        for i, (start, _end, _by) in enumerate(periods):
-            if r.occurred_on >= start:
-                k = i
-        sums[k] += r.credits
-    out = []
-    running = ZERO
-    for (start, end, by), credits in zip(periods, sums):
-        running += credits
-        out.append(Stage(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
-    return tuple(out)
-
-
-_PROJECTION_MIN_DAYS = 90
-"""Study time needed before a credit rate means anything (a term, about)."""
-
-
-def _projection(earned: Decimal, remaining: Decimal, study_days: int, as_of: date, earliest: date,
-                deadline: date) -> Projection | None:
-    """The finish date at the rate of credits earned by study (home credits per study day; recognised and converted
-    credits come in at once and say nothing of the pace). ``None`` before a term of study, unless nothing remains."""
-    if remaining > 0 and study_days < _PROJECTION_MIN_DAYS:
-        return None
-    rate = (earned / Decimal(study_days) * Decimal("365.25")).quantize(_CENT) if study_days > 0 else ZERO
-    if remaining <= 0:
-        finish: date | None = as_of
-    elif earned > 0:
-        days = math.ceil(remaining * Decimal(study_days) / earned)
-        finish = as_of + timedelta(days=days) if days < 100 * 366 else None
-    else:
-        finish = None
-    graduate = max(finish, earliest) if finish is not None else None
-    at_risk = graduate is None or graduate > deadline
-    return Projection(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
-                      at_risk=at_risk)
 
 
 # ---------------------------------------------------------------------------------------------------------------
