@@ -9,15 +9,15 @@ date the credit rate so far would finish the program.
 
 Records are allocated to requirements exactly: a record is never split, and counts toward at most one leaf that
 is not ``shared``. When an allocation meeting every requirement exists the audit finds it, whatever the order of
-the records; when none exists it reports one with the least total shortfall. How: records that only one leaf can
-use, or could still help, go there (repeatedly, as leaves fill); for each choice of ``pick`` children (best bound
-first, cut when no better than the best so far), the contested records split into independent groups (linked by
-the leaves they could fill); each group is placed greedily, then by a second heuristic (fewest places first, moves
-and swaps), and a placement is kept when it reaches a bound: what each record gives alone, or a max-flow bound
-(the most the group could give if records could be split, each no more than it can give one leaf). Otherwise a
-branch and bound searches under that bound. An integer program (``scipy.optimize.milp``) takes over past a node
-budget, and whenever the program's caps on recognised, converted and online credits bind: they limit how many such
-credits count, and the program chooses which (a ``shared`` pool counts them up to those caps).
+the records; when none exists it reports one with the least total shortfall (``credit_ledger.allocation``: exact
+placements, heuristics proved by bounds, branch and bound, and an integer program past a node budget or whenever
+the program's caps on recognised, converted and online credits bind: they limit how many such credits count, and
+the program chooses which).
+
+This module is the public face of the audit: ``audit`` (expiry, caps and registrar exceptions, then the
+requirement tree evaluated by ``credit_ledger.requirements`` and the time window judged by
+``credit_ledger.window``) and ``audit_history`` (a student's events replayed, a graduate audited as on the
+graduation day). The report models live in ``credit_ledger.reports`` and are re-exported here.
 
 >>> from datetime import date as d
 >>> from credit_ledger.models import Catalog, CreditRecord
@@ -34,16 +34,16 @@ credits count, and the program chooses which (a ``shared`` pool counts them up t
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-
 from .allocation import NoSolution
+from .dates import add_years
 from .errors import UnknownReference
 from .history import Timeline, build_timeline, transcript_records
 from .models import (
+    CENT,
     Catalog,
     CoursesRequirement,
     CreditRecord,
@@ -51,6 +51,8 @@ from .models import (
     Issue,
     Policy,
     Program,
+    program_in_force,
+    walk_requirements,
 )
 from .render import amount
 from .reports import (
@@ -75,30 +77,6 @@ __all__ = [
     "Award", "Projection", "RequirementResult", "Stage", "StudyHistory", "add_years", "audit", "audit_history",
     "evaluate",
 ]
-
-_CENT = Decimal("0.01")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Dates
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def add_years(day: date, years: Decimal | int | float) -> date:
-    """``day`` plus a (possibly fractional) number of years, in whole months; the 31st becomes the month's last day.
-
-    >>> add_years(date(2024, 2, 29), 1), add_years(date(2025, 9, 1), Decimal("2.5"))
-    (datetime.date(2025, 2, 28), datetime.date(2028, 3, 1))
-    """
-    months = int((Decimal(str(years)) * 12).to_integral_value(ROUND_HALF_UP))
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The audit
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> tuple[list[CreditRecord],
@@ -160,6 +138,7 @@ def _caps(records: list[CreditRecord], *, program: Program, policy: Policy
     return list(result.counted), list(result.excluded), pool, limits
 
 
+
 def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
           catalog: Catalog | None = None, history: StudyHistory | None = None,
           exceptions: Iterable[Any] = (), student_id: str = "", method: str = "auto") -> AuditReport:
@@ -191,7 +170,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     excluded += capped
 
     # exceptions in force for this program
-    node_ids = {n.id: n for n in _nodes(program.requirements)} if exceptions else {}
+    node_ids = {n.id: n for _path, n in walk_requirements(program.requirements)} if exceptions else {}
     waived: set[str] = set()
     substitutes: dict[str, dict[str, str]] = {}
     applied: list[AppliedException] = []
@@ -229,7 +208,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
     credits = AuditCredits(total=total, home=home, recognized=recognized, converted=converted,
                            required=program.total_credits)
     total_short = max(ZERO, program.total_credits - total)
-    shortfall = max(tree.shortfall, total_short).quantize(_CENT)
+    shortfall = max(tree.shortfall, total_short).quantize(CENT)
     met = tree.satisfied and total_short == 0
     if total_short > 0:
         issue("total_credits_short", f"{total} of {program.total_credits} credits counted; {total_short} to go")
@@ -255,12 +234,6 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
         projection=found.projection, excluded=tuple(excluded), exceptions=tuple(applied), issues=tuple(issues),
         solver=how,
     )
-
-
-def _nodes(node: Any) -> Iterable[Any]:
-    yield node
-    for child in getattr(node, "all", None) or getattr(node, "of", None) or ():
-        yield from _nodes(child)
 
 
 def _unmet_leaves(node: RequirementResult) -> Iterable[RequirementResult]:
@@ -312,16 +285,21 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
     if isinstance(program, Program):
         chosen = program
     else:
-        if enrolment is None and program is None:
+        if program:
+            code = program
+        elif enrolment is not None:
+            code = enrolment.program
+        else:
             raise unknown("no enrolment on or before "
                           f"{as_of}; name a program to audit against")
         institution = enrolment.institution if enrolment else None
-        code = program or enrolment.program  # type: ignore[union-attr]
-        found = [p for p in catalog.programs if p.code == code and (institution is None or p.institution == institution)]
-        if not found:
+        found = [p for p in catalog.programs
+                 if p.code == code and (institution is None or p.institution == institution)]
+        in_force = program_in_force(catalog, found[0].institution, code, as_of) if found else None
+        if in_force is None:
             raise unknown(f"program {code} is not in the catalog"
                           + (f" of {institution}" if institution else ""))
-        chosen = (catalog.program(found[0].institution, code, as_of) or catalog.program(found[0].institution, code))
+        chosen = in_force
 
     graduation = next((e for e in reversed(events) if e.kind == "graduated" and e.event_id not in reversed_ids), None)
     if state.status == "graduated" and graduation is not None:
@@ -365,8 +343,7 @@ def _program_on(timeline: Timeline, catalog: Catalog, day: date) -> Program | No
     enrolment = timeline.status_on(day).enrolment
     if enrolment is None:
         return None
-    return catalog.program(enrolment.institution, enrolment.program, day) or catalog.program(
-        enrolment.institution, enrolment.program)
+    return program_in_force(catalog, enrolment.institution, enrolment.program, day)
 
 
 def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_of: date,
