@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .allocation import Allocation, Leaf, Place, Problem, solve
 from .dates import DAYS_PER_YEAR, days_to_years
+from .errors import CatalogError
 from .models import (
     CENT,
     AllRequirement,
@@ -95,7 +96,12 @@ class RequirementTree:
     """A program's requirement tree as the allocation sees it, for one day's catalog, waivers and substitutions: the
     leaves records are allocated to, the shared leaves, the hour pools, and which leaves a record may count toward
     (decided once per kind of record: course, category, tags, origin, level and mode). Read-only once built, but
-    for that memo of places (see ``requirement_tree``)."""
+    for that memo of places (see ``requirement_tree``).
+
+    Raises:
+        CatalogError: two nodes of the tree share an id (a catalog refuses such a program; one built outside a
+            catalog is refused here, as nodes are known by their ids).
+    """
 
     def __init__(self, program: Program, catalog: Catalog | None, as_of: date, waived: set[str],
                  substitutes: Mapping[str, Mapping[str, str]]):
@@ -116,7 +122,12 @@ class RequirementTree:
             return max(1, cents(course.credits)) if course is not None else 100
 
         under_waiver: set[str] = set()  # the walk is depth first, so a node's waiver is known before its children
-        for _path, node in walk_requirements(program.requirements):
+        first_at: dict[str, str] = {}  # requirement id -> where it first appears
+        for path, node in walk_requirements(program.requirements):
+            if node.id in first_at:  # the maps here and in the allocation are keyed by requirement id
+                raise CatalogError([f"{path}.id: duplicate requirement id {node.id!r} (first at {first_at[node.id]})"],
+                                   source=f"program {program.institution}/{program.code}")
+            first_at[node.id] = path
             kids = requirement_children(node)
             if node.id in under_waiver or node.id in waived:
                 self.waived[node.id] = 0

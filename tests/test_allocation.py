@@ -193,6 +193,8 @@ EIGHT_RECORDS = _records(("C2", "0.50"), ("C2", "2.00"), ("C3", "0.50"), ("C2", 
 def test_the_oracle_runs_every_allocation_method():
     # the properties below take their methods from the package, so a method added later is tested the day it is
     assert {"auto", "search", "milp"} <= set(METHODS)
+    with pytest.raises(ValueError, match="unknown allocation method 'greedy'"):
+        evaluate(ax.program_of({"id": "L0", "credits": "1.00", "from": {}}), [], as_of=ax.AS_OF, method="greedy")
 
 
 @pytest.mark.parametrize("method", METHODS)
