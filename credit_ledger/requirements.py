@@ -378,7 +378,8 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
             ) -> RequirementResult:
     """A node of the tree evaluated under the allocation chosen (its children too)."""
     problem = plan.problem
-    waived = under_waiver or node.id in waived_ids
+    node_id = node.id
+    waived = under_waiver or node_id in waived_ids
     title = node.title
     if isinstance(node, (AllRequirement, PickRequirement)):
         kids = node.all if isinstance(node, AllRequirement) else node.of
@@ -402,26 +403,26 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
         if waived:
             shortfall = ZERO
         return RequirementResult.trusted(
-            id=node.id, title=title, kind="all" if isinstance(node, AllRequirement) else "pick", satisfied=satisfied,
+            id=node_id, title=title, kind="all" if isinstance(node, AllRequirement) else "pick", satisfied=satisfied,
             needed=Decimal(needed), counted=Decimal(min(met, needed)), unit="requirements", shortfall=shortfall,
             children=children, chosen=chosen, waived=waived)
     if isinstance(node, HoursRequirement):
-        pool = plan.hours.get(node.id) or HourPool(node.hours, Decimal(0), [], ())
+        pool = plan.hours.get(node_id) or HourPool(node.hours, Decimal(0), [], ())
         recs = tuple(_allocated(plan.records[i]) for i in pool.records)
         satisfied = waived or pool.counted >= pool.needed
         return RequirementResult.trusted(
-            id=node.id, title=title, kind="hours", satisfied=satisfied, needed=pool.needed, counted=pool.counted,
+            id=node_id, title=title, kind="hours", satisfied=satisfied, needed=pool.needed, counted=pool.counted,
             unit="hours", shortfall=ZERO if satisfied else pool.needed - pool.counted, records=recs,
             shared=node.shared, waived=waived, notes=pool.notes)
-    subs = plan.substitutes.get(node.id, {})
+    subs = plan.substitutes.get(node_id, {})
     shared = node.shared
-    leaf = problem.leaf_of.get(node.id) or plan.shared_leaves.get(node.id)
+    leaf = problem.leaf_of.get(node_id) or plan.shared_leaves.get(node_id)
     # the leaf's records in date order (then event id)
     records = plan.records
     by_date: Any = plan.rank.__getitem__ if plan.rank is not None else (
         lambda i: (records[i].occurred_on, records[i].event_id))
     if shared or leaf is None:
-        members = sorted(plan.shared_records.get(node.id, []), key=by_date)
+        members = sorted(plan.shared_records.get(node_id, []), key=by_date)
     elif plan.members is not None:
         members = plan.members.get(leaf.index, [])
     else:
@@ -438,14 +439,14 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
         short = ZERO if waived else credits_of(sum(leaf_cost[cost[c]] for c in missing))
         recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
         return RequirementResult.trusted(
-            id=node.id, title=title, kind="courses", satisfied=waived or not missing,
+            id=node_id, title=title, kind="courses", satisfied=waived or not missing,
             needed=Decimal(len(node.courses)), counted=Decimal(len(node.courses) - len(missing)), unit="courses",
             shortfall=short, records=recs, missing=() if waived else missing, shared=shared, waived=waived)
     home = sum((plan.records[i].credits for i in members if not problem.external[i]), ZERO)
     notes: tuple[str, ...] = ()
     if shared:
         ext = sum((plan.records[i].credits for i in members if problem.external[i]), ZERO)
-        counts = credits_of(plan.shared_external.get(node.id, 0))
+        counts = credits_of(plan.shared_external.get(node_id, 0))
         if counts < ext:
             notes = (f"{ext} recognised or converted credits here; {counts} count (this requirement's "
                      "max_external, or the program's cap on recognised, converted or online credits)",)
@@ -453,7 +454,7 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
         short = ZERO if waived else max(ZERO, node.credits - counted).quantize(CENT)
         recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
         return RequirementResult.trusted(
-            id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
+            id=node_id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
             counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived,
             notes=notes)
     credited = allocation.credited
@@ -471,7 +472,7 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
     short = ZERO if waived else max(ZERO, node.credits - counted).quantize(CENT)
     recs = tuple(_allocated(records[i], subs.get(records[i].course or "")) for i in members)
     return RequirementResult.trusted(
-        id=node.id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
+        id=node_id, title=title, kind="credits", satisfied=waived or short == 0, needed=node.credits,
         counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived, notes=notes)
 
 

@@ -26,7 +26,7 @@ the ``pick`` choices already settled by the records with one place to go (``sett
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Mapping, NamedTuple
 
@@ -64,6 +64,15 @@ class Leaf:
     cap: int | None = None
     codes: tuple[str, ...] = ()
     cost: tuple[int, ...] = ()
+    _places: tuple[Place, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    @property
+    def places(self) -> tuple[Place, ...]:
+        """The places records can take in this leaf (a pool's one, a course list's one per course), made once: a leaf
+        of a kept tree serves a batch of audits, and each audit's targets are these places."""
+        if not self._places:
+            self._places = tuple(Place(self.index, k) for k in range(len(self.codes) if self.kind == "courses" else 1))
+        return self._places
 
 
 class Problem:
@@ -119,10 +128,11 @@ def settled_picks(problem: Problem, node: Any, state: list[list[int]]) -> dict[s
 def _settle(problem: Problem, node: Any, state: list[list[int]], out: dict[str, tuple[int, ...]]) -> int:
     """``settled_picks`` in one pass: the node's shortfall under ``state``, its settled picks into ``out``
     (none inside a node whose shortfall is fixed: the allocation does not choose there)."""
-    fixed = problem.fixed_shortfall.get(node.id)
+    node_id = node.id
+    fixed = problem.fixed_shortfall.get(node_id)
     if fixed is not None:
         return fixed
-    leaf = problem.leaf_of.get(node.id)
+    leaf = problem.leaf_of.get(node_id)
     if leaf is not None:
         return problem.leaf_shortfall(leaf, state[leaf.index])
     if isinstance(node, AllRequirement):
@@ -131,7 +141,7 @@ def _settle(problem: Problem, node: Any, state: list[list[int]], out: dict[str, 
         short = [_settle(problem, c, state, out) for c in node.of]
         met = [i for i, s in enumerate(short) if s == 0]
         if len(met) >= node.pick:
-            out[node.id] = tuple(met[:node.pick])
+            out[node_id] = tuple(met[:node.pick])
         return sum(sorted(short)[:node.pick])
     return 0
 
@@ -146,10 +156,11 @@ def pick_combinations(problem: Problem, node: Any, limit: int,
     """The ways the tree can count its leaves, one per choice of children at each ``pick`` node (only the settled
     choice where there is one, see ``settled_picks``); ``None`` when there are more than ``limit``."""
     settled = settled or {}
-    fixed = problem.fixed_shortfall.get(node.id)
+    node_id = node.id
+    fixed = problem.fixed_shortfall.get(node_id)
     if fixed is not None:
         return [(frozenset(), fixed)]
-    leaf = problem.leaf_of.get(node.id)
+    leaf = problem.leaf_of.get(node_id)
     if leaf is not None:
         return [(frozenset({leaf.index}), 0)]
 
@@ -171,7 +182,7 @@ def pick_combinations(problem: Problem, node: Any, limit: int,
         if len(known) < len(kids):
             return None
         out: list[Combination] = []
-        choices = [settled[node.id]] if node.id in settled else combinations(range(len(known)), node.pick)
+        choices = [settled[node_id]] if node_id in settled else combinations(range(len(known)), node.pick)
         for chosen in choices:
             part = product([known[i] for i in chosen])
             if part is None:
@@ -203,8 +214,9 @@ class Targets:
             if leaf.index not in active:
                 continue
             st = state[leaf.index]
+            places = leaf.places
             if leaf.kind == "credits":
-                index[Place(leaf.index, 0)] = len(kind)
+                index[places[0]] = len(kind)
                 kind.append(0)
                 need.append(leaf.need)
                 cap.append(leaf.cap)
@@ -212,7 +224,7 @@ class Targets:
                 ext.append(st[1])
             else:
                 for k, cost in enumerate(leaf.cost):
-                    index[Place(leaf.index, k)] = len(kind)
+                    index[places[k]] = len(kind)
                     kind.append(1)
                     need.append(cost)
                     cap.append(None)
