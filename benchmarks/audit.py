@@ -170,7 +170,7 @@ def stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float
 
 
 def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
-    from credit_ledger import graduation, history
+    from credit_ledger import graduation, history, requirements
     from credit_ledger.reading import read_event
     from credit_ledger.storage import Store
 
@@ -189,7 +189,7 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
     events = {sid: [read_event(payload, seq) for seq, payload in rows[sid]] for sid in ids}
     out["parse events"] = time.perf_counter() - t
     catalog = ledger.catalog
-    replay, solve = history.transcript_records, graduation._solve
+    replay, solve = history.transcript_records, requirements.solve
     spent = {"replay": 0.0, "allocation": 0.0}
 
     def timer(f: Any, key: str) -> Any:
@@ -201,13 +201,13 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
                 spent[key] += time.perf_counter() - t0
         return run
 
-    graduation.transcript_records, graduation._solve = timer(replay, "replay"), timer(solve, "allocation")
+    graduation.transcript_records, requirements.solve = timer(replay, "replay"), timer(solve, "allocation")
     try:
         t = time.perf_counter()
         reports = [graduation.audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid) for sid in ids]
         out["audit"] = time.perf_counter() - t
     finally:
-        graduation.transcript_records, graduation._solve = replay, solve
+        graduation.transcript_records, requirements.solve = replay, solve
     out["  of it: replay"] = spent["replay"]
     out["  of it: allocation"] = spent["allocation"]
     t = time.perf_counter()
@@ -270,9 +270,9 @@ def main(argv: list[str] | None = None) -> float:
         scan_time, rows = raw_scan(path)
 
         # solver time alone, by the method that answered, over a sample audited in this process
-        from credit_ledger import graduation
+        from credit_ledger import requirements
 
-        solve, spent = graduation._solve, {}
+        solve, spent = requirements.solve, {}
 
         def timed(problem: Any, **kw: Any) -> Any:
             t0 = time.perf_counter()
@@ -280,11 +280,11 @@ def main(argv: list[str] | None = None) -> float:
             spent.setdefault(out[1], []).append(time.perf_counter() - t0)
             return out
 
-        graduation._solve = timed
+        requirements.solve = timed
         try:
             list(ledger.audit_all(batch_ids[:2000], AS_OF))
         finally:
-            graduation._solve = solve
+            requirements.solve = solve
         stages = stage_times(path, ledger, batch_ids[:1000])
 
         per_size = {}

@@ -626,3 +626,15 @@ def test_what_if_technician_class_for_a_student_without_entry_basis(ledger):
     assert report.requirements.satisfied and report.shortfall == 0
     assert "entry_basis_missing" in codes(report)
     assert not report.eligible
+
+
+def test_a_program_whose_requirements_share_an_id_is_refused_not_misjudged():
+    # a catalog refuses such a program; one built outside a catalog is refused by the audit, which knows the
+    # requirements by their ids (waivers, substitutions, the allocation's leaves)
+    program = cl.Program.model_validate({
+        "institution": "HNJX", "code": "TWIN", "title": "twin ids", "level": "senior_worker", "standard_years": 3,
+        "total_credits": 4, "requirements": {"id": "root", "all": [
+            {"id": "pool", "credits": 2, "from": {"category": "core"}},
+            {"id": "pool", "credits": 2, "from": {"category": "practice"}}]}})
+    with pytest.raises(cl.CatalogError, match=r"requirements\.all\[1\]\.id: duplicate requirement id 'pool'"):
+        cl.audit(program, [], as_of=date(2026, 7, 1))

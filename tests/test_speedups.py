@@ -3,8 +3,8 @@
 - ``Frozen.trusted`` builds the same model as validation (equal, same JSON, same fields set) and refuses unknown or
   missing fields;
 - ``apply_caps`` on home records of distinct courses (the usual transcript) returns what the capping passes return;
-- the requirement tree kept between audits (``graduation._tree_of``) decides as a fresh one does, and is rebuilt
-  when the program, catalog or day differ.
+- the requirement tree kept between audits (``requirements.requirement_tree``) decides as a fresh one does, and is
+  rebuilt when the program, catalog or day differ (without a catalog, when the program's requirements differ).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import credit_ledger as cl
-from credit_ledger import caps, graduation, transfer
+from credit_ledger import caps, requirements, transfer
 from credit_ledger.graduation import Allocated, RequirementResult
 from credit_ledger.models import CreditRecord
 
@@ -83,27 +83,45 @@ def test_caps_with_an_external_or_a_repeated_course_take_the_general_path():
 def test_the_kept_tree_is_the_program_s_own_for_that_catalog_and_day():
     program = CATALOG.program("HNJX", "CNC-TECH-2025")
     day = date(2026, 7, 1)
-    kept = graduation._tree_of(program, CATALOG, day, set(), {})
-    assert graduation._tree_of(program, CATALOG, day, set(), {}) is kept
-    assert graduation._tree_of(program, CATALOG, day + timedelta(days=1), set(), {}) is not kept
-    assert graduation._tree_of(program, None, day, set(), {}) is not kept
+    tree_of = requirements.requirement_tree
+    kept = tree_of(program, CATALOG, day, set(), {})
+    assert tree_of(program, CATALOG, day, set(), {}) is kept
+    assert tree_of(program, CATALOG, day + timedelta(days=1), set(), {}) is not kept
+    assert tree_of(program, None, day, set(), {}) is not kept
     copy = program.model_copy()
-    assert graduation._tree_of(copy, CATALOG, day, set(), {}) is not kept
+    assert tree_of(copy, CATALOG, day, set(), {}) is not kept
     # a waiver or a substitution gets a tree of its own, never kept
-    waived = graduation._tree_of(program, CATALOG, day, {program.requirements.id}, {})
-    assert waived is not graduation._tree_of(program, CATALOG, day, {program.requirements.id}, {})
+    waived = tree_of(program, CATALOG, day, {program.requirements.id}, {})
+    assert waived is not tree_of(program, CATALOG, day, {program.requirements.id}, {})
+
+
+def test_without_a_catalog_the_kept_tree_is_the_program_s_requirements_own():
+    program = CATALOG.program("HNJX", "CNC-TECH-2025").model_copy()
+    day = date(2026, 7, 1)
+    tree_of = requirements.requirement_tree
+    kept = tree_of(program, None, day, set(), {})
+    assert tree_of(program, None, day + timedelta(days=1), set(), {}) is kept  # no catalog: no prices by day
+    other = CATALOG.program("HNJX", "CNC-SR-2025")
+    changed = program.model_copy(update={"requirements": other.requirements})
+    assert tree_of(changed, None, day, set(), {}) is not kept
+    assert [leaf.node.id for leaf in tree_of(changed, None, day, set(), {}).leaves] == [
+        leaf.node.id for leaf in requirements.RequirementTree(other, None, day, set(), {}).leaves]
+    # kept on the program, the tree leaves the program's value alone
+    assert program == CATALOG.program("HNJX", "CNC-TECH-2025")
+    assert program.model_dump_json() == CATALOG.program("HNJX", "CNC-TECH-2025").model_dump_json()
+    assert hash(program) == hash(CATALOG.program("HNJX", "CNC-TECH-2025"))
 
 
 def test_the_kept_tree_decides_as_a_fresh_one():
     program = CATALOG.program("HNJX", "CNC-TECH-2025")
     day = date(2026, 7, 1)
-    kept = graduation._tree_of(program, CATALOG, day, set(), {})
+    kept = requirements.requirement_tree(program, CATALOG, day, set(), {})
     codes = [c.code for c in CATALOG.courses if c.institution == "HNJX"]
     records = [_record(i, "3", course=code, category=cat) for i, code in enumerate(codes)
                for cat in ("core", "practice", "public")]
     records += [_record(900, "2", course=codes[0], origin="recognized"), _record(901, "2", course=None)]
     for r in records:  # twice: the second answer comes from the memo
-        fresh = graduation._Tree(program, CATALOG, day, set(), {})
+        fresh = requirements.RequirementTree(program, CATALOG, day, set(), {})
         assert kept.eligible(r) == fresh.eligible(r) == kept.eligible(r)
 
 
@@ -152,7 +170,7 @@ def test_audit_all_in_processes_refuses_a_student_the_school_may_not_read(file_l
 def test_an_allocated_record_is_what_validation_makes_of_its_record():
     record = _record(7, "3.5", course="C7").model_copy(update={"hours": Decimal("56.0")})
     for counts_as in (None, "C7", "C9"):
-        made = graduation._allocated(record, counts_as)
+        made = Allocated.of_record(record, counts_as)
         checked = Allocated(event_id=record.event_id, course=record.course, title=record.title,
                             credits=record.credits, origin=record.origin, hours=record.hours,
                             counts_as=None if counts_as in (None, "C7") else counts_as)

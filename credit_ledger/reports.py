@@ -1,0 +1,215 @@
+"""The audit's report (毕业审核报告): data a school keeps, sends and shows, with its presentation one call away.
+
+An ``AuditReport`` says where a student stands on a day (``status``), the awards the audit supports (毕业
+graduation, 结业 completion, 肄业 partial study), the credits counted, the requirement tree evaluated
+(``RequirementResult``: each node counted against needed, with the records allocated to it), the study stages and
+a projection, what does not count and why, and every issue. It is plain data: JSON out and back, and as text,
+HTML or a picture through ``credit_ledger.render`` and ``credit_ledger.plots`` (which read it by attribute).
+
+>>> from decimal import Decimal
+>>> pool = RequirementResult(id="public", title="公共基础课", kind="credits", satisfied=False,
+...                          needed=Decimal("24.00"), counted=Decimal("20.00"), unit="credits",
+...                          shortfall=Decimal("4.00"))
+>>> pool.shortfall, AuditStatus.ELIGIBLE in PASSING_STATUSES, AuditStatus.TOO_EARLY in PASSING_STATUSES
+(Decimal('4.00'), True, False)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from .models import Frozen, Issue
+from .render import report_html, report_text
+from .transfer import Excluded
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import CreditRecord
+
+ZERO = Decimal("0.00")
+"""No credits, to the cent."""
+
+
+class AuditStatus(StrEnum):
+    """Where a student stands on the audit's date."""
+
+    ELIGIBLE = "eligible"
+    """Every requirement holds, inside the time window, enrolled: may graduate now."""
+    TOO_EARLY = "too_early"
+    """Every requirement holds, but the early-graduation floor (enrolment + min_years) is still ahead."""
+    REQUIREMENTS_MISSING = "requirements_missing"
+    DEADLINE_PASSED = "deadline_passed"
+    """The flexible-schooling deadline (enrolment + max_years) has passed with no graduation."""
+    NOT_ENROLLED = "not_enrolled"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+    GRADUATED = "graduated"
+
+
+PASSING_STATUSES = frozenset({AuditStatus.ELIGIBLE})
+"""The statuses in which a graduation (毕业) award is supported."""
+
+Award = Literal["graduation", "completion", "partial_study"]
+
+
+class Allocated(Frozen):
+    """A record counted toward a requirement."""
+
+    event_id: str
+    course: str | None
+    title: str
+    credits: Decimal
+    origin: str
+    hours: Decimal | None = None
+    counts_as: str | None = None
+    """For a substituted course: the required course it stands for."""
+
+    @classmethod
+    def of_record(cls, record: CreditRecord, counts_as: str | None = None) -> Allocated:
+        """The record as counted toward a requirement (``counts_as``: the course a substitute stands for; the
+        record's own course or none leaves it unset). Built straight into its fields: a record's values are
+        already checked, and an audit makes one of these per record counted."""
+        return cls.trusted_fields({  # every field, in declaration order
+            "event_id": record.event_id, "course": record.course, "title": record.title, "credits": record.credits,
+            "origin": record.origin, "hours": record.hours,
+            "counts_as": counts_as if counts_as and counts_as != record.course else None}, _ALLOCATED_FIELDS)
+
+
+_ALLOCATED_FIELDS = frozenset(Allocated.model_fields)
+
+
+class RequirementResult(Frozen):
+    """One node of the requirement tree, evaluated: counted against needed, and the records allocated to it."""
+
+    id: str
+    title: str = ""
+    kind: Literal["all", "pick", "courses", "credits", "hours"]
+    satisfied: bool
+    needed: Decimal
+    """Credits (credit pools), courses (course lists), hours (hour pools), children (all / pick)."""
+    counted: Decimal
+    unit: Literal["credits", "courses", "hours", "requirements"]
+    shortfall: Decimal = ZERO
+    """Credits still missing here under the chosen allocation (hours for an hour pool)."""
+    records: tuple[Allocated, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Course lists: the courses not yet covered."""
+    children: tuple["RequirementResult", ...] = ()
+    chosen: tuple[str, ...] = ()
+    """Pick nodes: the children chosen to count."""
+    shared: bool = False
+    waived: bool = False
+    notes: tuple[str, ...] = ()
+
+
+class AuditCredits(Frozen):
+    """Credits counted toward the program's total, after expiry and caps."""
+
+    total: Decimal
+    home: Decimal
+    recognized: Decimal
+    converted: Decimal
+    required: Decimal
+
+
+class Stage(Frozen):
+    """A study period (enrolment or resumption to suspension, withdrawal, graduation or the audit date)."""
+
+    start: date
+    end: date | None
+    """The day the period ended (``None``: still studying on the audit date)."""
+    credits: Decimal
+    cumulative: Decimal
+    ended_by: str | None = None
+
+
+class Projection(Frozen):
+    """When the student would finish at the credit rate seen so far."""
+
+    rate_per_year: Decimal
+    """Credits earned by study (home credits) per year of study, suspensions left out."""
+    remaining: Decimal
+    finish_on: date | None
+    """The day the remaining credits would be in, at that rate (``None``: no credits yet, no rate)."""
+    graduate_on: date | None
+    """``finish_on``, or the early-graduation floor if later."""
+    at_risk: bool
+
+
+class AppliedException(Frozen):
+    """A registrar's exception (ExceptionGranted) as the audit applied it."""
+
+    event_id: str
+    requirement_id: str
+    action: Literal["waive", "substitute"]
+    course: str | None = None
+    replaces: str | None = None
+    applied: bool = True
+    reason: str = ""
+
+
+class AuditReport(Frozen):
+    """The answer to "may this student graduate?", with every reason. Renders as text, JSON and HTML."""
+
+    student_id: str
+    program: str
+    institution: str
+    program_title: str = ""
+    as_of: date
+    status: AuditStatus
+    eligible: bool
+    award: Award | None = None
+    """The highest award the audit supports on ``as_of`` (``None``: none)."""
+    awards: tuple[Award, ...] = ()
+    """Every award supported on ``as_of``."""
+    part_time: bool = False
+    enrolled_on: date | None = None
+    earliest_date: date | None = None
+    deadline: date | None = None
+    credits: AuditCredits
+    shortfall: Decimal
+    requirements: RequirementResult
+    stages: tuple[Stage, ...] = ()
+    projection: Projection | None = None
+    """When the student would finish at the pace so far (``None`` for a graduate, a leaver, or before a term)."""
+    excluded: tuple[Excluded, ...] = ()
+    """Credits that do not count: expired, over a cap, or overlapped by a higher outcome."""
+    exceptions: tuple[AppliedException, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    solver: str = "greedy"
+    """How the allocation was found: ``greedy`` (proved optimal by the bound), ``search`` or ``milp``."""
+
+    @property
+    def expired(self) -> tuple[Excluded, ...]:
+        """The records that no longer count because they expired."""
+        return tuple(x for x in self.excluded if x.code in ("credit_expired", "certificate_expired"))
+
+    def supports(self, award: str) -> bool:
+        """True when the audit supports ``award`` on its date."""
+        return award in self.awards
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON (dates ISO, credits as strings)."""
+        return self.model_dump_json(indent=indent)
+
+
+    def to_text(self) -> str:
+        """A plain-text report: the verdict, the requirement tree with ✓/✗, stages and issues."""
+        return report_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def plot(self, path: Any = None) -> bytes:
+        """The student's credits stage by stage against the program's total, deadline and projection, as PNG bytes
+        (written to ``path`` when given); needs the ``notebook`` extra (matplotlib). In a notebook:
+        ``IPython.display.Image(report.plot())``."""
+        from .plots import plot_student  # imported when a picture is drawn: plots sits above the reports
+
+        return plot_student(self, path)
+
+    def _repr_html_(self) -> str:
+        """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
+        return report_html(self)
