@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-deep bench bench-audit clean
+.PHONY: demo test test-deep lint bench bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/credit-ledger demo --db demo.db
 
-test: $(STAMP)
+# the house's checks first (lint, types; the layer test is part of the suite), then the suite
+lint: $(STAMP)
+	$(BIN)/ruff check credit_ledger benchmarks examples
+	$(BIN)/mypy credit_ledger
+
+test: lint
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-fast} $(BIN)/python -m pytest
 
 test-deep: $(STAMP)

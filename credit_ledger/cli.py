@@ -27,7 +27,7 @@ from .errors import BadSignature, CatalogError, CreditLedgerError
 from .ledger import Ledger
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .graduation import AuditReport
+    from .reports import AuditReport
     from .models import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

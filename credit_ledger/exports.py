@@ -49,7 +49,7 @@ from .models import Catalog, Transcript
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-    from .graduation import AuditReport
+    from .reports import AuditReport
 
 
 class LedgerReader(Protocol):

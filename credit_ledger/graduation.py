@@ -69,7 +69,8 @@ from .reports import (
     Stage,
 )
 from .requirements import evaluate
-from .transfer import Excluded, apply_caps, is_external, is_online, ratio_limits
+from .caps import apply_caps, is_external, is_online, ratio_limits
+from .records import Excluded
 from .window import StudyHistory, verdict
 
 __all__ = [

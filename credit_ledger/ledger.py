@@ -181,7 +181,7 @@ class Ledger:
         self._contexts.keep(learnt, chained.heads, chained.last_seq)
         self._ids.keep()
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
-            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes)
+            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes, len(new))
         return _receipts(batch, existing, new, chained.seqs, chained.hashes)
 
     def _new_events(self, batch: list[Any], existing: dict[str, StoredEvent]) -> list[Any]:
@@ -441,7 +441,7 @@ def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any]
         else:
             out_seqs.append(seqs[where[e.event_id]])
             out_hashes.append(hashes[where[e.event_id]])
-    return Receipts(out_seqs, [e.event_id for e in batch], out_hashes)
+    return Receipts(out_seqs, [e.event_id for e in batch], out_hashes, len(new))
 
 
 def _not_recorded_by(event: Any, institution: str) -> Issue:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .extras import require
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .graduation import AuditReport
+    from .reports import AuditReport
 
 COHORT_GROUPS = ("graduated", "eligible", "early", "on_track", "at_risk", "deadline_passed", "suspended",
                  "withdrawn", "not_enrolled")

@@ -46,15 +46,25 @@ class Receipts(Sequence[Receipt]):
     """The receipts of one ``append_many``, one per event given, in the order given.
 
     A read-only sequence that makes each ``Receipt`` when it is read: a bulk load of a million events need not
-    build a million objects nobody looks at. It compares equal to any sequence of the same receipts.
+    build a million objects nobody looks at. It compares equal to any sequence of the same receipts. ``written``
+    says how many of the events this call wrote (the others were in the ledger already, identical).
     """
 
-    __slots__ = ("_seqs", "_ids", "_hashes")
+    __slots__ = ("_seqs", "_ids", "_hashes", "_written")
 
-    def __init__(self, seqs: Sequence[int], event_ids: Sequence[str], hashes: Sequence[str]):
+    def __init__(self, seqs: Sequence[int], event_ids: Sequence[str], hashes: Sequence[str],
+                 written: int | None = None):
         if not len(seqs) == len(event_ids) == len(hashes):
             raise ValueError("receipts need as many seqs, event ids and hashes")
+        if written is not None and not 0 <= written <= len(seqs):
+            raise ValueError("receipts name at most as many written events as they hold")
         self._seqs, self._ids, self._hashes = seqs, event_ids, hashes
+        self._written = len(seqs) if written is None else written
+
+    @property
+    def written(self) -> int:
+        """How many of these events the call wrote; the rest were in the ledger already (the same facts)."""
+        return self._written
 
     def __len__(self) -> int:
         return len(self._seqs)

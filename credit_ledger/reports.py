@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .models import Frozen, Issue
 from .render import report_html, report_text
-from .transfer import Excluded
+from .records import Excluded
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import CreditRecord

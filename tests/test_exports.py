@@ -325,9 +325,9 @@ def test_every_csv_writer_escapes_through_one_function():
     package = Path(cl.__file__).parent
     writers = {path.name: len(re.findall(r"csv\.(?:writer|DictWriter)\(", path.read_text(encoding="utf-8")))
                for path in package.rglob("*.py")}
-    assert {name: n for name, n in writers.items() if n} == {"exports.py": 1, "imports.py": 1}
-    imports_source = (package / "imports.py").read_text(encoding="utf-8")
-    assert 'csv.writer(out, lineterminator="")' in imports_source  # the raw text of a row, in memory: no file
+    assert {name: n for name, n in writers.items() if n} == {"exports.py": 1, "eventfiles.py": 1}
+    reader_source = (package / "eventfiles.py").read_text(encoding="utf-8")
+    assert 'csv.writer(out, lineterminator="")' in reader_source  # the raw text of a row, in memory: no file
 
 
 def test_the_readme_says_what_the_csv_files_escape():

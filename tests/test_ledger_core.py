@@ -173,6 +173,16 @@ def test_append_many_receipts_are_a_sequence_in_the_order_given(ledger):
         cl.Receipts([1], ["a", "b"], ["h"])
 
 
+def test_receipts_say_how_many_events_the_call_wrote(ledger):
+    assert ledger.append_many([enrol(), course("c1")]).written == 2
+    assert ledger.append_many([enrol(), course("c1")]).written == 0  # the same facts again: nothing written
+    mixed = ledger.append_many([course("c1"), course("c2", code="MECH102"), course("c2", code="MECH102")])
+    assert (len(mixed), mixed.written) == (3, 1)  # an event given twice in one call is written once
+    assert ledger.append_many([]).written == 0
+    with pytest.raises(ValueError):
+        cl.Receipts([1], ["a"], ["h"], written=2)
+
+
 def test_the_context_cache_is_bounded():
     from credit_ledger.contexts import StudentContexts
     from credit_ledger.history import StudentContext
