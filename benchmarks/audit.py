@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> float:
     if path is None:
         tmp = tempfile.TemporaryDirectory(prefix="audit-bench-")
         path = os.path.join(tmp.name, "province.db")
-    ledger = cl.Ledger.open(path)
+    ledger = cl.Ledger.open(path, create=True)
     try:
         cat = catalog()
         ledger.load_catalog(cat)

@@ -101,9 +101,15 @@ class Ledger:
         self._catalogs.current()
 
     @classmethod
-    def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
-        """Open a ledger: in-memory SQLite with no ``url``, a SQLite file for a path, or an SQLAlchemy URL."""
-        return cls(Store.open(url), acting_as=acting_as)
+    def open(cls, url: str | None = None, *, acting_as: str | None = None, create: bool = False) -> "Ledger":
+        """Open a ledger: in-memory SQLite with no ``url`` (always a new one), a SQLite file for a path, or an
+        SQLAlchemy URL.
+
+        A ledger is opened, never conjured: where there is none (no such file or folder, an empty database) this
+        raises ``LedgerNotFound`` unless ``create=True``, which makes a new one (and a file's missing folders). A
+        database that holds anything but a ledger is refused, with or without ``create``, and left as it was.
+        """
+        return cls(Store.open(url, create=create), acting_as=acting_as)
 
     def acting_for(self, institution: str) -> "Ledger":
         """The same ledger (same database and connections) acting as ``institution``: a registrar's set-up loads the

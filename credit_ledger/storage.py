@@ -22,6 +22,7 @@ The hash names (``GENESIS``, ``row_hash``, ``checkpoint_hash``, ``content_hash``
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import Index, Text, UniqueConstraint, event, inspect
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, SQLModel, create_engine
@@ -47,6 +48,7 @@ from .chain import (
     subject_of,
 )
 from .errors import CreditLedgerError
+from .opening import look_before_opening, no_ledger, same_file
 
 SCHEMA_VERSION = 2
 """The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
@@ -148,6 +150,20 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
+def sqlite_file(url: str | None) -> str | None:
+    """The file a SQLite URL names, as written (``None`` in memory, or for another database).
+
+    >>> sqlite_file("records.db"), sqlite_file("sqlite:////srv/ledger.db"), sqlite_file(None)
+    ('records.db', '/srv/ledger.db', None)
+    >>> sqlite_file("postgresql+psycopg://h/db"), sqlite_file("sqlite:///file:x?mode=memory&uri=true")
+    (None, None)
+    """
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or "uri" in parsed.query:
+        return None
+    return parsed.database
+
+
 def make_engine(url: str | None) -> Engine:
     """An engine with the ledger's connection settings (WAL and a busy timeout on SQLite files)."""
     url = normalise_url(url)
@@ -183,6 +199,24 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# -- opening: a ledger is opened, never conjured (``opening``) --------------------------------------------------------
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and sqlite_file(engine.url.render_as_string(hide_password=False)) is None
+
+
+def is_ledger_file(url: str | None, path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the SQLite file of the ledger at ``url`` (or its journal), however written: relative or
+    absolute, through a symlink, or a hard link to it. Never for a ledger in memory or on a server.
+
+    >>> is_ledger_file("records.db", "./records.db"), is_ledger_file("records.db", "other.db")
+    (True, False)
+    """
+    own = sqlite_file(url)
+    return own is not None and same_file(own, path)
+
+
 # -- the store ---------------------------------------------------------------------------------------------------------
 
 
@@ -202,18 +236,23 @@ class StoredEvent:
 class Store:
     """The ledger's tables on one engine. Rows in, rows out; no rules."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, create: bool = False):
         self.engine = engine
         self.dialect = engine.dialect.name
         self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._analyzed_seq = 0
         """PostgreSQL: the highest seq when this store last refreshed the planner's statistics of ``events``."""
-        self._init_schema()
+        self._init_schema(create=create or _in_memory(engine))
 
     @classmethod
-    def open(cls, url: str | None = None) -> "Store":
-        """Open (and create or upgrade) the ledger at ``url``."""
-        return cls(make_engine(url))
+    def open(cls, url: str | None = None, *, create: bool = False) -> "Store":
+        """Open (and upgrade) the ledger at ``url``. Where there is none (no such file, or an empty database) it is
+        made only with ``create=True`` (a file's missing folders too); in memory, always. A database that holds
+        anything but a ledger is refused and left as it was. Each refusal is a ``LedgerNotFound``."""
+        path = sqlite_file(url)
+        if path is not None:
+            look_before_opening(path, create=create)
+        return cls(make_engine(url), create=create)
 
     def close(self) -> None:
         """Release the engine's connections."""
@@ -221,17 +260,21 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------------------------------
 
-    def _init_schema(self) -> None:
-        """Create the tables of a new ledger, or upgrade an older one, in one write transaction (all or nothing: a
-        failed upgrade leaves the ledger at its old version)."""
+    def _init_schema(self, *, create: bool) -> None:
+        """Create the tables of a new ledger (with ``create``), or upgrade an older one, in one write transaction (all
+        or nothing: a failed upgrade leaves the ledger at its old version). A database without a ledger is refused
+        before anything is written to it."""
         with self.write() as conn:
-            tables = set(inspect(conn).get_table_names())
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
             found = None
             if MetaRow.__tablename__ in tables:
                 found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
-            if found is None and tables & set(GUARDED_TABLES):
-                raise CreditLedgerError(f"{self._where()}: the database holds ledger tables but no schema version; "
-                                        "it was not made by credit_ledger, and is not opened")
+            if found is None:
+                refusal = no_ledger(self.engine.url.render_as_string(hide_password=True),
+                                    sorted(tables | set(inspector.get_view_names())), create=create)
+                if refusal is not None:
+                    raise refusal
             version = SCHEMA_VERSION if found is None else self._version(found)
             SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[name] for name in LEDGER_TABLES])
             if found is None:
@@ -519,4 +562,5 @@ def verify_store(store: Store) -> tuple[int, Finding | None]:
 
 __all__ = ["CatalogRow", "CheckpointRow", "EVENT_COLUMNS", "EventRow", "Finding", "GENESIS", "GUARDED_TABLES",
            "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash", "content_hash",
-           "make_engine", "normalise_url", "row_hash", "subject_of", "upgrade_1_to_2", "verify_store"]
+           "is_ledger_file", "make_engine", "normalise_url", "row_hash", "sqlite_file", "subject_of", "upgrade_1_to_2",
+           "verify_store"]
