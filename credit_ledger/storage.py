@@ -40,6 +40,7 @@ from .chain import (
     GENESIS,
     Checkpoint,
     Finding,
+    ReadRow,
     StoredCatalogRow,
     check_ledger,
     checkpoint_hash,
@@ -454,6 +455,25 @@ class Store:
             out[sid].append((seq, payload))
         return out
 
+    _READ = ("SELECT {who}seq, event_id, student_seq, recorded_at, payload, prev_hash, event_hash, "
+             "COALESCE((SELECT last_seq FROM checkpoints ORDER BY seq DESC LIMIT 1), 0) FROM events ")
+    """The rows a read checks (``chain.READ_COLUMNS``): the chain columns come with the JSON, and the last seq a
+    checkpoint covers with them (one statement: one snapshot, on either engine)."""
+
+    def student_rows(self, conn: Connection, student_id: str) -> list[ReadRow]:
+        """One student's rows as a read checks them (``chain.READ_COLUMNS``), in chain order: one query."""
+        return [tuple(r) for r in conn.exec_driver_sql(
+            self._READ.format(who="") + f"WHERE student_id = {self._param} ORDER BY student_seq", (student_id,))]
+
+    def rows_of_students(self, conn: Connection, student_ids: Sequence[str]) -> dict[str, list[ReadRow]]:
+        """Several students' rows as a read checks them (``chain.READ_COLUMNS``), per student in chain order (one
+        query per 900 students)."""
+        out: dict[str, list[ReadRow]] = {sid: [] for sid in student_ids}
+        for row in self._in(conn, self._READ.format(who="student_id, ") + "WHERE student_id IN ({in_}) "
+                                  "ORDER BY student_id, student_seq", list(student_ids)):
+            out[row[0]].append(tuple(row[1:]))
+        return out
+
     def student_ids(self, conn: Connection) -> list[str]:
         """Every student id in the ledger, sorted."""
         return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]
@@ -475,6 +495,15 @@ class Store:
         """``(seq, checkpoint_hash)`` of the last checkpoint, ``(0, GENESIS)`` when there is none."""
         row = conn.exec_driver_sql("SELECT seq, checkpoint_hash FROM checkpoints ORDER BY seq DESC LIMIT 1").first()
         return (row[0], row[1]) if row else (0, GENESIS)
+
+    def catalog_heads(self, conn: Connection) -> tuple[str, str]:
+        """``(the newest stored catalog's hash, the catalog hash the last checkpoint names)``, read in one statement
+        (``GENESIS`` for none): in a ledger the library wrote they are the same, since loading a catalog writes a
+        checkpoint."""
+        row = conn.exec_driver_sql(
+            "SELECT (SELECT content_hash FROM catalogs ORDER BY seq DESC LIMIT 1), "
+            "(SELECT catalog_hash FROM checkpoints ORDER BY seq DESC LIMIT 1)").one()
+        return (row[0] or GENESIS, row[1] or GENESIS)
 
     def catalog_head(self, conn: Connection) -> str:
         """The hash of the last stored catalog (``GENESIS`` when none)."""
