@@ -273,12 +273,28 @@ def check_catalogs(catalogs: Iterable[StoredCatalogRow]) -> tuple[set[str], Find
 
 def check_ledger(rows: Iterable[Row], checkpoints: Iterable[Checkpoint], catalogs: Iterable[StoredCatalogRow]
                  ) -> tuple[int, Finding | None]:
-    """Recheck every stored catalog, then every row (in ``seq`` order), every student's chain and every checkpoint;
+    """Recheck every stored catalog, then every row (in ``seq`` order), every student's chain and every checkpoint,
+    and that the last checkpoint names the newest stored catalog (loading one writes a checkpoint);
     ``(rows checked, the first finding or None)``."""
+    catalogs, checkpoints = list(catalogs), list(checkpoints)
     catalog_hashes, finding = check_catalogs(catalogs)
     if finding is not None:
         return 0, finding
+    checked, finding = _check_rows(rows, checkpoints, catalog_hashes)
+    if finding is None and catalogs and catalogs[-1][4] != _last_catalog(checkpoints):
+        finding = Finding(0, f"stored catalog {catalogs[-1][0]} is named by no checkpoint: it was not loaded by "
+                             "credit_ledger")
+    return checked, finding
 
+
+def _last_catalog(checkpoints: Sequence[Checkpoint]) -> str:
+    """The catalog hash the last checkpoint names (``GENESIS`` when there is none)."""
+    return checkpoints[-1][4] if checkpoints else GENESIS
+
+
+def _check_rows(rows: Iterable[Row], checkpoints: Iterable[Checkpoint], catalog_hashes: set[str]
+                ) -> tuple[int, Finding | None]:
+    """Every row, student's chain and checkpoint, after the stored catalogs (``check_ledger``)."""
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     expected_seq = 1
