@@ -12,8 +12,8 @@ the next run). Then, in the same process:
 It prints audits per second, the batch time over the scan time, the per-audit times and their 160/20 ratio, how
 the allocations were found (greedy proved optimal by the bound, branch and bound, integer program) and the solver's
 own time per method (over 2,000 audits in this process), where one process's audit time goes (over 1,000 audits:
-reading, parsing, the audit with its replay and allocation, a report's trip between processes), and last the line
-``audit rate: N/s``.
+reading, checking the rows against their chain, parsing, the audit with its replay and allocation, a report's trip
+between processes), and last the line ``audit rate: N/s``.
 
     python benchmarks/audit.py [--students N] [--workers N] [--chunk N] [--db PATH] [--seed N] [--profile]
 """
@@ -160,7 +160,8 @@ def raw_scan(path: str) -> tuple[float, int]:
 
 def stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
     """Where one process's audit time goes, in seconds per audit over ``ids``, with the garbage collector paused as
-    ``audit_all`` pauses it: reading the rows, parsing the events, the audit (``audit_history``; of it, the
+    ``audit_all`` pauses it: reading the rows (with the chain columns), checking them against their chain
+    (``chain.check_record``, as every read does), parsing the events, the audit (``audit_history``; of it, the
     transcript replay and the allocation), and a report's trip between processes (``audit_all`` with workers sends
     reports as JSON)."""
     from credit_ledger.fast import gc_paused
@@ -171,6 +172,7 @@ def stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float
 
 def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
     from credit_ledger import graduation, history, requirements
+    from credit_ledger.chain import check_record
     from credit_ledger.reading import read_event
     from credit_ledger.storage import Store
 
@@ -178,15 +180,19 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
     store = Store.open(path)  # the ledger's file, read as audit_all reads it
     try:
         with store.read() as conn:  # warm this connection's page cache, as the ledger's is after audit_all
-            store.payloads_of_students(conn, ids)
+            store.rows_of_students(conn, ids)
         t = time.perf_counter()
         with store.read() as conn:
-            rows = store.payloads_of_students(conn, ids)
+            rows = store.rows_of_students(conn, ids)
         out["read rows"] = time.perf_counter() - t
     finally:
         store.close()
     t = time.perf_counter()
-    events = {sid: [read_event(payload, seq) for seq, payload in rows[sid]] for sid in ids}
+    if any(check_record(sid, rows[sid]) is not None for sid in ids):
+        raise SystemExit("the benchmark's ledger does not check: rebuild it")
+    out["check rows"] = time.perf_counter() - t
+    t = time.perf_counter()
+    events = {sid: [read_event(r[4], r[0]) for r in rows[sid]] for sid in ids}
     out["parse events"] = time.perf_counter() - t
     catalog = ledger.catalog
     replay, solve = history.transcript_records, requirements.solve
@@ -238,7 +244,7 @@ def main(argv: list[str] | None = None) -> float:
     if path is None:
         tmp = tempfile.TemporaryDirectory(prefix="audit-bench-")
         path = os.path.join(tmp.name, "province.db")
-    ledger = cl.Ledger.open(path)
+    ledger = cl.Ledger.open(path, create=True)
     try:
         cat = catalog()
         ledger.load_catalog(cat)
@@ -312,10 +318,10 @@ def main(argv: list[str] | None = None) -> float:
     for how, times in sorted(spent.items()):
         print(f"solver time, {how}: median {statistics.median(times) * 1000:.3f} ms, "
               f"mean {statistics.fmean(times) * 1000:.3f} ms over {len(times):,} audits")
-    one = stages["read rows"] + stages["parse events"] + stages["audit"]
+    one = stages["read rows"] + stages["check rows"] + stages["parse events"] + stages["audit"]
     for name, secs in stages.items():
         print(f"per audit, one process, {name}: {secs * 1000:.3f} ms")
-    print(f"one process: {1 / one:,.0f} audits/s (read, parse and audit)")
+    print(f"one process: {1 / one:,.0f} audits/s (read, check, parse and audit)")
     for n in SIZES:
         print(f"single audit, {n:>3} records: {per_size[n] * 1000:.2f} ms")
     print(f"160 / 20 records: {per_size[160] / per_size[20]:.1f}")

@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.remove(p + suffix)
     profiler = cProfile.Profile() if args.profile else None
     try:
-        ledger = cl.Ledger.open(args.url or ledger_path)
+        ledger = cl.Ledger.open(args.url or ledger_path, create=True)
         ledger.load_catalog(cl.Catalog.sample())
         raw = RawBaseline(raw_path)
         courses = home_courses(ledger.catalog)

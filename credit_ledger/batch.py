@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from .errors import UnknownReference
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
-from .reading import StoredCatalog, read_event, require_read
+from .reading import StoredCatalog, read_record
 from .storage import Store
 
 
@@ -43,16 +43,16 @@ def audit_in_chunks(catalogs: StoredCatalog, students: list[str], day: date, pro
 def audit_chunk(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
                 acting_as: str | None) -> Iterator[AuditReport]:
     """The reports of one chunk of students, in order (a student with no enrolment on ``day`` is skipped, one
-    ``acting_as`` may not read raises ``PermissionDenied``). The collector is paused while a student is read and
-    audited, never while the caller holds a report."""
+    ``acting_as`` may not read raises ``PermissionDenied``, a record whose rows are not what the library wrote raises
+    ``IntegrityError``: each student's rows are checked as they are read, ``reading.read_record``). The collector
+    is paused while a student is read and audited, never while the caller holds a report."""
     catalog = catalogs.current()
     store = catalogs.store
     with store.read() as conn:
-        rows = store.payloads_of_students(conn, students)
+        rows = store.rows_of_students(conn, students)
     for sid in students:
         with gc_paused():  # not across the yield: the caller's code runs with the collector as it was
-            events = [read_event(payload, seq) for seq, payload in rows.get(sid, ())]
-            require_read(acting_as, sid, events, catalogs=catalogs)
+            events = read_record(sid, rows.get(sid, []), acting_as=acting_as, catalogs=catalogs)
             try:
                 report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
             except UnknownReference:

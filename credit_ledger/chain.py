@@ -55,6 +55,12 @@ Checkpoint = tuple[int, int, int, str, str, str, str]
 """A stored checkpoint: ``(seq, first_seq, last_seq, recorded_at, catalog_hash, prev_hash, checkpoint_hash)``."""
 StoredCatalogRow = tuple[int, str, str, str, str]
 """A stored catalog: ``(seq, loaded_at, content, prev_hash, content_hash)``."""
+READ_COLUMNS = ("seq", "event_id", "student_seq", "recorded_at", "payload", "prev_hash", "event_hash", "covered")
+"""The fields of a row as a read of one student's record gets it (``check_record``): what its hash and its link
+need, its JSON, and ``covered``, the last ``seq`` a checkpoint covers (the same on every row: read in the same
+statement, so it is the same snapshot)."""
+ReadRow = tuple[int, str, int, str, str, str, str, int]
+"""A row in ``READ_COLUMNS`` order."""
 
 
 # -- hashes ------------------------------------------------------------------------------------------------------------
@@ -202,6 +208,56 @@ def check_student_rows(rows: Iterable[Row], head: tuple[int, str] = NO_HEAD) -> 
     return None
 
 
+def check_record(student_id: str, rows: Iterable[ReadRow]) -> Finding | None:
+    """The first of a student's rows, as a read gets them (``READ_COLUMNS``, in chain order), that is not what the
+    library wrote; ``None`` when every one is. A row is sound when its hash matches what it holds (else it was
+    altered), it follows the row before it in the student's chain from the first (else a row before it was removed,
+    or it was put there), and a checkpoint covers it (else it was appended outside the library). One SHA-256 per row
+    over the text the row already holds, as ``verify`` computes it; no JSON is read.
+
+    What a read cannot see alone: the student's last rows removed (what is left is a whole chain), or the chain
+    re-hashed from an altered row on. The checkpoints name those rows' hashes, and ``verify`` reads them all.
+
+    >>> row = (1, "S1-enrol", 1, "2026-01-01T00:00:00+00:00", "{}", GENESIS, "")
+    >>> row = row[:6] + (row_hash(GENESIS, 1, row[3], "{}"), 1)
+    >>> check_record("S1", [row]) is None
+    True
+    >>> check_record("S1", [row[:4] + ("{ }",) + row[5:]]).reason
+    'row 1 (event S1-enrol) of student S1 does not match its hash: it was altered'
+    >>> check_record("S1", [row[:7] + (0,)]).reason
+    'row 1 (event S1-enrol) of student S1 is not covered by any checkpoint: it was not appended by credit_ledger'
+    """
+    n, prev = NO_HEAD
+    for seq, event_id, student_seq, recorded_at, payload, prev_hash, stored, covered in rows:
+        if row_hash(prev_hash, student_seq, recorded_at, payload) != stored:
+            return Finding(seq, f"row {seq} (event {event_id}) of student {student_id} does not match its hash: it "
+                                "was altered")
+        n += 1
+        if student_seq != n or prev_hash != prev:
+            return Finding(seq, f"row {seq} (event {event_id}) breaks the chain of student {student_id}: a row "
+                                "before it was removed, or it was put there")
+        if seq > covered:
+            return Finding(seq, f"row {seq} (event {event_id}) of student {student_id} is not covered by any "
+                                "checkpoint: it was not appended by credit_ledger")
+        prev = stored
+    return None
+
+
+def check_catalog_rows(catalogs: Iterable[StoredCatalogRow], after: tuple[int, str] = NO_HEAD) -> Finding | None:
+    """The first of the stored catalogs read after ``after`` (the ``(seq, content_hash)`` of the last one checked
+    before) that does not match its hash or does not follow the one before it; ``None`` when all are sound."""
+    number, prev = after
+    for seq, loaded_at, content, prev_hash, stored in catalogs:
+        number += 1
+        if content_hash(prev_hash, loaded_at, content) != stored:
+            return Finding(0, f"stored catalog {seq} does not match its hash: it was altered")
+        if seq != number or prev_hash != prev:
+            return Finding(0, f"stored catalog {seq} does not follow stored catalog {number - 1}: a catalog was "
+                              "removed or put there")
+        prev = stored
+    return None
+
+
 def check_catalogs(catalogs: Iterable[StoredCatalogRow]) -> tuple[set[str], Finding | None]:
     """The hashes a checkpoint may name as its catalog (every stored catalog's, and ``GENESIS`` for checkpoints
     written before any), or the first stored catalog altered or removed."""
@@ -217,12 +273,28 @@ def check_catalogs(catalogs: Iterable[StoredCatalogRow]) -> tuple[set[str], Find
 
 def check_ledger(rows: Iterable[Row], checkpoints: Iterable[Checkpoint], catalogs: Iterable[StoredCatalogRow]
                  ) -> tuple[int, Finding | None]:
-    """Recheck every stored catalog, then every row (in ``seq`` order), every student's chain and every checkpoint;
+    """Recheck every stored catalog, then every row (in ``seq`` order), every student's chain and every checkpoint,
+    and that the last checkpoint names the newest stored catalog (loading one writes a checkpoint);
     ``(rows checked, the first finding or None)``."""
+    catalogs, checkpoints = list(catalogs), list(checkpoints)
     catalog_hashes, finding = check_catalogs(catalogs)
     if finding is not None:
         return 0, finding
+    checked, finding = _check_rows(rows, checkpoints, catalog_hashes)
+    if finding is None and catalogs and catalogs[-1][4] != _last_catalog(checkpoints):
+        finding = Finding(0, f"stored catalog {catalogs[-1][0]} is named by no checkpoint: it was not loaded by "
+                             "credit_ledger")
+    return checked, finding
 
+
+def _last_catalog(checkpoints: Sequence[Checkpoint]) -> str:
+    """The catalog hash the last checkpoint names (``GENESIS`` when there is none)."""
+    return checkpoints[-1][4] if checkpoints else GENESIS
+
+
+def _check_rows(rows: Iterable[Row], checkpoints: Iterable[Checkpoint], catalog_hashes: set[str]
+                ) -> tuple[int, Finding | None]:
+    """Every row, student's chain and checkpoint, after the stored catalogs (``check_ledger``)."""
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     expected_seq = 1
@@ -289,6 +361,7 @@ def check_ledger(rows: Iterable[Row], checkpoints: Iterable[Checkpoint], catalog
     return checked, None
 
 
-__all__ = ["EVENT_COLUMNS", "GENESIS", "NO_HEAD", "ChainedBatch", "Checkpoint", "Finding", "Row", "StoredCatalogRow",
-           "chain_batch", "check_catalogs", "check_ledger", "check_student_rows", "checkpoint_hash", "columns_finding",
-           "content_hash", "row_finding", "subject_of"]
+__all__ = ["EVENT_COLUMNS", "GENESIS", "NO_HEAD", "READ_COLUMNS", "ChainedBatch", "Checkpoint", "Finding", "ReadRow",
+           "Row", "StoredCatalogRow", "chain_batch", "check_catalog_rows", "check_catalogs", "check_ledger",
+           "check_record", "check_student_rows", "checkpoint_hash", "columns_finding", "content_hash", "row_finding",
+           "subject_of"]

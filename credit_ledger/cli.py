@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, O
 
 import typer
 
-from .errors import BadSignature, CatalogError, CreditLedgerError
+from .errors import BadSignature, CatalogError, CreditLedgerError, LedgerNotFound
 from .ledger import Ledger
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,9 +44,14 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _open(db: str, acting_as: Optional[str] = None) -> Ledger:
+def _open(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Ledger:
+    """The ledger at ``db``; only ``init`` (and ``demo``) create one. A missing ledger is one line naming the path."""
     try:
-        return Ledger.open(db, acting_as=acting_as)
+        return Ledger.open(db, acting_as=acting_as, create=create)
+    except LedgerNotFound as exc:
+        if exc.code in ("ledger_missing", "ledger_empty"):  # say how to make one, in the command's words
+            _fail(f"{str(exc).split('; nothing was created')[0]}; `credit-ledger init --db {db}` makes a new one")
+        _fail(str(exc))
     except CreditLedgerError as exc:
         _fail(str(exc))
     except Exception as exc:  # a driver's error when the database can't be opened: one line, no traceback
@@ -55,10 +60,10 @@ def _open(db: str, acting_as: Optional[str] = None) -> Ledger:
 
 
 @contextmanager
-def _session(db: str, acting_as: Optional[str] = None) -> Iterator[Ledger]:
-    """The ledger at ``db`` for one command (acting as ``acting_as``): a ledger's refusal becomes the command's
-    one-line error; closed after."""
-    ledger = _open(db, acting_as)
+def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger at ``db`` for one command (acting as ``acting_as``; made where there is none only with ``create``):
+    a ledger's refusal becomes the command's one-line error; closed after."""
+    ledger = _open(db, acting_as, create=create)
     try:
         yield ledger
     except CreditLedgerError as exc:
@@ -153,11 +158,12 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     from rich.console import Console
     from rich.table import Table
 
-    from .exports import audits_csv, audits_jsonl
+    from .exports import audits_csv, audits_jsonl, refuse_ledger_file
 
     write = audits_csv if out.suffix == ".csv" else audits_jsonl
     statuses: Counter[str] = Counter()
     with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
+        refuse_ledger_file(ledger, out)
         students = ledger.students()
         reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers)
         write(_counted(reports, statuses, progress, len(students)), out)
@@ -227,9 +233,11 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
     """
     if (student is None) != cohort:
         _fail("name a student, or give --cohort (not both)")
+    from .exports import refuse_ledger_file
     from .plots import plot_cohort, plot_student
 
     with _session(db, acting_as) as ledger:
+        refuse_ledger_file(ledger, out)
         try:
             if cohort:
                 plot_cohort(list(ledger.audit_all(as_of=_date(as_of))), out)
@@ -295,8 +303,11 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
 
     Example: credit-ledger statement issue XT-2024-017 --key xtjx.pem --out XT-2024-017.json --acting-as XTJX
     """
+    from .exports import refuse_ledger_file
+
     private = _private_key(key)
     with _session(db, acting_as) as ledger:
+        refuse_ledger_file(ledger, out)
         statement = ledger.issue_statement(student, key=private, as_of=_date(as_of))
     out.write_text(statement.to_json(), encoding="utf-8")
     typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
@@ -420,7 +431,7 @@ def init(db: str = DB,
     from .models import Catalog
 
     loaded = _catalog_file(catalog) if catalog else None
-    with _session(db) as ledger:
+    with _session(db, create=True) as ledger:
         if sample:
             ledger.load_catalog(Catalog.sample())
         if loaded is not None:
@@ -500,6 +511,7 @@ def import_(file: str, db: str = DB,
 
     Example: credit-ledger import grades-2025-1.csv --db records.db --map school-x.yaml --skip-bad
     """
+    from .exports import refuse_ledger_file
     from .imports import import_events
 
     if fmt is not None and fmt not in ("csv", "jsonl"):
@@ -510,6 +522,8 @@ def import_(file: str, db: str = DB,
         rejects = f"{file}.rejects.csv"
     with _session(db) as ledger, _progress_bar(f"importing {file}") as progress:
         target = ledger.acting_for(acting_as) if acting_as else ledger
+        if rejects is not None:
+            refuse_ledger_file(ledger, rejects)
         try:
             result = import_events(target, file, format=fmt, mapping=map_file, skip_bad=skip_bad,
                                    rejects=rejects, batch=batch, progress=progress)

@@ -69,9 +69,9 @@ def demo_events() -> list[Any]:
 
 
 def run(db_url: str | None = None) -> Ledger:
-    """Record the demo in a ledger at ``db_url`` (in memory when ``None``) and return it. Safe to run twice:
-    re-appending identical events is a no-op."""
-    ledger = Ledger.open(db_url)
+    """Record the demo in a ledger at ``db_url`` (in memory when ``None``; made when there is none) and return it.
+    Safe to run twice: re-appending identical events is a no-op."""
+    ledger = Ledger.open(db_url, create=True)
     ledger.load_catalog(Catalog.sample())
     ledger.append_many(demo_events())
     return ledger

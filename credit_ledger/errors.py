@@ -64,6 +64,24 @@ class IntegrityError(CreditLedgerError):
     """The stored ledger is not what the library wrote (hash chain or guards broken)."""
 
 
+class _WithCode(CreditLedgerError):
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt with its code when sent from a worker process
+        return (type(self), (self.code, str(self)))
+
+
+class LedgerNotFound(_WithCode):
+    """No ledger where one was to be opened (no such file or folder, an empty database, or another application's
+    database); nothing was created or changed."""
+
+
+class OutputIsLedger(_WithCode):
+    """An output named is the ledger's own file; nothing was written."""
+
+
 class BadSignature(CreditLedgerError):
     """A signed document is altered, unsigned or signed by an untrusted key."""
 

@@ -41,10 +41,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
+from .errors import OutputIsLedger
 from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
 from .extras import require as require  # re-exported, as above
 from .history import build_timeline, transcript_records
 from .models import Catalog, Transcript
+from .storage import is_ledger_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -232,9 +234,11 @@ def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None 
     """Write the analysis tables to the SQLite file ``path`` (created, or its tables replaced) and return the
     number of rows per table. The file opens in ``datasette path``: foreign keys to ``students``, indexes on
     student, course and category, and full-text search on course titles (``transcript_records_fts``; a trigram
-    index, so a Chinese title matches any three characters of it, where SQLite has trigrams)."""
+    index, so a Chinese title matches any three characters of it, where SQLite has trigrams). ``path`` may not be the
+    ledger's own file (``OutputIsLedger``, before anything is written)."""
     import sqlite_utils
 
+    refuse_ledger_file(ledger, path)
     rows = analysis_rows(ledger, as_of, workers=workers)
     db = sqlite_utils.Database(str(path))
     try:
@@ -259,6 +263,16 @@ def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None 
         return counts
     finally:
         db.close()
+
+
+def refuse_ledger_file(ledger: Any, path: str | Path) -> None:
+    """Raise ``OutputIsLedger`` when ``path`` is the ledger's own SQLite file (``storage.is_ledger_file``: however
+    it is written, relative, absolute or through a link), before anything is written: an output never lands in the
+    ledger. Every file the command writes beside an open ledger passes here."""
+    url = getattr(ledger, "url", None)
+    if url is not None and is_ledger_file(url, path):
+        raise OutputIsLedger("output_is_ledger", f"{path} is the ledger's own file ({url}): nothing was written "
+                                                 "(an output never goes into the ledger; name another file)")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from .models import (
     Transcript,
     VerifyReport,
 )
-from .reading import StoredCatalog, may_read, read_event, readable_students, require_read
+from .reading import StoredCatalog, may_read, read_event, read_record, readable_students
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -100,12 +100,21 @@ class Ledger:
         self._catalogs = StoredCatalog(store)
         self._contexts = StudentContexts(store)
         self._ids = IdGuard(store)
-        self._catalogs.current()
+        try:
+            self._catalogs.current()  # the stored catalogs are checked as the ledger opens
+        except IntegrityError:
+            pass  # altered: every use of the catalog raises it again, while verify() still runs and reports it
 
     @classmethod
-    def open(cls, url: str | None = None, *, acting_as: str | None = None) -> "Ledger":
-        """Open a ledger: in-memory SQLite with no ``url``, a SQLite file for a path, or an SQLAlchemy URL."""
-        return cls(Store.open(url), acting_as=acting_as)
+    def open(cls, url: str | None = None, *, acting_as: str | None = None, create: bool = False) -> "Ledger":
+        """Open a ledger: in-memory SQLite with no ``url`` (always a new one), a SQLite file for a path, or an
+        SQLAlchemy URL.
+
+        A ledger is opened, never conjured: where there is none (no such file or folder, an empty database) this
+        raises ``LedgerNotFound`` unless ``create=True``, which makes a new one (and a file's missing folders). A
+        database that holds anything but a ledger is refused, with or without ``create``, and left as it was.
+        """
+        return cls(Store.open(url, create=create), acting_as=acting_as)
 
     def acting_for(self, institution: str) -> "Ledger":
         """The same ledger (same database and connections) acting as ``institution``: a registrar's set-up loads the
@@ -261,11 +270,12 @@ class Ledger:
         return may_read(conn, student_id, acting_as=str(self.acting_as), catalogs=self._catalogs)
 
     def events(self, student_id: str, as_of: date | None = None) -> list[Any]:
-        """A student's raw history in recording order (events dated after ``as_of`` left out)."""
+        """A student's raw history in recording order (events dated after ``as_of`` left out). Every read of a
+        record comes here (or to ``audit_all``): its rows are checked first, and one that is not what the library
+        wrote raises ``IntegrityError`` naming it (``reading.read_record``)."""
         with self._store.read() as conn:
-            rows = self._store.student_payloads(conn, student_id)
-        events = [read_event(payload, seq) for seq, payload in rows]
-        require_read(self.acting_as, student_id, events, catalogs=self._catalogs)
+            rows = self._store.student_rows(conn, student_id)
+        events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
         if as_of is not None:
             events = [e for e in events if e.occurred_on <= as_of]
         return events

@@ -1,8 +1,11 @@
 """Reading the stored ledger back: what every read of the facade (``Ledger``, batch audits) passes through.
 
-A stored row's JSON becomes an event again (a row that holds none was not written by this library); the stored
-catalogs become the ledger's catalog (every one loaded, merged in order, kept current by ``StoredCatalog``); and an
-acting institution reads a student's record only with a reason (``access.read_reason``):
+A read checks what it reads. A student's rows become events again only once each row's hash, its link to the row
+before it and a checkpoint over it are found sound (``chain.check_record``; else ``IntegrityError`` names the row,
+its event and the student), and a row that holds no event was not written by this library either. The stored
+catalogs become the ledger's catalog (every one loaded, merged in order, kept current by ``StoredCatalog``) once
+each matches its hash and the newest is the one the last checkpoint names. And an acting institution reads a
+student's record only with a reason (``access.read_reason``):
 
 >>> event = read_event('{"kind":"enrolled","event_id":"S1-enrol","student_id":"S1","occurred_on":"2025-09-01",'
 ...                    '"institution":"HNJX","program":"CNC-SR-2025"}', seq=1)
@@ -20,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from .access import READ_KINDS, read_reason, read_refusal
+from .chain import GENESIS, ReadRow, check_catalog_rows, check_record
 from .errors import IntegrityError, PermissionDenied
 from .models import EVENT_ADAPTER, Catalog
 from .storage import Store
@@ -32,6 +36,31 @@ def read_event(payload: str, seq: int) -> Any:
     except ValidationError as exc:
         raise IntegrityError(f"row {seq} does not hold a valid event ({exc.error_count()} problems, first: "
                              f"{exc.errors()[0]['msg']}); run verify() to find the first altered row") from None
+
+
+def read_record(student_id: str, rows: Sequence[ReadRow], *, acting_as: str | None,
+                catalogs: "StoredCatalog") -> list[Any]:
+    """The events of a student's rows as read (``chain.READ_COLUMNS``, in chain order), once the rows are found to be
+    what the library wrote (``chain.check_record``) and ``acting_as`` may read them (``require_read``). Every read of
+    a student's record passes here.
+
+    A row that is not raises ``IntegrityError`` naming it (seq, event, student), and nothing of the record is used;
+    a school that may not read the record gets ``PermissionDenied`` as it would anyway, and learns nothing of it.
+    """
+    finding = check_record(student_id, rows)
+    if finding is not None:
+        if acting_as is not None:
+            require_read(acting_as, student_id, read_events_leniently(r[4] for r in rows), catalogs=catalogs)
+        raise IntegrityError(f"{finding.reason}; nothing of the record of student {student_id} is used "
+                             "(verify() checks the whole ledger)")
+    events = [read_event(r[4], r[0]) for r in rows]
+    for row, event in zip(rows, events, strict=True):
+        if event.student_id != student_id:
+            raise IntegrityError(f"row {row[0]} (event {row[1]}) is filed under student {student_id} but holds an "
+                                 f"event of student {event.student_id}; nothing of the record of student "
+                                 f"{student_id} is used (verify() checks the whole ledger)")
+    require_read(acting_as, student_id, events, catalogs=catalogs)
+    return events
 
 
 def read_events_leniently(payloads: Iterable[str]) -> list[Any]:
@@ -55,16 +84,40 @@ class StoredCatalog:
         """The catalog as of the last look."""
         self._merged = 0
         """The ``seq`` of the last stored catalog merged into ``catalog``."""
+        self._head = GENESIS
+        """The hash of that stored catalog."""
+        self._checked = False
+        """Whether the newest stored catalog was once found to be the one the last checkpoint names."""
 
     def sync(self, conn: Connection) -> Catalog:
-        """Merge the catalogs stored since the last look (in the transaction of ``conn``); the catalog."""
+        """Merge the catalogs stored since the last look (in the transaction of ``conn``); the catalog. The first
+        look (when the ledger opens), and every look that finds new catalogs, checks them (``check``)."""
         rows = self.store.catalogs(conn, after=self._merged)
+        if rows or not self._checked:
+            self.check(conn, rows)
         if rows:
             catalog = self.catalog
             for _seq, _at, content, _prev, _hash in rows:
                 catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
-            self.catalog, self._merged = catalog, rows[-1][0]
+            self.catalog, self._merged, self._head = catalog, rows[-1][0], rows[-1][4]
         return self.catalog
+
+    def check(self, conn: Connection, rows: Sequence[Any]) -> None:
+        """Raise ``IntegrityError`` unless the stored catalogs ``rows`` (those after the last one merged) each match
+        their hash and follow the one before, and the newest stored catalog is the one the last checkpoint names (a
+        catalog removed, or one put there outside the library, shows as a difference). One hash per new catalog."""
+        finding = check_catalog_rows(rows, after=(self._merged, self._head))
+        reason = finding.reason if finding is not None else None
+        if reason is None:
+            newest, named = self.store.catalog_heads(conn)
+            if newest != named:
+                reason = (f"the newest stored catalog ({newest[:12]}) is not the one the last checkpoint names "
+                          f"({named[:12]}): a catalog was removed, altered or put there")
+        if reason is not None:
+            where = self.store.engine.url.render_as_string(hide_password=True)
+            raise IntegrityError(f"ledger {where}: {reason}; nothing is decided by this catalog (verify() checks "
+                                 "the whole ledger)")
+        self._checked = True
 
     def current(self) -> Catalog:
         """The catalog, after a look at the store."""
@@ -95,4 +148,5 @@ def readable_students(conn: Connection, *, acting_as: str, catalogs: StoredCatal
             if read_reason(acting_as, read_events_leniently(payloads), catalog=catalog)}
 
 
-__all__ = ["StoredCatalog", "may_read", "read_event", "read_events_leniently", "readable_students", "require_read"]
+__all__ = ["StoredCatalog", "may_read", "read_event", "read_events_leniently", "read_record", "readable_students",
+           "require_read"]

@@ -22,6 +22,7 @@ The hash names (``GENESIS``, ``row_hash``, ``checkpoint_hash``, ``content_hash``
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import Index, Text, UniqueConstraint, event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, SQLModel, create_engine
@@ -39,6 +40,7 @@ from .chain import (
     GENESIS,
     Checkpoint,
     Finding,
+    ReadRow,
     StoredCatalogRow,
     check_ledger,
     checkpoint_hash,
@@ -48,6 +50,7 @@ from .chain import (
 )
 from .errors import CreditLedgerError
 from .identifiers import KEY_CHARS, RULES_VERSION, skeleton_key
+from .opening import look_before_opening, no_ledger, same_file
 
 SCHEMA_VERSION = 3
 """The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
@@ -206,6 +209,20 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
+def sqlite_file(url: str | None) -> str | None:
+    """The file a SQLite URL names, as written (``None`` in memory, or for another database).
+
+    >>> sqlite_file("records.db"), sqlite_file("sqlite:////srv/ledger.db"), sqlite_file(None)
+    ('records.db', '/srv/ledger.db', None)
+    >>> sqlite_file("postgresql+psycopg://h/db"), sqlite_file("sqlite:///file:x?mode=memory&uri=true")
+    (None, None)
+    """
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or "uri" in parsed.query:
+        return None
+    return parsed.database
+
+
 def make_engine(url: str | None) -> Engine:
     """An engine with the ledger's connection settings (WAL and a busy timeout on SQLite files)."""
     url = normalise_url(url)
@@ -241,6 +258,24 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# -- opening: a ledger is opened, never conjured (``opening``) --------------------------------------------------------
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and sqlite_file(engine.url.render_as_string(hide_password=False)) is None
+
+
+def is_ledger_file(url: str | None, path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the SQLite file of the ledger at ``url`` (or its journal), however written: relative or
+    absolute, through a symlink, or a hard link to it. Never for a ledger in memory or on a server.
+
+    >>> is_ledger_file("records.db", "./records.db"), is_ledger_file("records.db", "other.db")
+    (True, False)
+    """
+    own = sqlite_file(url)
+    return own is not None and same_file(own, path)
+
+
 # -- the store ---------------------------------------------------------------------------------------------------------
 
 
@@ -260,18 +295,23 @@ class StoredEvent:
 class Store:
     """The ledger's tables on one engine. Rows in, rows out; no rules."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, create: bool = False):
         self.engine = engine
         self.dialect = engine.dialect.name
         self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._analyzed_seq = 0
         """PostgreSQL: the highest seq when this store last refreshed the planner's statistics of ``events``."""
-        self._init_schema()
+        self._init_schema(create=create or _in_memory(engine))
 
     @classmethod
-    def open(cls, url: str | None = None) -> "Store":
-        """Open (and create or upgrade) the ledger at ``url``."""
-        return cls(make_engine(url))
+    def open(cls, url: str | None = None, *, create: bool = False) -> "Store":
+        """Open (and upgrade) the ledger at ``url``. Where there is none (no such file, or an empty database) it is
+        made only with ``create=True`` (a file's missing folders too); in memory, always. A database that holds
+        anything but a ledger is refused and left as it was. Each refusal is a ``LedgerNotFound``."""
+        path = sqlite_file(url)
+        if path is not None:
+            look_before_opening(path, create=create)
+        return cls(make_engine(url), create=create)
 
     def close(self) -> None:
         """Release the engine's connections."""
@@ -279,17 +319,21 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------------------------------
 
-    def _init_schema(self) -> None:
-        """Create the tables of a new ledger, or upgrade an older one, in one write transaction (all or nothing: a
-        failed upgrade leaves the ledger at its old version)."""
+    def _init_schema(self, *, create: bool) -> None:
+        """Create the tables of a new ledger (with ``create``), or upgrade an older one, in one write transaction (all
+        or nothing: a failed upgrade leaves the ledger at its old version). A database without a ledger is refused
+        before anything is written to it."""
         with self.write() as conn:
-            tables = set(inspect(conn).get_table_names())
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
             found = None
             if MetaRow.__tablename__ in tables:
                 found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'schema_version'").scalar()
-            if found is None and tables & set(GUARDED_TABLES):
-                raise CreditLedgerError(f"{self._where()}: the database holds ledger tables but no schema version; "
-                                        "it was not made by credit_ledger, and is not opened")
+            if found is None:
+                refusal = no_ledger(self.engine.url.render_as_string(hide_password=True),
+                                    sorted(tables | set(inspector.get_view_names())), create=create)
+                if refusal is not None:
+                    raise refusal
             version = SCHEMA_VERSION if found is None else self._version(found)
             SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[name] for name in LEDGER_TABLES])
             if found is None:
@@ -469,6 +513,25 @@ class Store:
             out[sid].append((seq, payload))
         return out
 
+    _READ = ("SELECT {who}seq, event_id, student_seq, recorded_at, payload, prev_hash, event_hash, "
+             "COALESCE((SELECT last_seq FROM checkpoints ORDER BY seq DESC LIMIT 1), 0) FROM events ")
+    """The rows a read checks (``chain.READ_COLUMNS``): the chain columns come with the JSON, and the last seq a
+    checkpoint covers with them (one statement: one snapshot, on either engine)."""
+
+    def student_rows(self, conn: Connection, student_id: str) -> list[ReadRow]:
+        """One student's rows as a read checks them (``chain.READ_COLUMNS``), in chain order: one query."""
+        return [tuple(r) for r in conn.exec_driver_sql(
+            self._READ.format(who="") + f"WHERE student_id = {self._param} ORDER BY student_seq", (student_id,))]
+
+    def rows_of_students(self, conn: Connection, student_ids: Sequence[str]) -> dict[str, list[ReadRow]]:
+        """Several students' rows as a read checks them (``chain.READ_COLUMNS``), per student in chain order (one
+        query per 900 students)."""
+        out: dict[str, list[ReadRow]] = {sid: [] for sid in student_ids}
+        for row in self._in(conn, self._READ.format(who="student_id, ") + "WHERE student_id IN ({in_}) "
+                                  "ORDER BY student_id, student_seq", list(student_ids)):
+            out[row[0]].append(tuple(row[1:]))
+        return out
+
     def student_ids(self, conn: Connection) -> list[str]:
         """Every student id in the ledger, sorted."""
         return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]
@@ -516,6 +579,15 @@ class Store:
         """``(seq, checkpoint_hash)`` of the last checkpoint, ``(0, GENESIS)`` when there is none."""
         row = conn.exec_driver_sql("SELECT seq, checkpoint_hash FROM checkpoints ORDER BY seq DESC LIMIT 1").first()
         return (row[0], row[1]) if row else (0, GENESIS)
+
+    def catalog_heads(self, conn: Connection) -> tuple[str, str]:
+        """``(the newest stored catalog's hash, the catalog hash the last checkpoint names)``, read in one statement
+        (``GENESIS`` for none): in a ledger the library wrote they are the same, since loading a catalog writes a
+        checkpoint."""
+        row = conn.exec_driver_sql(
+            "SELECT (SELECT content_hash FROM catalogs ORDER BY seq DESC LIMIT 1), "
+            "(SELECT catalog_hash FROM checkpoints ORDER BY seq DESC LIMIT 1)").one()
+        return (row[0] or GENESIS, row[1] or GENESIS)
 
     def catalog_head(self, conn: Connection) -> str:
         """The hash of the last stored catalog (``GENESIS`` when none)."""
@@ -603,5 +675,5 @@ def verify_store(store: Store) -> tuple[int, Finding | None]:
 
 __all__ = ["CatalogRow", "CheckpointRow", "EVENT_COLUMNS", "EventRow", "Finding", "GENESIS", "GUARDED_TABLES",
            "IdentifierRow", "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash",
-           "content_hash", "identifier_rules", "make_engine", "normalise_url", "rebuild_identifiers", "row_hash",
-           "subject_of", "upgrade_1_to_2", "upgrade_2_to_3", "verify_store"]
+           "content_hash", "identifier_rules", "is_ledger_file", "make_engine", "normalise_url", "rebuild_identifiers",
+           "row_hash", "sqlite_file", "subject_of", "upgrade_1_to_2", "upgrade_2_to_3", "verify_store"]

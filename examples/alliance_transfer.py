@@ -32,7 +32,7 @@ def main(db_url: str | None = None) -> tuple[cl.RecognitionResult, cl.Balance]:
 
     # -- school A: XTJX records the student's study and issues a signed statement -------------------------------
     # the province's catalog is loaded by an unrestricted handle; each school then acts only as itself
-    setup_a = cl.Ledger.open(partner_url(db_url))
+    setup_a = cl.Ledger.open(partner_url(db_url), create=True)  # made on the first run, opened on the next
     setup_a.load_catalog(catalog)
     school_a = setup_a.acting_for("XTJX")
     school_a.append(cl.Enrolled(event_id="XT-2024-017-enrol", student_id="XT-2024-017", occurred_on=date(2024, 9, 1),
@@ -52,7 +52,7 @@ def main(db_url: str | None = None) -> tuple[cl.RecognitionResult, cl.Balance]:
     school_a.close()
 
     # -- school B: HNJX enrols the student and receives the statement ------------------------------------------
-    setup_b = cl.Ledger.open(db_url)
+    setup_b = cl.Ledger.open(db_url, create=True)
     setup_b.load_catalog(catalog)
     school_b = setup_b.acting_for("HNJX")
     student = "HN-2025-0301"

@@ -88,7 +88,7 @@ def _term_end(start: date, term: int) -> date:
 
 def main(db_url: str | None = None) -> dict[str, Any]:
     # %% the cohort, recorded in a ledger
-    ledger = cl.Ledger.open(db_url)
+    ledger = cl.Ledger.open(db_url, create=True)
     ledger.load_catalog(cl.Catalog.sample())
     ledger.append_many(cohort_events())
     for sid, certificate in certificates().items():  # 1+X certificates -> credits (学分转换)

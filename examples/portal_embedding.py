@@ -113,7 +113,7 @@ def outside_school() -> cl.Catalog:
 
 def setup(url: str) -> None:
     """The province's operator loads the catalogs and two schools record their students (as registrars would)."""
-    operator = cl.Ledger.open(url)
+    operator = cl.Ledger.open(url, create=True)  # the ledger first: a database that holds other tables is refused
     operator.load_catalog(cl.Catalog.sample())
     operator.load_catalog(outside_school())
     operator.append_many([

@@ -11,7 +11,7 @@ import credit_ledger as cl
 
 
 def main(db_url: str | None = None) -> cl.Balance:
-    ledger = cl.Ledger.open(db_url)
+    ledger = cl.Ledger.open(db_url, create=True)
     ledger.load_catalog(cl.Catalog.sample())
     ledger.append(cl.Enrolled(event_id="S001-enrol", student_id="S001", occurred_on=date(2025, 9, 1),
                               institution="HNJX", program="CNC-SR-2025", mode="full_time"))

@@ -176,7 +176,7 @@ def catalog() -> cl.Catalog:
 @pytest.fixture
 def ledger(engine: str, catalog: cl.Catalog, request: pytest.FixtureRequest) -> cl.Ledger:
     """A fresh ledger with the sample catalog loaded: in memory on SQLite, or a fresh PostgreSQL database."""
-    led = cl.Ledger.open(request.getfixturevalue("ledger_url") if engine == "postgresql" else None)
+    led = cl.Ledger.open(request.getfixturevalue("ledger_url") if engine == "postgresql" else None, create=True)
     led.load_catalog(catalog)
     yield led
     led.close()
@@ -186,7 +186,7 @@ def ledger(engine: str, catalog: cl.Catalog, request: pytest.FixtureRequest) -> 
 def file_ledger(ledger_url: str, catalog: cl.Catalog) -> cl.Ledger:
     """A fresh ledger that outlives its handle (reopen it at ``ledger_url``), with the sample catalog loaded:
     the SQLite file ``tmp_path / "ledger.db"``, or a fresh PostgreSQL database."""
-    led = cl.Ledger.open(ledger_url)
+    led = cl.Ledger.open(ledger_url, create=True)
     led.load_catalog(catalog)
     yield led
     led.close()

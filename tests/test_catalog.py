@@ -428,7 +428,7 @@ def _conflicting(catalog: cl.Catalog) -> cl.Catalog:
 
 def test_load_catalog_persists(ledger_url, catalog):
     path = ledger_url
-    with cl.Ledger.open(path) as ledger:
+    with cl.Ledger.open(path, create=True) as ledger:
         ledger.load_catalog(catalog)
         assert ledger.catalog == catalog
     with cl.Ledger.open(path) as again:
@@ -497,7 +497,7 @@ def test_a_null_that_is_not_the_default_survives_the_ledger(ledger_url, catalog)
     changed = cl.Catalog.from_data(data)
     assert changed.conversion_rules[0].team_top is None
     path = ledger_url
-    with cl.Ledger.open(path) as ledger:
+    with cl.Ledger.open(path, create=True) as ledger:
         ledger.load_catalog(changed)
     with cl.Ledger.open(path) as again:
         assert again.catalog.conversion_rules[0].team_top is None

@@ -51,8 +51,9 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
     assert bad_date.stderr.strip().startswith("error: --as-of") and len(bad_date.stderr.strip().splitlines()) == 1
     missing = runner.invoke(app, ["verify", "--db", str(tmp_path / "no" / "such" / "dir.db")])
     assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: cannot open") and "Traceback" not in missing.output
-    assert len(missing.stderr.strip().splitlines()) == 1
+    assert missing.stderr.startswith(f"error: no ledger at {tmp_path / 'no' / 'such' / 'dir.db'}: no such folder")
+    assert "Traceback" not in missing.output and len(missing.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "no").exists()
 
 
 def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):

@@ -106,7 +106,7 @@ def test_statement_keygen_issue_verify_and_receive(tmp_path):
     assert failed.exit_code == 2 and "error:" in failed.stderr
     # a partner school receives it (dry run: decisions, nothing written); a tampered copy writes nothing at all
     partner = str(tmp_path / "xtjx.db")
-    setup = cl.Ledger.open(partner)
+    setup = cl.Ledger.open(partner, create=True)
     setup.load_catalog(cl.Catalog.sample())
     setup.append(cl.Enrolled(event_id="XT-9-enrol", student_id="XT-9", occurred_on=demo.date(2026, 9, 1),
                              institution="XTJX", program="XT-CNC-2024"))

@@ -37,7 +37,7 @@ def _spawn(*args: str) -> subprocess.Popen:
 
 def test_concurrent_writers_lose_nothing_and_write_nothing_twice(ledger_url, catalog, engine):
     students = w.student_ids()
-    with cl.Ledger.open(ledger_url) as ledger:
+    with cl.Ledger.open(ledger_url, create=True) as ledger:
         ledger.load_catalog(catalog)
         ledger.append_many(w.enrolments(students))
         base = ledger.count()
@@ -85,7 +85,7 @@ def _present(ledger: cl.Ledger, batches: list[list[object]]) -> list[int]:
 
 def test_an_importer_killed_at_random_moments_leaves_whole_batches(ledger_url, catalog, engine):
     batches = w.import_batches()
-    with cl.Ledger.open(ledger_url) as ledger:
+    with cl.Ledger.open(ledger_url, create=True) as ledger:
         ledger.load_catalog(catalog)
     rng = random.Random(f"kills-{engine}")
     kills = attempts = mid_import = whole_batches = 0

@@ -50,7 +50,7 @@ def test_reverse_again_with_other_details_is_already_reversed(ledger):
 def test_another_writer_invalidates_the_cached_context(ledger_url, catalog):
     """Ledger A has checked S1 before; ledger B (another process, same file) suspends S1; A must see it."""
     path = ledger_url
-    a = cl.Ledger.open(path)
+    a = cl.Ledger.open(path, create=True)
     a.load_catalog(catalog)
     b = cl.Ledger.open(path)
     a.append(enrol())
@@ -91,7 +91,7 @@ def test_makeups_are_counted_from_the_ledger_not_from_the_cache(ledger):
 
 def test_catalog_reloaded_from_another_writer(ledger_url, catalog):
     path = ledger_url
-    a = cl.Ledger.open(path)
+    a = cl.Ledger.open(path, create=True)
     b = cl.Ledger.open(path)
     a.load_catalog(catalog)
     b.append(enrol())  # b has not seen the catalog yet; it must pick it up from the store
@@ -126,7 +126,7 @@ def test_bulk_append_restores_the_garbage_collector(ledger):
 def test_a_second_handle_never_leaves_stale_chain_heads(ledger_url, catalog):
     """Found by the stateful machine: A's cache must forget students B wrote for, not only the batch's."""
     path = ledger_url
-    a = cl.Ledger.open(path)
+    a = cl.Ledger.open(path, create=True)
     a.load_catalog(catalog)
     b = cl.Ledger.open(path)
     for s in ("S1", "S2"):
@@ -200,7 +200,7 @@ def test_students_evicted_from_the_context_cache_are_read_back(ledger_url, catal
     from credit_ledger import contexts
 
     monkeypatch.setattr(contexts, "CACHE_STUDENTS", 8)  # a ledger opened now keeps at most 8 students' contexts
-    with cl.Ledger.open(ledger_url) as ledger:
+    with cl.Ledger.open(ledger_url, create=True) as ledger:
         ledger.load_catalog(catalog)
         students = [f"B{i:02d}" for i in range(20)]
         ledger.append_many([enrol(s) for s in students])

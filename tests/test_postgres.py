@@ -30,7 +30,7 @@ def _sql(url: str) -> psycopg.Connection:
 
 @pytest.fixture
 def pg_ledger(pg_url: str, catalog: cl.Catalog) -> cl.Ledger:
-    led = cl.Ledger.open(pg_url)
+    led = cl.Ledger.open(pg_url, create=True)
     led.load_catalog(catalog)
     for s in ("S1", "S2"):
         led.append(cl.Enrolled(event_id=f"{s}-enrol", student_id=s, occurred_on=date(2025, 9, 1),
@@ -125,7 +125,7 @@ def test_the_tables_have_postgresql_types(pg_ledger, pg_url):
 
 def test_a_bulk_append_refreshes_the_planners_statistics(pg_url, catalog):
     """On a young table's stale statistics the per-student look-ups become seq scans (an import ran 7x slower)."""
-    with cl.Ledger.open(pg_url) as led:
+    with cl.Ledger.open(pg_url, create=True) as led:
         led.load_catalog(catalog)
         students = [f"B{i:04d}" for i in range(1200)]
         led.append_many([cl.Enrolled(event_id=f"{s}-enrol", student_id=s, occurred_on=date(2025, 9, 1),

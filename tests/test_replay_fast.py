@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import credit_ledger as cl
+from credit_ledger.chain import row_hash
 from credit_ledger.grades import Attempt, best_attempt, count_attempt, grade_points
 from credit_ledger.history import build_timeline, effective_events, policy_for, replay_order, transcript_records
 from credit_ledger.models import (
@@ -308,9 +309,12 @@ def test_audit_all_of_a_row_that_holds_no_event_raises_integrity_error(file_ledg
     _two_students(file_ledger)
     db = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
     db.execute("DROP TRIGGER events_no_update")
-    seq = db.execute("SELECT seq FROM events WHERE event_id = 'A2-MECH101'").fetchone()[0]
-    db.execute("""UPDATE events SET payload = replace(payload, '"grade":{', '"grade":"not a grade","x":{')
-                  WHERE event_id = 'A2-MECH101'""")
+    seq, n, at, payload, prev = db.execute("SELECT seq, student_seq, recorded_at, payload, prev_hash FROM events "
+                                           "WHERE event_id = 'A2-MECH101'").fetchone()
+    payload = payload.replace('"grade":{', '"grade":"not a grade","x":{')
+    # re-hashed, so that the read's chain check passes (it is A2's last row) and the JSON itself is what fails
+    db.execute("UPDATE events SET payload = ?, event_hash = ? WHERE event_id = 'A2-MECH101'",
+               (payload, row_hash(prev, n, at, payload)))
     db.close()
     was = gc.isenabled()
     reports = file_ledger.audit_all(["A1", "A2"], date(2026, 6, 1))

@@ -47,7 +47,7 @@ def _has_index(url: str) -> bool:
 
 
 def _populated(url: str, catalog: cl.Catalog) -> str:
-    with cl.Ledger.open(url) as ledger:
+    with cl.Ledger.open(url, create=True) as ledger:
         ledger.load_catalog(catalog)
         ledger.append(cl.Enrolled(event_id="S1-enrol", student_id="S1", occurred_on=date(2025, 9, 1),
                                   institution="HNJX", program="CNC-SR-2025"))
@@ -57,7 +57,7 @@ def _populated(url: str, catalog: cl.Catalog) -> str:
 
 
 def test_a_new_ledger_records_the_current_version(ledger_url):
-    with cl.Ledger.open(ledger_url):
+    with cl.Ledger.open(ledger_url, create=True):
         pass
     assert _version(ledger_url) == str(SCHEMA_VERSION)
     assert _has_index(ledger_url)

@@ -183,7 +183,7 @@ def test_an_audit_leaves_no_reference_cycle_behind(tmp_path, catalog):
     # reference counting alone
     import gc
 
-    with cl.Ledger.open(str(tmp_path / "cycles.db")) as ledger:
+    with cl.Ledger.open(str(tmp_path / "cycles.db"), create=True) as ledger:
         ledger.load_catalog(catalog)
         ledger.append_many(_students(8))
         list(ledger.audit_all(as_of=date(2027, 7, 1)))  # warm: catalogs, kept trees, caches

@@ -139,7 +139,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="cl-stateful-")
         self.path = self.new_ledger_url()
-        self.ledger = cl.Ledger.open(self.path)
+        self.ledger = cl.Ledger.open(self.path, create=True)
         self.ledger.load_catalog(CATALOG)
         self.other = cl.Ledger.open(self.path)
         """A second handle on the same file (another process, say); some single appends go through it."""

@@ -55,7 +55,7 @@ def course(sid: str, school: str, code: str, eid: str, on: date = D(2026, 1, 10)
 
 def populate(url: str, *, agreements: bool = True) -> cl.Ledger:
     """The operator's ledger (no ``acting_as``): S1 at HNJX with one course, S2 at XTJX with one course."""
-    operator = cl.Ledger.open(url)
+    operator = cl.Ledger.open(url, create=True)
     operator.load_catalog(school_catalog(agreements=agreements))
     operator.append_many([enrol("S1", "HNJX", "CNC-SR-2025"), course("S1", "HNJX", "MECH101", "S1-c1"),
                           enrol("S2", "XTJX", "XT-CNC-2025"), course("S2", "XTJX", "XT-CNC1", "S2-c1")])

@@ -418,7 +418,7 @@ def test_receiving_the_same_statement_twice_grants_nothing_more(school):
 
 
 def test_issue_and_receive_between_two_ledgers(catalog, tmp_path):
-    a = cl.Ledger.open(str(tmp_path / "xtjx.db"))
+    a = cl.Ledger.open(str(tmp_path / "xtjx.db"), create=True)
     a.load_catalog(catalog)  # the catalog is loaded unrestricted; then the school acts as itself
     a = a.acting_for("XTJX")
     a.append(cl.Enrolled(event_id="S1-xt", student_id="S1", occurred_on=D(2024, 9, 1), institution="XTJX",
@@ -428,7 +428,7 @@ def test_issue_and_receive_between_two_ledgers(catalog, tmp_path):
                    for c, g in (("XT-CNC1", 82), ("XT-DRAW", 52), ("XT-PRA", "合格"))])
     st_ = a.issue_statement("S1", key=KEY)
     assert [r.course for r in st_.results] == ["XT-CNC1", "XT-PRA"]  # the failed course is not a result
-    b = cl.Ledger.open(str(tmp_path / "hnjx.db"))
+    b = cl.Ledger.open(str(tmp_path / "hnjx.db"), create=True)
     b.load_catalog(catalog)
     b = b.acting_for("HNJX")
     b.append(cl.Enrolled(event_id="S1-hn", student_id="HN-001", occurred_on=D(2025, 9, 1), institution="HNJX",
