@@ -357,6 +357,28 @@ class Store:
         rows.sort(key=lambda r: r[1])
         return [tuple(r) for r in rows]
 
+    def rows_of_kind(self, conn: Connection, kind: str, containing: Iterable[str] | None = None
+                     ) -> list[tuple[str, int, str | None, str]]:
+        """``(student_id, seq, recorded_by, payload)`` of the rows of ``kind`` (the index on ``events (kind,
+        recorded_by)`` narrows to them: no other row is read), by seq; with ``containing``, only those whose JSON
+        contains one of these texts (searched by the database with ``LIKE``, where SQLite matches ASCII letters in
+        any case: check what is found)."""
+        p = self._param
+        if containing is None:
+            return [(r[0], r[1], r[2], r[3]) for r in conn.exec_driver_sql(
+                f"SELECT student_id, seq, recorded_by, payload FROM events WHERE kind = {p} ORDER BY seq", (kind,))]
+        texts = sorted(set(containing))
+        found: dict[int, tuple[str, int, str | None, str]] = {}
+        for i in range(0, len(texts), _CHUNK // 2):
+            chunk = texts[i:i + _CHUNK // 2]
+            likes = " OR ".join([f"payload LIKE {p} ESCAPE '!'"] * len(chunk))
+            patterns = ["%" + t.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%" for t in chunk]
+            for r in conn.exec_driver_sql(
+                    f"SELECT student_id, seq, recorded_by, payload FROM events WHERE kind = {p} AND ({likes})",
+                    (kind, *patterns)):
+                found[r[1]] = (r[0], r[1], r[2], r[3])
+        return [found[seq] for seq in sorted(found)]
+
     def payloads_of_kinds(self, conn: Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
         """``(student_id, payload)`` of every row of the given kinds, by seq."""
         kinds = sorted(kinds)
