@@ -47,8 +47,8 @@ CACHE_STUDENTS = 100_000
 longest ago go first. A cache only: a student not in it is read from the ledger."""
 
 RECEIPT_SEARCH_LIMIT = 16
-"""Up to this many ids, the database searches the recognition rows for them (``LIKE``); past it, every recognition row
-is read once (a pattern per id per row would cost more than reading each row)."""
+"""Up to this many ids, the database searches the recognition rows for them; past it, every recognition row is read
+once (a search per id per row would cost more than reading each row)."""
 
 Head = tuple[int, str]
 """The head of a student's chain: ``(student_seq, event_hash)`` of its last row."""
