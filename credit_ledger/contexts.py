@@ -211,22 +211,30 @@ def outcome_recorders(store: Store, conn: Connection, outcomes: set[tuple[str, s
 
 def statement_receipts(store: Store, conn: Connection, keys: set[ReceiptKey]
                        ) -> dict[ReceiptKey, tuple[str, str]]:
-    """The first stored receipt of each statement and each issuing school's student in ``keys``
-    (``statements.receipt_keys``), as (student here, event id).
+    """The first stored receipt that still counts of each statement and each issuing school's student in ``keys``
+    (``statements.receipt_keys``), as (student here, event id). A receipt whose recognitions are all reversed (a
+    statement received for the wrong student, say) no longer holds the statement.
 
     Only recognition rows are read (the index on ``events (kind, recorded_by)`` narrows to the kind): for a few keys
     (one statement received) only those whose JSON holds one of the ids as written, searched by the database; for
-    many (a bulk import of recognitions) every recognition row once. Each row found is read and matched exactly.
+    many (a bulk import of recognitions) every recognition row once. Each row found is read and matched exactly;
+    then the reversals of the students found.
     """
     field = {"statement": "statement_id", "student": "source_student_id"}
     texts = {f'"{field[what]}":{to_json(name).decode()}' for what, _issuer, name in keys}
     search = texts if len(texts) <= RECEIPT_SEARCH_LIMIT else None
-    found: dict[ReceiptKey, tuple[str, str]] = {}
+    candidates: list[tuple[ReceiptKey, str, str]] = []
     for student_id, seq, _by, payload in store.rows_of_kind(conn, "credit_recognized", search):
         event = read_event(payload, seq)
-        for key in receipt_keys(event):
-            if key in keys:
-                found.setdefault(key, (student_id, event.event_id))
+        candidates.extend((key, student_id, event.event_id) for key in receipt_keys(event) if key in keys)
+    if not candidates:
+        return {}
+    reversed_ids = {subject for _s, _seq, _kind, subject, _payload in store.rows_of_kinds(
+        conn, {student_id for _k, student_id, _e in candidates}, {"entry_reversed"})}
+    found: dict[ReceiptKey, tuple[str, str]] = {}
+    for key, student_id, event_id in candidates:
+        if event_id not in reversed_ids:
+            found.setdefault(key, (student_id, event_id))
     return found
 
 

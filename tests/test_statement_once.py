@@ -53,10 +53,10 @@ def here(ledger: cl.Ledger) -> cl.Ledger:
     return ledger
 
 
-def nothing_granted(res: cl.RecognitionResult, n: int = 2) -> None:
+def nothing_granted(res: cl.RecognitionResult, n: int = 2, other: str = "H1") -> None:
     assert [d.code for d in res.decisions] == ["duplicate_outcome"] * n, res
     assert res.credits == 0 and res.events == ()
-    assert all("H1" not in d.message for d in res.decisions)  # the other student is not named
+    assert all(other not in d.message for d in res.decisions)  # the other student is not named
 
 
 def test_the_same_statement_for_a_second_student_grants_nothing(here):
@@ -108,6 +108,20 @@ def test_whichever_school_received_it_first(here):
     who H1 is)."""
     hnjx = here.acting_for("HNJX")
     nothing_granted(hnjx.receive_statement(statement(), trusted_keys=TRUSTED, as_of=ON, student_id="H2"))
+
+
+def test_a_statement_received_for_the_wrong_student_is_undone_by_reversing_it(here):
+    """H1 was the wrong student: once every recognition of the statement for H1 is reversed, H2 may receive it; while
+    one still counts for H1, not."""
+    first, second = [e.event_id for e in here.events("H1") if e.kind == "credit_recognized"]
+    here.reverse(first, reason="收错学生", occurred_on=D(2026, 3, 2))
+    nothing_granted(here.receive_statement(statement(), trusted_keys=TRUSTED, as_of=D(2026, 3, 2), student_id="H2"))
+    here.reverse(second, reason="收错学生", occurred_on=D(2026, 3, 2))
+    res = here.receive_statement(statement(), trusted_keys=TRUSTED, as_of=D(2026, 3, 2), student_id="H2")
+    assert res.credits == Decimal(10)
+    assert here.balance("H1").total == 0 and here.balance("H2").total == Decimal(10)
+    nothing_granted(here.receive_statement(statement(), trusted_keys=TRUSTED, as_of=D(2026, 3, 3), student_id="H1"),
+                    other="H2")
 
 
 def test_an_append_by_hand_is_refused(here):
