@@ -27,6 +27,7 @@ from .errors import DuplicateEvent, PermissionDenied, RejectedEvent, UnknownRefe
 from .events import STATUS_KINDS
 from .history import State, StudentContext, Timeline, build_timeline, policy_for, replay_order
 from .records import Issue
+from .statements import ReceiptKey, receipt_keys
 
 ERROR_OF_CODE: dict[str, type[Exception]] = {
     "duplicate_event": DuplicateEvent,
@@ -42,6 +43,8 @@ ERROR_OF_CODE: dict[str, type[Exception]] = {
     "not_own_course": PermissionDenied,
     "not_own_program": PermissionDenied,
     "recorded_by_mismatch": PermissionDenied,
+    "not_own_record": PermissionDenied,
+    "received_for_another_student": RejectedEvent,
 }
 """The error class per code; the ledger raises the most serious class among a batch's issues."""
 
@@ -52,6 +55,10 @@ REVERSIBLE_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_
 """Status events are not reversed: a wrong suspension is ended by a resumption, a wrong enrolment by a withdrawal."""
 
 _COURSE_KINDS = frozenset({"course_completed"})
+
+CORRECTION_KINDS = frozenset({"entry_reversed", "grade_corrected", "outcome_revoked"})
+"""Kinds that change what another record is worth. Each belongs to the school that recorded that record: with
+``acting_as``, only that school writes one (``not_own_record``), also after the student has left it."""
 
 DEPENDENT_KINDS = frozenset({"course_completed", "credit_recognized", "outcome_converted", "exception_granted",
                              "graduated"})
@@ -99,6 +106,15 @@ class Ctx:
     """Graduation audits of the batch's ``Graduated`` events, by event id (made by the ledger)."""
     released: frozenset[str] = frozenset()
     """Reversals in the batch whose make-up was already taken off the count (see ``_release_makeups``)."""
+    stamps: Mapping[str, str | None] | None = None
+    """The recording institution of each of the batch's events checked so far, by event id."""
+    outcome_recorders: dict[tuple[str, str], set[str | None]] | None = None
+    """When the batch revokes outcomes: the institutions that recorded the student's conversions of each outcome
+    (stored, and earlier in the batch), by (type, id)."""
+    receipts: dict[ReceiptKey, tuple[str, str]] | None = None
+    """When the batch recognises credit from statements: the student here each statement and each student of an
+    issuing school (``statements.receipt_keys``) was received for, stored or earlier in the batch, and the event
+    that received it. Shared by the batch's students."""
 
     def find_event(self, event_id: str) -> Any:
         """An existing or earlier-in-batch event by id."""
@@ -117,6 +133,32 @@ def _issue(code: str, event: Any, message: str) -> Issue:
     return Issue(code=code, message=f"student {event.student_id}, event {event.event_id} "
                                     f"({event.kind} on {event.occurred_on}): {message}",
                  event_id=event.event_id, student_id=event.student_id)
+
+
+def recorders_of_target(event: Any, ctx: Ctx) -> frozenset[str | None] | None:
+    """The institutions that recorded what a correction changes (``CORRECTION_KINDS``): the target event of a
+    reversal or a grade correction, every conversion of the outcome a revocation revokes. ``None`` when nothing of
+    the student's is found (the kind's own check says so)."""
+    if event.kind == "outcome_revoked":
+        found = (ctx.outcome_recorders or {}).get((event.outcome_type, event.outcome_id))
+        return frozenset(found) if found else None
+    target = ctx.find_event(event.target_event_id)
+    if target is None or target.student_id != event.student_id:
+        return None
+    if target.event_id in ctx.batch_events:  # recorded in this batch
+        return frozenset({(ctx.stamps or {}).get(target.event_id)})
+    return frozenset({target.recorded_by})
+
+
+def _record_owner(event: Any, ctx: Ctx) -> str | None:
+    """The institution a correction is recorded by when no institution acts: the one that recorded what it changes
+    (so that later only that school may undo it), when a single one did."""
+    if event.kind not in CORRECTION_KINDS:
+        return None
+    recorders = recorders_of_target(event, ctx)
+    if recorders is None or len(recorders) != 1:
+        return None
+    return next(iter(recorders))
 
 
 # -- shared checks ---------------------------------------------------------------------------------------------------
@@ -148,10 +190,13 @@ def check_active(event: Any, ctx: Ctx) -> Sequence[Issue]:
 
 def check_own_student(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """With ``acting_as``, an institution writes only for students enrolled with it, and enrols only students who
-    are not studying at another school. The message names no other school: a refusal tells nothing of a record the
-    institution may not read (``check_batch`` runs no further check on the event)."""
+    are not studying at another school; a reversal, grade correction or revocation of what the institution itself
+    recorded it writes whenever (the record is its own). The message names no other school: a refusal tells nothing
+    of a record the institution may not read (``check_batch`` runs no further check on the event)."""
     if ctx.acting_as is None:
         return NO_ISSUES
+    if event.kind in CORRECTION_KINDS and recorders_of_target(event, ctx) == {ctx.acting_as}:
+        return NO_ISSUES  # a school corrects its own record, also after the student has left it
     if event.kind == "enrolled":
         state = ctx.state
         studying = state.enrolment if state.status in ("active", "suspended") else None
@@ -304,6 +349,24 @@ def _check_target(event: Any, ctx: Ctx) -> Sequence[Issue]:
     return NO_ISSUES
 
 
+def check_received_once(event: Any, ctx: Ctx) -> Sequence[Issue]:
+    """A statement, and a student of the issuing school, are received for one student of the ledger: a second
+    student would be granted the same results again. The message names no other student (the acting institution
+    may have no reason to read that record)."""
+    if ctx.receipts is None:
+        return NO_ISSUES
+    for key in receipt_keys(event):
+        prior = ctx.receipts.get(key)
+        if prior is not None and prior[0] != event.student_id:
+            what, issuer, name = key
+            told = (f"statement {name} of {issuer} was received for another student of this ledger; a statement "
+                    "counts for one student only" if what == "statement" else
+                    f"{issuer}'s student {name} was received as another student of this ledger; a student of the "
+                    "issuing school is one student here")
+            return [_issue("received_for_another_student", event, told)]
+    return NO_ISSUES
+
+
 def check_credit_recognized(event: Any, ctx: Ctx) -> Sequence[Issue]:
     """Recognised credit goes to a studying student, under a known agreement, toward a known target."""
     issues = list(check_active(event, ctx))
@@ -324,10 +387,17 @@ def check_outcome_converted(event: Any, ctx: Ctx) -> Sequence[Issue]:
 
 
 def check_outcome_revoked(event: Any, ctx: Ctx) -> Sequence[Issue]:
-    """A revocation names an outcome converted for this student."""
+    """A revocation names an outcome converted for this student; with ``acting_as``, by the acting institution
+    alone (another school's conversion of it is that school's record)."""
     if (event.outcome_type, event.outcome_id) not in ctx.outcomes:
         return [_issue("unknown_outcome", event, f"no {event.outcome_type} {event.outcome_id} was converted for "
                        "this student")]
+    if ctx.acting_as is not None:
+        others = sorted(r or "the operator" for r in recorders_of_target(event, ctx) or () if r != ctx.acting_as)
+        if others:
+            return [_issue("not_own_record", event, f"{event.outcome_type} {event.outcome_id} was converted by "
+                           f"{', '.join(others)}; only the school that recorded a conversion revokes it "
+                           f"({ctx.acting_as} may reverse its own conversions of it)")]
     return NO_ISSUES
 
 
@@ -335,6 +405,12 @@ def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str], wrong_kind:
     target = ctx.find_event(event.target_event_id)
     if target is None or target.student_id != event.student_id:
         return [_issue("unknown_event", event, f"event {event.target_event_id} is not in this student's record")]
+    if ctx.acting_as is not None:
+        recorder = next(iter(recorders_of_target(event, ctx) or {None}))
+        if recorder != ctx.acting_as:
+            return [_issue("not_own_record", event, f"event {target.event_id} ({target.kind}) was recorded by "
+                           f"{recorder or 'the operator'}; only the school that recorded an event reverses or "
+                           "corrects it")]
     if target.kind not in kinds:
         return [_issue(wrong_kind, event,
                        f"event {target.event_id} is a {target.kind} event; this applies to "
@@ -348,12 +424,14 @@ def _check_target_event(event: Any, ctx: Ctx, kinds: frozenset[str], wrong_kind:
 
 
 def check_entry_reversed(event: Any, ctx: Ctx) -> Sequence[Issue]:
-    """A reversal targets a reversible event of the same student, not yet reversed, dated no earlier."""
+    """A reversal targets a reversible event of the same student, not yet reversed, dated no earlier; with
+    ``acting_as``, one the acting institution recorded."""
     return _check_target_event(event, ctx, REVERSIBLE_KINDS, "not_reversible")
 
 
 def check_grade_corrected(event: Any, ctx: Ctx) -> Sequence[Issue]:
-    """A grade correction targets a course completion of the same student that still counts."""
+    """A grade correction targets a course completion of the same student that still counts; with ``acting_as``,
+    one the acting institution recorded."""
     return _check_target_event(event, ctx, _COURSE_KINDS, "not_a_course")
 
 
@@ -420,7 +498,7 @@ CHECKS: dict[str, list[Callable[[Any, Ctx], Sequence[Issue]]]] = {
     "withdrawn": [check_withdrawn],
     "program_changed": [check_program_changed],
     "course_completed": [check_course_completed],
-    "credit_recognized": [check_credit_recognized],
+    "credit_recognized": [check_credit_recognized, check_received_once],
     "outcome_converted": [check_outcome_converted],
     "outcome_revoked": [check_outcome_revoked],
     "entry_reversed": [check_entry_reversed],
@@ -449,7 +527,9 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
                 makeups: Mapping[tuple[str, str, str], int] | None = None,
                 owners: dict[str, str | None] | None = None,
                 after: dict[str, tuple[StudentContext, date | None]] | None = None,
-                audits: Mapping[str, Any] | None = None) -> list[Issue]:
+                audits: Mapping[str, Any] | None = None,
+                outcome_recorders: Mapping[tuple[str, str, str], Iterable[str | None]] | None = None,
+                receipts: Mapping[ReceiptKey, tuple[str, str]] | None = None) -> list[Issue]:
     """Check new events against the ledger's state; each event sees the events before it in replay order.
 
     ``contexts`` holds what the ledger knows of each student already recorded (missing: a new student);
@@ -460,6 +540,10 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
     the student's school on that day: the ledger's ``recorded_by``), and ``after`` receives each student's context
     with the batch folded in, and the latest dependent date. ``audits`` holds the graduation audit of each
     ``Graduated`` event of the batch, on its date, over the history before it (``graduation.audit_history``).
+    ``outcome_recorders`` holds, per (student, outcome type, outcome id) the batch revokes, the institutions that
+    recorded the stored conversions of it; ``receipts`` the stored receipts of the statements and issuing schools'
+    students the batch's recognitions name (``receipt_keys``), as (student, event id). Without them, revocations
+    are not checked for their recorder, and recognitions not for a second student.
     """
     by_student: dict[str, list[Any]] = {}
     refers = False
@@ -472,12 +556,20 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
         makeups_of.setdefault(student_id, {})[(institution, code)] = n
     plan = _plan(acting_as)
     batch_events: dict[str, Any] = {}
+    stamps: dict[str, str | None] = owners if owners is not None else {}
+    recorders_of: dict[str, dict[tuple[str, str], set[str | None]]] | None = None
+    if outcome_recorders is not None:
+        recorders_of = {}
+        for (student_id, outcome_type, outcome_id), by in outcome_recorders.items():
+            recorders_of.setdefault(student_id, {})[(outcome_type, outcome_id)] = set(by)
+    received = dict(receipts) if receipts is not None else None
     issues: list[Issue] = []
     for student_id, new in by_student.items():
         student = contexts.get(student_id) or StudentContext(student_id)
         ctx = Ctx(catalog, acting_as, known_events, student, student.timeline, last_dependent.get(student_id),
                   makeups_of.get(student_id), student.reversed_ids, student.outcomes, student.status_events,
-                  batch_events, refers, audits=audits)
+                  batch_events, refers, audits=audits, stamps=stamps, receipts=received,
+                  outcome_recorders=None if recorders_of is None else recorders_of.setdefault(student_id, {}))
         reversals = [(i, e) for i, e in enumerate(new) if e.kind == "entry_reversed"] if len(new) > 1 else []
         position = {e.event_id: i for i, e in enumerate(new)} if reversals else {}
         for event in replay_order(new) if len(new) > 1 else new:
@@ -485,7 +577,7 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
                 _release_makeups(ctx, reversals, position[event.event_id], position)
             ctx.state = state = ctx.timeline.status_at(event)
             enrolment = state.enrolment or ctx.timeline.current_enrolment()
-            ctx.owner = acting_as or getattr(event, "institution", None) or (
+            ctx.owner = acting_as or getattr(event, "institution", None) or _record_owner(event, ctx) or (
                 enrolment.institution if enrolment else None)
             refused = False
             for check in plan[event.kind]:
@@ -495,8 +587,7 @@ def check_batch(events: Iterable[Any], *, catalog: Catalog, contexts: Mapping[st
                     refused = True
                     if check is check_own_student:
                         break  # the other checks would tell of a record the acting institution may not read
-            if owners is not None:
-                owners[event.event_id] = ctx.owner
+            stamps[event.event_id] = ctx.owner
             if not refused:  # later events of the batch see only what would be written
                 _advance(ctx, event)
         if after is not None:
@@ -527,6 +618,11 @@ def _advance(ctx: Ctx, event: Any) -> None:
         ctx.reversed_ids = ctx.reversed_ids | {event.target_event_id}
     elif kind == "outcome_converted":
         ctx.outcomes = ctx.outcomes | {(event.outcome_type, event.outcome_id)}
+        if ctx.outcome_recorders is not None:
+            ctx.outcome_recorders.setdefault((event.outcome_type, event.outcome_id), set()).add(ctx.owner)
+    elif kind == "credit_recognized" and ctx.receipts is not None:
+        for key in receipt_keys(event):
+            ctx.receipts.setdefault(key, (event.student_id, event.event_id))
 
 
 def _release_makeups(ctx: Ctx, reversals: Sequence[tuple[int, Any]], at: int, position: Mapping[str, int]) -> None:

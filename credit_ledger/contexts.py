@@ -28,6 +28,7 @@ from datetime import date
 from itertools import islice
 from typing import Any, Sequence
 
+from pydantic_core import to_json
 from sqlalchemy.engine import Connection
 
 from .checks import DEPENDENT_KINDS
@@ -36,6 +37,7 @@ from .graduation import AuditReport, audit_history
 from .history import StudentContext
 from .models import STATUS_KINDS, Catalog
 from .reading import read_event
+from .statements import ReceiptKey, receipt_keys
 from .storage import Store
 
 CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
@@ -43,6 +45,10 @@ CONTEXT_KINDS = STATUS_KINDS | {"entry_reversed", "outcome_converted"}
 CACHE_STUDENTS = 100_000
 """At most about this many students' check contexts (a few KB each) are kept between appends; the ones cached
 longest ago go first. A cache only: a student not in it is read from the ledger."""
+
+RECEIPT_SEARCH_LIMIT = 16
+"""Up to this many ids, the database searches the recognition rows for them; past it, every recognition row is read
+once (a search per id per row would cost more than reading each row)."""
 
 Head = tuple[int, str]
 """The head of a student's chain: ``(student_seq, event_hash)`` of its last row."""
@@ -64,6 +70,10 @@ class BatchContext:
     makeups: dict[tuple[str, str, str], int]
     known_events: dict[str, Any]
     audits: dict[str, AuditReport] | None
+    outcome_recorders: dict[tuple[str, str, str], set[str | None]] | None = None
+    """When the batch revokes outcomes: who recorded the stored conversions of each (``outcome_recorders``)."""
+    receipts: dict[ReceiptKey, tuple[str, str]] | None = None
+    """When the batch recognises credit from statements: their stored receipts (``statement_receipts``)."""
 
 
 class StudentContexts:
@@ -97,7 +107,11 @@ class StudentContexts:
         known = ({s.event_id: read_event(s.payload, s.seq) for s in store.find_events(conn, targets).values()}
                  if targets else {})
         audits = award_audits(store, conn, new, catalog=catalog)
-        return BatchContext(seq, heads, contexts, last_dependent, makeups, known, audits)
+        revoked = {(e.student_id, e.outcome_type, e.outcome_id) for e in new if e.kind == "outcome_revoked"}
+        recorders = outcome_recorders(store, conn, revoked) if revoked else None
+        named = {key for e in new if e.kind == "credit_recognized" for key in receipt_keys(e)}
+        receipts = statement_receipts(store, conn, named) if named else None
+        return BatchContext(seq, heads, contexts, last_dependent, makeups, known, audits, recorders, receipts)
 
     def keep(self, learnt: Learnt, heads: dict[str, Head], seq: int) -> None:
         """Keep what the checks learnt of each student of a committed batch (and its new chain head); ``seq`` is the
@@ -181,6 +195,49 @@ def makeups_of(store: Store, conn: Connection, new: Sequence[Any], contexts: dic
     return counts
 
 
+def outcome_recorders(store: Store, conn: Connection, outcomes: set[tuple[str, str, str]]
+                      ) -> dict[tuple[str, str, str], set[str | None]]:
+    """The institutions that recorded each student's stored conversions of the given outcomes, by (student,
+    outcome type, outcome id): who may revoke it (``checks.check_outcome_revoked``)."""
+    found: dict[tuple[str, str, str], set[str | None]] = {}
+    for student_id, seq, _kind, subject, payload in store.rows_of_kinds(
+            conn, {s for s, _, _ in outcomes}, {"outcome_converted"}):
+        outcome_type, _, outcome_id = (subject or "").partition("/")
+        key = (student_id, outcome_type, outcome_id)
+        if key in outcomes:
+            found.setdefault(key, set()).add(read_event(payload, seq).recorded_by)
+    return found
+
+
+def statement_receipts(store: Store, conn: Connection, keys: set[ReceiptKey]
+                       ) -> dict[ReceiptKey, tuple[str, str]]:
+    """The first stored receipt that still counts of each statement and each issuing school's student in ``keys``
+    (``statements.receipt_keys``), as (student here, event id). A receipt whose recognitions are all reversed (a
+    statement received for the wrong student, say) no longer holds the statement.
+
+    Only recognition rows are read (the index on ``events (kind, recorded_by)`` narrows to the kind): for a few keys
+    (one statement received) only those whose JSON holds one of the ids as written, searched by the database; for
+    many (a bulk import of recognitions) every recognition row once. Each row found is read and matched exactly;
+    then the reversals of the students found.
+    """
+    field = {"statement": "statement_id", "student": "source_student_id"}
+    texts = {f'"{field[what]}":{to_json(name).decode()}' for what, _issuer, name in keys}
+    search = texts if len(texts) <= RECEIPT_SEARCH_LIMIT else None
+    candidates: list[tuple[ReceiptKey, str, str]] = []
+    for student_id, seq, _by, payload in store.rows_of_kind(conn, "credit_recognized", search):
+        event = read_event(payload, seq)
+        candidates.extend((key, student_id, event.event_id) for key in receipt_keys(event) if key in keys)
+    if not candidates:
+        return {}
+    reversed_ids = {subject for _s, _seq, _kind, subject, _payload in store.rows_of_kinds(
+        conn, {student_id for _k, student_id, _e in candidates}, {"entry_reversed"})}
+    found: dict[ReceiptKey, tuple[str, str]] = {}
+    for key, student_id, event_id in candidates:
+        if event_id not in reversed_ids:
+            found.setdefault(key, (student_id, event_id))
+    return found
+
+
 def award_audits(store: Store, conn: Connection, new: Sequence[Any], *, catalog: Catalog
                  ) -> dict[str, AuditReport] | None:
     """The graduation audit behind each award (毕业) in the batch, by the award's event id: on the award's date, over
@@ -205,4 +262,5 @@ def award_audits(store: Store, conn: Connection, new: Sequence[Any], *, catalog:
     return audits
 
 
-__all__ = ["CACHE_STUDENTS", "CONTEXT_KINDS", "BatchContext", "StudentContexts", "award_audits", "makeups_of"]
+__all__ = ["CACHE_STUDENTS", "CONTEXT_KINDS", "RECEIPT_SEARCH_LIMIT", "BatchContext", "StudentContexts",
+           "award_audits", "makeups_of", "outcome_recorders", "statement_receipts"]

@@ -112,6 +112,9 @@ class CreditRecognized(_EventBase):
     credits: Credits
     agreement_id: Code
     statement_id: Identifier | None = None
+    source_student_id: Identifier | None = None
+    """The student's id at the source school, as its statement names them (a statement, and a student of the source
+    school, are received for one student of the ledger only)."""
 
 
 class OutcomeConverted(_EventBase):

@@ -31,7 +31,7 @@ from .access import catalog_refusals, new_entries
 from .batch import audit_in_chunks
 from .chain import ChainedBatch, Finding, chain_batch
 from .checks import check_batch, error_for
-from .contexts import Learnt, StudentContexts
+from .contexts import Learnt, StudentContexts, statement_receipts
 from .errors import CatalogError, DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
@@ -58,6 +58,7 @@ from .transfer import (
     convert,
     recognize,
     standing_of,
+    statement_keys,
     statement_of,
 )
 
@@ -226,7 +227,8 @@ class Ledger:
         learnt: Learnt = {}
         issues = check_batch(new, catalog=catalog, contexts=known.contexts, known_events=known.known_events,
                              acting_as=self.acting_as, last_dependent=known.last_dependent, makeups=known.makeups,
-                             owners=owners, after=learnt, audits=known.audits)
+                             owners=owners, after=learnt, audits=known.audits,
+                             outcome_recorders=known.outcome_recorders, receipts=known.receipts)
         ids = self._ids.check(conn, new)
         issues = ids.issues + issues
         if issues:
@@ -374,7 +376,9 @@ class Ledger:
 
         An altered, unsigned or untrusted statement raises ``BadSignature`` and writes nothing. Receiving the same
         statement again grants nothing more (``duplicate_outcome``). ``student_id`` is the student's id here when
-        it differs from the statement's; ``program`` and ``dry_run`` as for ``convert``.
+        it differs from the statement's; ``program`` and ``dry_run`` as for ``convert``. A statement counts for one
+        student of the ledger, and so does the issuing school's student it names: received for another student,
+        every item is ``duplicate_outcome`` and nothing is written (the append checks it again).
         """
         if not isinstance(statement, TransferStatement):
             statement = TransferStatement.from_json(statement)
@@ -383,7 +387,11 @@ class Ledger:
         sid = student_id or statement.student_id
         standing = standing_of(sid, self.events(sid), catalog=self.catalog, on=on, institution=self.acting_as,
                                program=program)
-        return self._apply(recognize(statement, standing=standing, catalog=self.catalog, on=on), dry_run)
+        with self._store.read() as conn:
+            found = statement_receipts(self._store, conn, set(statement_keys(statement)))
+        received = {key: student for key, (student, _event_id) in found.items()}
+        return self._apply(recognize(statement, standing=standing, catalog=self.catalog, on=on, received=received),
+                           dry_run)
 
     def _apply(self, result: RecognitionResult, dry_run: bool) -> RecognitionResult:
         """Write a result's events in one atomic batch, unless this is a dry run."""

@@ -133,17 +133,18 @@ def require_read(acting_as: str | None, student_id: str, events: Sequence[Any], 
 
 
 def may_read(conn: Connection, student_id: str, *, acting_as: str, catalogs: StoredCatalog) -> bool:
-    """Whether ``acting_as`` may read this student's record (reads only the rows that decide)."""
+    """Whether ``acting_as`` may read this student's record (reads only the rows that decide, and the catalog, in the
+    transaction of ``conn``: a second one on the same connection would fail on an in-memory ledger)."""
     rows = catalogs.store.rows_of_kinds(conn, [student_id], READ_KINDS)
-    return read_reason(acting_as, read_events_leniently(r[4] for r in rows), catalog=catalogs.current()) is not None
+    return read_reason(acting_as, read_events_leniently(r[4] for r in rows), catalog=catalogs.sync(conn)) is not None
 
 
 def readable_students(conn: Connection, *, acting_as: str, catalogs: StoredCatalog) -> set[str]:
-    """Every student whose record ``acting_as`` may read."""
+    """Every student whose record ``acting_as`` may read (the catalog read in the transaction of ``conn``)."""
     by_student: dict[str, list[str]] = {}
     for student_id, payload in catalogs.store.payloads_of_kinds(conn, READ_KINDS):
         by_student.setdefault(student_id, []).append(payload)
-    catalog = catalogs.current()
+    catalog = catalogs.sync(conn)
     return {s for s, payloads in by_student.items()
             if read_reason(acting_as, read_events_leniently(payloads), catalog=catalog)}
 

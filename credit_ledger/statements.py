@@ -135,6 +135,39 @@ class TransferStatement(Frozen):
                            f"for {self.issuer}: it was altered or signed by another key")
 
 
+ReceiptKey = tuple[str, str, str]
+"""What one student of a ledger receives: ``("statement", issuer, statement id)`` or ``("student", issuer, the
+student's id at the issuer)``."""
+
+
+def statement_keys(statement: "TransferStatement") -> list[ReceiptKey]:
+    """What receiving a statement takes for one student of the ledger: the statement itself, and the issuing
+    school's student it names (``receipt_keys`` of the recognitions it writes)."""
+    return [("statement", statement.issuer, statement.statement_id),
+            ("student", statement.issuer, statement.student_id)]
+
+
+def receipt_keys(event: Any) -> list[ReceiptKey]:
+    """What a ``CreditRecognized`` received, each for one student of the ledger only: its statement and the
+    issuing school's student (either may be missing from a recognition recorded by hand).
+
+    >>> from datetime import date as d
+    >>> from credit_ledger.models import CreditRecognized
+    >>> e = CreditRecognized(event_id="r", student_id="H1", occurred_on=d(2026, 3, 1), source_institution="XTJX",
+    ...                      source_course="XT-CNC1", source_credits=6, source_grade=82, source_date=d(2025, 6, 30),
+    ...                      target={"course": "CNC201"}, credits=6, agreement_id="A", statement_id="XTJX-1",
+    ...                      source_student_id="S2")
+    >>> receipt_keys(e)
+    [('statement', 'XTJX', 'XTJX-1'), ('student', 'XTJX', 'S2')]
+    """
+    keys = []
+    if event.statement_id is not None:
+        keys.append(("statement", event.source_institution, event.statement_id))
+    if event.source_student_id is not None:
+        keys.append(("student", event.source_institution, event.source_student_id))
+    return keys
+
+
 def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The raw public key, hex: what a school publishes for others to trust its statements.
 

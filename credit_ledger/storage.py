@@ -459,6 +459,26 @@ class Store:
         rows.sort(key=lambda r: r[1])
         return [tuple(r) for r in rows]
 
+    def rows_of_kind(self, conn: Connection, kind: str, containing: Iterable[str] | None = None
+                     ) -> list[tuple[str, int, str | None, str]]:
+        """``(student_id, seq, recorded_by, payload)`` of the rows of ``kind`` (the index on ``events (kind,
+        recorded_by)`` narrows to them: no other row is read), by seq; with ``containing``, only those whose JSON
+        contains one of these texts, exactly (searched by the database: ``instr``, ``strpos``)."""
+        p = self._param
+        if containing is None:
+            return [(r[0], r[1], r[2], r[3]) for r in conn.exec_driver_sql(
+                f"SELECT student_id, seq, recorded_by, payload FROM events WHERE kind = {p} ORDER BY seq", (kind,))]
+        texts = sorted(set(containing))
+        where = f"instr(payload, {p}) > 0" if self.dialect == "sqlite" else f"strpos(payload, {p}) > 0"
+        found: dict[int, tuple[str, int, str | None, str]] = {}
+        for i in range(0, len(texts), _CHUNK // 2):
+            chunk = texts[i:i + _CHUNK // 2]
+            for r in conn.exec_driver_sql(
+                    f"SELECT student_id, seq, recorded_by, payload FROM events WHERE kind = {p} AND "
+                    f"({' OR '.join([where] * len(chunk))})", (kind, *chunk)):
+                found[r[1]] = (r[0], r[1], r[2], r[3])
+        return [found[seq] for seq in sorted(found)]
+
     def payloads_of_kinds(self, conn: Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
         """``(student_id, payload)`` of every row of the given kinds, by seq."""
         kinds = sorted(kinds)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Iterable, Sequence
+from typing import Annotated, Iterable, Mapping, Sequence
 
 from pydantic import Field, model_validator
 
@@ -70,13 +70,21 @@ from .decisions import (
 from .events import CreditRecognized, OutcomeConverted, RecordDate
 from .grades import is_passing, score_of
 from .records import CapResult, Excluded
-from .statements import STATEMENT_FORMAT, StatementResult, TransferStatement, public_key_hex, statement_of
+from .statements import (
+    STATEMENT_FORMAT,
+    ReceiptKey,
+    StatementResult,
+    TransferStatement,
+    public_key_hex,
+    statement_keys,
+    statement_of,
+)
 
 __all__ = [
     "CapResult", "Decision", "Excluded", "LEVEL_WORDS", "Outcome", "RecognitionResult", "STATEMENT_FORMAT",
     "Standing", "StatementResult", "TransferStatement", "ZERO", "apply_caps", "convert", "describe", "is_external",
-    "is_online", "meets_min_grade", "normalize_level", "public_key_hex", "ratio_limits", "recognize", "record_key",
-    "standing_of", "statement_of",
+    "is_online", "meets_min_grade", "normalize_level", "public_key_hex", "ratio_limits", "received_elsewhere",
+    "recognize", "record_key", "standing_of", "statement_keys", "statement_of",
 ]
 
 
@@ -386,7 +394,32 @@ def _problem(agreement: Agreement, result: StatementResult, *, source: str, home
     return None
 
 
-def recognize(statement: TransferStatement, *, standing: Standing, catalog: Catalog, on: date) -> RecognitionResult:
+def received_elsewhere(statement: TransferStatement, student_id: str, received: Mapping[ReceiptKey, str]
+                       ) -> str | None:
+    """Why ``statement`` may not be received for ``student_id``: the statement, or the issuing school's student it
+    names, was received for another student of the ledger (``received``: the student each ``statement_keys`` key
+    was received for). The sentence names no other student.
+
+    >>> from datetime import datetime
+    >>> st = TransferStatement(statement_id="XTJX-1", issuer="XTJX", student_id="S2", issued_at=datetime(2026, 1, 1))
+    >>> received_elsewhere(st, "H1", {}) is None, received_elsewhere(st, "H1", {("statement", "XTJX", "XTJX-1"): "H1"})
+    (True, None)
+    >>> received_elsewhere(st, "H2", {("statement", "XTJX", "XTJX-1"): "H1"})
+    'statement XTJX-1 of XTJX was received for another student of this ledger; a statement counts for one student only'
+    """
+    for key in statement_keys(statement):
+        prior = received.get(key)
+        if prior is not None and prior != student_id:
+            if key[0] == "statement":
+                return (f"statement {statement.statement_id} of {statement.issuer} was received for another student "
+                        "of this ledger; a statement counts for one student only")
+            return (f"{statement.issuer}'s student {statement.student_id} was received as another student of this "
+                    "ledger; a student of the issuing school is one student here")
+    return None
+
+
+def recognize(statement: TransferStatement, *, standing: Standing, catalog: Catalog, on: date,
+              received: Mapping[ReceiptKey, str] | None = None) -> RecognitionResult:
     """Decide the recognition of a (verified) statement's results at the student's school on ``on``.
 
     A result is refused when the student is not studying there (``not_enrolled``), when it was recognised before
@@ -397,6 +430,10 @@ def recognize(statement: TransferStatement, *, standing: Standing, catalog: Cata
     (``below_min_grade``) or the source is older than it allows (``too_old``). Course equivalences come before
     category credit; a many-to-one equivalence needs all of its sources and grants the target once; a source is
     used once. The caps of ``apply_caps`` then decide what of it counts next to the student's records.
+
+    ``received`` maps what the ledger already received (``statement_keys``) to the student it was received for: a
+    statement received for another student, or naming an issuing school's student received as another student,
+    is refused whole (``duplicate_outcome``, see ``received_elsewhere``).
     """
     source, home = statement.issuer, standing.institution or ""
     policy = standing.program.policy if standing.program else DEFAULT_POLICY
@@ -404,11 +441,14 @@ def recognize(statement: TransferStatement, *, standing: Standing, catalog: Cata
     results = statement.results
     decisions: list[Decision | None] = [None] * len(results)
     blocked = not_studying(standing, on)
+    elsewhere = received_elsewhere(statement, standing.student_id, received or {})
     open_items: list[int] = []
     seen: dict[str, int] = {}
     for i, result in enumerate(results):
         if blocked:
             decisions[i] = refused(result.item, "not_enrolled", f"{prefix}{result.item}: {blocked}")
+        elif elsewhere:
+            decisions[i] = refused(result.item, "duplicate_outcome", f"{prefix}{result.item}: {elsewhere}")
         elif (source, result.course) in standing.recognized or result.course in seen:
             when = ("was already recognised for the student" if (source, result.course) in standing.recognized
                     else f"is listed twice (first as item {seen[result.course] + 1})")
@@ -488,7 +528,7 @@ def _recognition(group: list[int], results: Sequence[StatementResult], dst: _Sid
     common = dict(student_id=standing.student_id, occurred_on=on, source_institution=statement.issuer,
                   source_course=codes, source_credits=source_credits, source_grade=lowest.grade,
                   source_date=max(r.occurred_on for r in sources), agreement_id=agreement.id,
-                  statement_id=statement.statement_id)
+                  statement_id=statement.statement_id, source_student_id=statement.student_id)
     base = (standing.student_id, "recognized", statement.issuer, codes)
     events = []
     if dst.category is not None:

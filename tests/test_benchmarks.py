@@ -28,3 +28,10 @@ def test_audit_benchmark_runs_and_prints_its_rate_last(tmp_path, capsys):
     assert any(line.startswith("batch: 40 audits") for line in lines)
     assert any(line.startswith("per audit, one process, audit:") for line in lines)
     assert any(line.startswith("single audit, 160 records:") for line in lines)
+
+
+def test_statements_benchmark_runs_and_prints_its_look_up_last(capsys):
+    _load("statements").main(["--students", "60", "--received", "20", "--courses", "3", "--repeat", "2"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"receipt look-up: \d+\.\d\d ms", lines[-1])
+    assert any(line.startswith("plan of the search:") for line in lines)

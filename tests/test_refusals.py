@@ -449,6 +449,23 @@ def test_source_after_recognition(enrolled):
     assert enrolled.balance("S1").by_origin["recognized"] == Decimal("6.00")
 
 
+def test_received_for_another_student(enrolled):
+    """A statement, and the source school's student it names, are received for one student of the ledger."""
+    enrolled.append(enrol("S2", eid="S2-enrol"))
+    enrolled.append(recognized(statement_id="XTJX-1", source_student_id="X7"))
+    for eid, kw in {"S2-rec": dict(statement_id="XTJX-1"), "S2-rec-x7": dict(source_student_id="X7")}.items():
+        with refused(enrolled, cl.RejectedEvent, "received_for_another_student", student="S2", event=eid) as info:
+            enrolled.append(recognized("S2", eid, **kw))
+        assert "S1" not in str(info.value)  # the other student is not named
+    with refused(enrolled, cl.RejectedEvent, "received_for_another_student", student="S1", event="S1-rec-b"):
+        enrolled.append_many([recognized("S2", "S2-rec-b", statement_id="XTJX-2"),
+                              recognized("S1", "S1-rec-b", statement_id="XTJX-2")])  # in one batch alike
+    enrolled.append(recognized("S2", "S2-rec-ok", statement_id="XTJX-1", source_institution="ZZJX",
+                               source_course="ZZ-ELEC", target={"course": "ELEC101"}))  # another issuer's id
+    enrolled.append(recognized(eid="S1-rec-2", statement_id="XTJX-1", source_course="XT-DRAW",
+                               target={"course": "MECH101"}))  # the same student: fine
+
+
 def test_unknown_agreement(enrolled):
     ev = recognized(agreement_id="AGR-NOPE")
     with refused(enrolled, cl.UnknownReference, "unknown_agreement", student="S1", event="S1-rec"):
@@ -612,6 +629,22 @@ def test_not_own_catalog_entry(shared_db, catalog):
             hnjx.load_catalog(cl.Catalog(institutions=(xt,), courses=(other,)))
         assert info.value.codes == ["not_own_catalog_entry"] and "XT-NEW" in str(info.value)
         assert hnjx.catalog.course("XTJX", "XT-NEW") is None
+
+
+def test_not_own_record(shared_db):
+    """After a transfer, the new school may not correct what the old one recorded (issue 12); the old one may."""
+    with cl.Ledger.open(shared_db, acting_as="XTJX") as xtjx, cl.Ledger.open(shared_db, acting_as=HNJX) as hnjx:
+        xtjx.append_many([enrol("S2", D(2024, 9, 1), program="XT-CNC-2024", institution="XTJX", eid="S2-enrol-xt"),
+                          course("S2", "XT-CNC1", D(2025, 1, 10), institution="XTJX", eid="S2-xt1"),
+                          cl.Withdrawn(event_id="S2-wd", student_id="S2", occurred_on=D(2025, 7, 1))])
+        hnjx.append(enrol("S2", D(2025, 9, 1), eid="S2-enrol-hn"))
+        fix = cl.GradeCorrected(event_id="S2-fix", student_id="S2", occurred_on=D(2025, 10, 1),
+                                target_event_id="S2-xt1", grade=30)
+        with refused(hnjx, cl.PermissionDenied, "not_own_record", student="S2", event="S2-fix") as info:
+            hnjx.append(fix)
+        assert "XTJX" in str(info.value) and "S2-xt1" in str(info.value)
+        xtjx.append(fix)  # the school that recorded the course corrects it, after the student has left
+        assert [e.recorded_by for e in xtjx.events("S2")][-1] == "XTJX"
 
 
 def test_acting_institution_writes_its_own(shared_db):
