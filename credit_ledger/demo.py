@@ -15,6 +15,7 @@ from typing import Any
 
 from .ledger import Ledger
 from .models import Catalog, CourseCompleted, Enrolled, Graduated, Resumed, Suspended
+from .render import periods_text, transcript_text
 
 STUDENT = "HNJX-2024-PT-0317"
 MIDWAY = date(2026, 7, 31)
@@ -95,47 +96,12 @@ def render(ledger: Ledger, student_id: str = STUDENT) -> str:
 
 def render_periods(ledger: Ledger, student_id: str) -> str:
     """The student's status changes (enrolment, suspension 休学, resumption 复学, ...) as text."""
-    words = {"enrolled": "enrolled", "suspended": "suspended (休学)", "resumed": "resumed (复学)",
-             "withdrawn": "withdrew (退学)", "program_changed": "changed program (转专业)", "graduated": "graduated"}
-    lines = [f"Study periods of {student_id}"]
-    for e in ledger.events(student_id):
-        if e.kind not in words:
-            continue
-        detail = ""
-        if e.kind == "enrolled":
-            detail = f" in {e.program} at {e.institution}, {e.mode.replace('_', '-')}"
-            detail += f", employer {e.employer}" if e.employer else ""
-        elif getattr(e, "reason", ""):
-            detail = f": {e.reason}"
-        lines.append(f"  {e.occurred_on}  {words[e.kind]}{detail}")
-    return "\n".join(lines)
+    return periods_text(student_id, ledger.events(student_id))
 
 
 def render_transcript(ledger: Ledger, student_id: str, as_of: date | None = None) -> str:
     """The student's transcript as a text table."""
-    lines = [f"Transcript of {student_id}" + (f" as of {as_of}" if as_of else ""), ""]
-    lines.append(f"{'date':<11} {'course':<8} {'title':<16} {'credits':>7} {'grade':>6} {'GP':>4}  note")
-    transcript = ledger.transcript(student_id, as_of)
-    for r in transcript.records:
-        note = {"retake": "retake (重修)"}.get(r.attempt or "", "")
-        if r.flagged:
-            note = f"make-up (补考), counted as {r.score}"
-        gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
-        lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {_fit(r.title, 16)} {r.credits:>7} "
-                     f"{r.grade or '':>6} {gp:>4}  {note}")
-    lines.append(f"{'':<11} {'':<8} {_fit('total', 16)} {transcript.total:>7}")
-    return "\n".join(lines)
-
-
-def _fit(text: str, width: int) -> str:
-    """Pad or cut text to a display width, counting CJK characters as two columns."""
-    out, used = "", 0
-    for ch in text:
-        w = 2 if ord(ch) > 0x2E80 else 1
-        if used + w > width:
-            break
-        out, used = out + ch, used + w
-    return out + " " * (width - used)
+    return transcript_text(student_id, ledger.transcript(student_id, as_of), as_of)
 
 
 def main(db_url: str | None = None) -> str:

@@ -24,6 +24,10 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+    from datetime import date
+
+    from .records import Transcript
     from .reports import AuditReport, RequirementResult
 
 
@@ -151,3 +155,55 @@ def report_html(report: AuditReport) -> str:
                                       for i in r.issues) + "</ul>")
     parts.append("</div>")
     return "".join(parts)
+
+
+# -- a student's record as text (the demo and the command's transcript) ---------------------------------------------
+
+_PERIOD_WORDS = {"enrolled": "enrolled", "suspended": "suspended (休学)", "resumed": "resumed (复学)",
+                 "withdrawn": "withdrew (退学)", "program_changed": "changed program (转专业)",
+                 "graduated": "graduated"}
+
+
+def periods_text(student_id: str, events: Iterable[object]) -> str:
+    """The student's status changes (enrolment, suspension 休学, resumption 复学, ...) as text, from their events."""
+    lines = [f"Study periods of {student_id}"]
+    for e in events:
+        kind = getattr(e, "kind", "")
+        if kind not in _PERIOD_WORDS:
+            continue
+        detail = ""
+        if kind == "enrolled":
+            mode = str(getattr(e, "mode", "")).replace("_", "-")
+            detail = f" in {getattr(e, 'program', '')} at {getattr(e, 'institution', '')}, {mode}"
+            employer = getattr(e, "employer", None)
+            detail += f", employer {employer}" if employer else ""
+        elif reason := getattr(e, "reason", ""):
+            detail = f": {reason}"
+        lines.append(f"  {getattr(e, 'occurred_on', '')}  {_PERIOD_WORDS[kind]}{detail}")
+    return "\n".join(lines)
+
+
+def transcript_text(student_id: str, transcript: Transcript, as_of: date | None = None) -> str:
+    """A transcript as a text table; CJK titles are fitted by display width."""
+    lines = [f"Transcript of {student_id}" + (f" as of {as_of}" if as_of else ""), ""]
+    lines.append(f"{'date':<11} {'course':<8} {'title':<16} {'credits':>7} {'grade':>6} {'GP':>4}  note")
+    for r in transcript.records:
+        note = {"retake": "retake (重修)"}.get(r.attempt or "", "")
+        if r.flagged:
+            note = f"make-up (补考), counted as {r.score}"
+        gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
+        lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {fit(r.title, 16)} {r.credits:>7} "
+                     f"{r.grade or '':>6} {gp:>4}  {note}")
+    lines.append(f"{'':<11} {'':<8} {fit('total', 16)} {transcript.total:>7}")
+    return "\n".join(lines)
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut text to a display width, counting CJK characters as two columns."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if ord(ch) > 0x2E80 else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
