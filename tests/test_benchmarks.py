@@ -15,9 +15,12 @@ def _load(name: str):
 
 
 def test_ingest_benchmark_runs_and_prints_its_ratio_last(tmp_path, capsys):
-    _load("ingest").main(["--events", "3000", "--students", "200", "--batch", "1000", "--dir", str(tmp_path)])
+    _load("ingest").main(["--events", "3000", "--students", "200", "--batch", "1000", "--import-rows", "2000",
+                          "--dir", str(tmp_path)])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"ingest ratio: \d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"import peak: [\d,]+ MiB", lines[-2])
+    assert any(line.startswith("import: 2,000 CSV rows") and "2,000 events written" in line for line in lines)
     assert any(line.startswith("verify:") and "ok=True" in line for line in lines)
 
 
