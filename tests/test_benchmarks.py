@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from scripts import load_script
 
 BENCH = Path(__file__).parent.parent / "benchmarks"
@@ -35,3 +37,15 @@ def test_statements_benchmark_runs_and_prints_its_look_up_last(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"receipt look-up: \d+\.\d\d ms", lines[-1])
     assert any(line.startswith("plan of the search:") for line in lines)
+
+
+def test_instructions_benchmark_audits_in_its_child_and_reads_callgrinds_count(tmp_path):
+    """The run under callgrind takes minutes, so its two parts are tried here: the audits the counted child makes
+    (on the audit benchmark's province, built small), and reading callgrind's count."""
+    _load("audit").main(["--students", "30", "--workers", "1", "--db", str(tmp_path / "province.db")])
+    instructions = _load("instructions")
+    assert instructions.audit_first(str(tmp_path / "province.db"), 12) == 12
+    assert instructions.audit_first(str(tmp_path / "province.db"), 0) == 0
+    assert instructions.collected("==1== Events    : Ir\n==1== Collected : 4,446,308,912\n") == 4446308912
+    with pytest.raises(RuntimeError):
+        instructions.collected("valgrind: no such tool")
