@@ -43,6 +43,9 @@ class _WithIssues(CreditLedgerError):
         """The stable codes of the issues, in order."""
         return [i.code for i in self.issues]
 
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt with its issues when sent from a worker process
+        return (type(self), (self.issues, str(self)))
+
 
 class RejectedEvent(_WithIssues):
     """An event broke a rule of the ledger; nothing of its batch was written."""
@@ -95,6 +98,9 @@ class CatalogError(CreditLedgerError, ValueError):
         prefix = f"{source}: " if source else ""
         super().__init__("\n".join(prefix + p for p in self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt with its problems when sent from a worker process
+        return (type(self), (self.problems, self.source))
+
 
 class ImportFileError(CreditLedgerError, ValueError):
     """A file of events could not be imported whole; nothing of it was written."""
@@ -107,6 +113,9 @@ class ImportFileError(CreditLedgerError, ValueError):
         text = _describe(first) if first is not None else "nothing could be imported"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(prefix + text + more)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt with its problems when sent from a worker process
+        return (type(self), (self.problems, self.source))
 
     @property
     def codes(self) -> list[str]:

@@ -1,7 +1,7 @@
 """Property tests of the graduation audit's allocation against a brute-force oracle (issue 3).
 
-The oracle below re-states the allocation rule of DESIGN.md in a few lines, without anything of
-``credit_ledger.allocation`` or ``credit_ledger.requirements``: every record counts toward one leaf that is not ``shared``, or toward none; a credit
+The oracle below re-states the allocation rule (ARCHITECTURE.md, the ``allocation`` package) in a few lines,
+without anything of ``credit_ledger.allocation`` or ``credit_ledger.requirements``: every record counts toward one leaf that is not ``shared``, or toward none; a credit
 pool's shortfall is ``max(0, need - home - min(external, max_external))``; a course list's is the catalog credits of
 its listed courses that no allocated record covers; a shared leaf takes every record it matches; ``all`` sums its
 children and ``pick n`` the n smallest. The least root shortfall over every assignment is the optimum.

@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from scripts import load_script
 
 BENCH = Path(__file__).parent.parent / "benchmarks"
@@ -47,3 +49,15 @@ def test_writers_benchmark_runs_and_prints_every_figure_last(capsys):
     engines = ["sqlite"] + (["postgresql"] if os.environ.get("CREDIT_LEDGER_TEST_PG_URL") else [])
     assert re.fullmatch(r"writers: " + ", ".join(rf"{e} {w}w b3 \d+/s" for e in engines for w in (1, 2)), lines[-1])
     assert any(re.fullmatch(r"sqlite, 2 writers, batches of 3: [\d,]+ events/s", line) for line in lines)
+
+
+def test_instructions_benchmark_audits_in_its_child_and_reads_callgrinds_count(tmp_path):
+    """The run under callgrind takes minutes, so its two parts are tried here: the audits the counted child makes
+    (on the audit benchmark's province, built small), and reading callgrind's count."""
+    _load("audit").main(["--students", "30", "--workers", "1", "--db", str(tmp_path / "province.db")])
+    instructions = _load("instructions")
+    assert instructions.audit_first(str(tmp_path / "province.db"), 12) == 12
+    assert instructions.audit_first(str(tmp_path / "province.db"), 0) == 0
+    assert instructions.collected("==1== Events    : Ir\n==1== Collected : 4,446,308,912\n") == 4446308912
+    with pytest.raises(RuntimeError):
+        instructions.collected("valgrind: no such tool")
