@@ -11,7 +11,13 @@ cost, reported separately as generation time); only ``executemany`` + ``commit``
 (building its row tuples is untimed). The last line is ``ingest ratio: X`` = ledger time / raw time. The machine is
 shared and noisy: the ratio, measured against a baseline in the same process, is the figure that counts.
 
-    python benchmarks/ingest.py [--events N] [--students N] [--batch N] [--dir DIR] [--url URL] [--profile]
+Then a file import: a CSV of ``--import-rows`` rows (500,000 by default: an enrolment per student, then course
+completions) goes through ``import_events`` into a fresh SQLite ledger in a child process, and the line before the
+ratio is ``import peak: N MiB``, that child's peak resident memory (``ru_maxrss`` of ``RUSAGE_CHILDREN``, read in a
+fresh process that runs only the import as its child).
+
+    python benchmarks/ingest.py [--events N] [--students N] [--batch N] [--import-rows N] [--dir DIR] [--url URL]
+                                [--profile]
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import random
 import resource
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,9 +62,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "(must be an empty database; the raw baseline stays on SQLite)")
     p.add_argument("--seed", type=int, default=20240901, help="random seed")
     p.add_argument("--profile", action="store_true", help="cProfile the ledger appends; top functions to stderr")
+    p.add_argument("--import-rows", type=int, default=500_000, help="rows of the CSV imported through import_events "
+                   "in a child process, for its peak memory (0: no import)")
     args = p.parse_args(argv)
-    if args.events < 0 or args.students < 1 or args.batch < 1:
-        p.error("--events must be >= 0, --students and --batch >= 1")
+    if args.events < 0 or args.students < 1 or args.batch < 1 or args.import_rows < 0:
+        p.error("--events and --import-rows must be >= 0, --students and --batch >= 1")
     return args
 
 
@@ -163,6 +172,62 @@ class RawBaseline:
 
     def close(self) -> None:
         self.conn.close()
+
+
+# -- the file import, in a child process ------------------------------------------------------------------------------
+
+
+def write_import_file(path: str, rows: int, students: int, courses: list[str], seed: int) -> None:
+    """A CSV of ``rows`` rows in the default layout: an enrolment per student (at most ``rows``), then course
+    completions of random students, written line by line (never all in memory)."""
+    rng = random.Random(seed)
+    students = min(students, rows)
+    days = [FIRST_DAY + timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)]
+    dated = [(d.isoformat(), term_of(d)) for d in days]
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write("kind,event_id,student_id,occurred_on,institution,program,mode,course,grade,attempt,term\n")
+        for i in range(students):
+            out.write(f"enrolled,{student_id(i)}-enrol,{student_id(i)},{ENROL_DATE.isoformat()},{INSTITUTION},"
+                      f"{PROGRAM},full_time,,,,\n")
+        for k in range(rows - students):
+            day, term = rng.choice(dated)
+            grade = rng.randint(40, 100) if rng.random() < 0.65 else rng.choice(FIVE_LEVEL)
+            attempt = "retake" if rng.random() < 0.10 else "regular"
+            out.write(f"course_completed,imp-{k:08d},{student_id(rng.randrange(students))},{day},{INSTITUTION},,,"
+                      f"{rng.choice(courses)},{grade},{attempt},{term}\n")
+
+
+def import_child(csv_path: str, db_path: str) -> None:
+    """The import itself (the child process): a fresh ledger, the sample catalog, ``import_events`` of the file."""
+    ledger = cl.Ledger.open(db_path, create=True)
+    ledger.load_catalog(cl.Catalog.sample())
+    t = time.perf_counter()
+    result = cl.import_events(ledger, csv_path)
+    seconds = time.perf_counter() - t
+    print(f"{result.read} {result.written} {seconds:.3f}")
+    ledger.close()
+
+
+def import_peak(csv_path: str, db_path: str) -> None:
+    """Run ``import_child`` as this (fresh) process's only child; print its output and its peak RSS in KiB."""
+    child = subprocess.run([sys.executable, __file__, "--import-child", csv_path, db_path], check=True,
+                           capture_output=True, text=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(child.stdout.strip(), peak // 1024 if sys.platform == "darwin" else peak)
+
+
+def measure_import(workdir: str, rows: int, students: int, courses: list[str], seed: int) -> tuple[float, float, int]:
+    """``(peak MiB, seconds, rows written)`` of importing a ``rows``-row CSV through ``import_events``."""
+    csv_path = os.path.join(workdir, "import.csv")
+    db_path = os.path.join(workdir, "import_ledger.db")
+    write_import_file(csv_path, rows, students, courses, seed)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(cl.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, __file__, "--import-peak", csv_path, db_path], check=True,
+                         capture_output=True, text=True, env=env).stdout.split()
+    read, written, seconds, peak_kib = int(out[0]), int(out[1]), float(out[2]), int(out[3])
+    assert read == rows, (read, rows)
+    return peak_kib / 1024, seconds, written
 
 
 # -- the run -----------------------------------------------------------------------------------------------------------
@@ -285,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
             stats.sort_stats("tottime").print_stats(25)
             print(out.getvalue(), file=sys.stderr)
 
+        if args.import_rows:
+            peak, seconds, written = measure_import(workdir, args.import_rows, args.students, courses, args.seed)
+            print(f"import: {args.import_rows:,} CSV rows through import_events in {seconds:.2f} s "
+                  f"({rate(args.import_rows, seconds)} rows/s), {written:,} events written")
+            print(f"import peak: {peak:,.0f} MiB")
+
         ratio = ledger_time / raw_time if raw_time > 0 else float("inf")
         print(f"ingest ratio: {ratio:.2f}")
         return 0 if report.ok else 1
@@ -294,4 +365,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--import-child"]:
+        import_child(*sys.argv[2:4])
+    elif sys.argv[1:2] == ["--import-peak"]:
+        import_peak(*sys.argv[2:4])
+    else:
+        sys.exit(main())

@@ -506,7 +506,9 @@ def import_(file: str, db: str = DB,
             rejects: Optional[str] = typer.Option(None, "--rejects", help="Where --skip-bad lists rejected rows "
                                                   "(default: FILE.rejects.csv)."),
             acting_as: Optional[str] = typer.Option(None, "--acting-as", help="Record as this institution."),
-            batch: int = typer.Option(5000, "--batch", min=1, help="Events per write with --skip-bad.")) -> None:
+            batch: int = typer.Option(5000, "--batch", min=1,
+                                      help="Rows read and written at a time (each a commit with --skip-bad).")
+            ) -> None:
     """Import events from a CSV or JSON Lines file: all or nothing, unless --skip-bad.
 
     Example: credit-ledger import grades-2025-1.csv --db records.db --map school-x.yaml --skip-bad

@@ -123,6 +123,11 @@ class StudentContexts:
                 del kept[student_id]
         self._seq = seq
 
+    def forget(self) -> None:
+        """Forget every kept context: what was kept of a write that was then rolled back (``Ledger.writing``)."""
+        self._kept.clear()
+        self._seq = -1
+
     def _forget_students_written_since(self, conn: Connection, seq: int) -> None:
         """Another writer appended since our last append: drop the kept contexts of the students it wrote for
         (rows are never removed and seq only grows, so the rows after our last seq are exactly what changed)."""

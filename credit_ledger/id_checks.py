@@ -200,6 +200,12 @@ class IdGuard:
         self._students.update(found.students)
         self._students.update(stored_students)
 
+    def forget(self) -> None:
+        """Forget what was kept: the batches it came from were rolled back (``Ledger.writing``)."""
+        self._pending = None
+        self._students.clear()
+        self._current = False
+
 
 def stored_id_issues(store: Store, *, readable: Container[str] | None = None) -> list[Issue]:
     """The stored student and event ids that the rules for new ids would refuse (kept as written: ``verify`` reports

@@ -20,7 +20,7 @@ re-exported here).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import CreditLedgerError, ImportFileError, PermissionDenied, RejectedEvent
 from .eventfiles import (
@@ -53,6 +53,8 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------------
 
 Progress = Callable[[int, int], None]
+"""``progress(done, total)``: rows read so far, and the rows of the file: its line count (an upper bound) while it
+is being read, the rows read at the end."""
 
 
 def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
@@ -68,48 +70,161 @@ def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
     run as a formula is written as text, ``'=...``). Events already in the ledger
     with the same content count as ``already_present``: importing a file twice writes it once.
 
+    The file is streamed, ``batch`` rows at a time, so memory stays that of a batch however long the file: all or
+    nothing appends the batches in one write transaction (``Ledger.writing``; each batch is checked against the
+    ledger with the batches before it, so an event id repeated far apart, or a look-alike of a student of an earlier
+    batch, is still refused). Every problem of reading the whole file is reported, as before any refusal; of the
+    ledger's refusals, those of the first batch refused (reading the file once more to name every line of each
+    refused event id).
+
     Args:
         progress: called with ``(done, total)`` rows as the import goes.
     """
     if batch < 1:
         raise ValueError("batch is at least 1")
-    rows = list(read_rows(path, format=format, mapping=mapping))
-    total = len(rows)
-    if progress is not None:
-        progress(0, total)
-    good = [r for r in rows if r.event is not None]
-    if not skip_bad:
-        problems = [r.error for r in rows if r.error is not None]
+    counter = _Counter(progress, _line_count(path, format))
+    rows = counter.counted(read_rows(path, format=format, mapping=mapping))
+    if skip_bad:
+        result = _import_what_can_be(ledger, rows, batch, rejects)
+    else:
+        result = _import_all(ledger, path, rows, batch, format=format, mapping=mapping)
+    counter.done()
+    return result
+
+
+def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch: int, *, format: str | None,
+                mapping: ColumnMap | str | Path | None) -> ImportResult:
+    """All or nothing: the file's batches appended in one write transaction, rolled back at the first problem."""
+    problems: list[ImportProblem] = []
+    refusal: RejectedEvent | PermissionDenied | None = None
+    read = good = written = 0
+    with ledger.writing() as session:
+        for chunk in _chunks(rows, batch):
+            read += len(chunk)
+            problems += [r.error for r in chunk if r.error is not None]
+            events = [r.event for r in chunk if r.event is not None]
+            good += len(events)
+            if problems or not events:
+                continue  # nothing more is written: the rest is read for its problems
+            try:
+                written += session.append_many(events).written
+            except (RejectedEvent, PermissionDenied) as exc:
+                refusal = exc
+                break
         if problems:
             raise ImportFileError(problems, str(path))
-        try:
-            written = _append(ledger, [r.event for r in good])
-        except (RejectedEvent, PermissionDenied) as exc:
-            raise ImportFileError(_refusals(good, exc), str(path)) from None
-        if progress is not None:
-            progress(total, total)
-        return ImportResult(read=total, written=written, already_present=len(good) - written, rejected=0)
+        if refusal is not None:
+            raise ImportFileError(_refusals_in_file(path, refusal, format=format, mapping=mapping), str(path))
+    return ImportResult(read=read, written=written, already_present=good - written, rejected=0)
 
-    rejected: list[ImportRow] = [r for r in rows if r.error is not None]
-    written = done = 0
-    for start in range(0, len(good), batch):
-        chunk = good[start:start + batch]
-        wrote, refused = _append_what_can_be(ledger, chunk)
-        written += wrote
-        rejected += refused
-        done += len(chunk)
-        if progress is not None:
-            progress(min(total, done + total - len(good)), total)
-    if progress is not None:
-        progress(total, total)
+
+def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
+                        rejects: str | Path | None) -> ImportResult:
+    """``skip_bad``: the good rows written ``batch`` at a time, each batch committed; the bad ones set aside."""
+    rejected: list[ImportRow] = []
+    read = good = written = 0
+    pending: list[ImportRow] = []
+    for row in rows:
+        read += 1
+        if row.error is not None:
+            rejected.append(row)
+            continue
+        good += 1
+        pending.append(row)
+        if len(pending) >= batch:
+            wrote, refused = _append_what_can_be(ledger, pending)
+            written, rejected, pending = written + wrote, rejected + refused, []
+    if pending:
+        wrote, refused = _append_what_can_be(ledger, pending)
+        written, rejected = written + wrote, rejected + refused
     rejected.sort(key=lambda r: r.line)
     written_to = None
     if rejects is not None:
         _write_rejects(rejects, rejected)
         written_to = str(rejects)
-    accepted = len(good) - sum(1 for r in rejected if r.event is not None)
-    return ImportResult(read=total, written=written, already_present=accepted - written, rejected=len(rejected),
+    accepted = good - sum(1 for r in rejected if r.event is not None)
+    return ImportResult(read=read, written=written, already_present=accepted - written, rejected=len(rejected),
                         rejects_file=written_to)
+
+
+def _chunks(rows: Iterable[ImportRow], size: int) -> Iterator[list[ImportRow]]:
+    """The rows, ``size`` at a time."""
+    chunk: list[ImportRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Counter:
+    """Tells ``progress`` of the rows as they are read (every ``_EVERY``, and at the start and the end)."""
+
+    def __init__(self, progress: Progress | None, total: int):
+        self.progress, self.total, self.read = progress, total, 0
+        if progress is not None:
+            progress(0, total)
+
+    def counted(self, rows: Iterable[ImportRow]) -> Iterator[ImportRow]:
+        progress = self.progress
+        for row in rows:
+            self.read += 1
+            if progress is not None and self.read % _EVERY == 0:
+                self.total = max(self.total, self.read)
+                progress(self.read, self.total)
+            yield row
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress(self.read, self.read)
+
+
+_EVERY = 1000
+"""Rows between two calls of ``progress``."""
+
+
+def _line_count(path: str | Path, format: str | None) -> int:
+    """The lines of a file (an upper bound on its rows: a CSV header and multi-line cells take lines too; 0 when it
+    can't be read: reading it will say why), counted in 1 MiB reads."""
+    newlines = returns = 0
+    last = b""
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                newlines += block.count(b"\n")
+                returns += block.count(b"\r")
+                last = block[-1:]
+    except (OSError, ValueError):
+        return 0
+    lines = max(newlines, returns) + (1 if last not in (b"", b"\n", b"\r") else 0)
+    header = (format or FORMATS.get(Path(path).suffix.lower())) == "csv"
+    return max(lines - header, 0)
+
+
+def _refusals_in_file(path: str | Path, exc: CreditLedgerError, *, format: str | None,
+                      mapping: ColumnMap | str | Path | None) -> list[ImportProblem]:
+    """The ledger's refusal as problems naming the lines of the refused events, every line of the file with a
+    refused id (the file is read once more, keeping only those lines); or, as ever, the problems of reading the
+    file, when the rows after the refused batch have any."""
+    named = {i.event_id for i in getattr(exc, "issues", []) if i.event_id}
+    found: list[ImportRow] = []
+    unread: list[ImportProblem] = []
+    good = 0
+    first: ImportRow | None = None
+    for row in read_rows(path, format=format, mapping=mapping):
+        if row.error is not None:
+            unread.append(row.error)
+        if row.event is None:
+            continue
+        good += 1
+        first = first or row
+        if row.event.event_id in named:
+            found.append(row)
+    if unread:
+        return unread
+    return _refusals(found or ([first] if first is not None else []), exc, good=good)
 
 
 def _append(ledger: Any, events: list[Any]) -> int:
@@ -145,16 +260,19 @@ def _append_what_can_be(ledger: Any, rows: list[ImportRow]) -> tuple[int, list[I
     return written, refused
 
 
-def _refusals(rows: list[ImportRow], exc: CreditLedgerError) -> list[ImportProblem]:
-    """The ledger's refusal, as problems naming the lines of the refused events (every line with a refused id)."""
+def _refusals(rows: list[ImportRow], exc: CreditLedgerError, good: int | None = None) -> list[ImportProblem]:
+    """The ledger's refusal, as problems naming the lines of the refused events (every line with a refused id).
+    ``good``: how many events were appended (default: ``rows``); when one was, a refusal naming no event is its
+    refusal."""
+    single = rows[0] if rows and (len(rows) if good is None else good) == 1 else None
     lines: dict[str, list[int]] = {}
     for r in rows:
         lines.setdefault(r.event.event_id, []).append(r.line)
     problems: list[ImportProblem] = []
     for issue in getattr(exc, "issues", []):
         where = lines.get(issue.event_id or "", [])
-        if not where and len(rows) == 1:
-            where = [rows[0].line]
+        if not where and single is not None:
+            where = [single.line]
         for line in where:
             problems.append(ImportProblem(line=line, code=issue.code, message=issue.message))
     if not problems:

@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator
 
@@ -179,31 +180,47 @@ class Ledger:
         batch = [_as_event(e) for e in events]
         if not batch:
             return Receipts([], [], [])
-        with gc_paused(len(batch)), self._store.write() as conn:
-            self._catalogs.sync(conn)
-            existing = self._store.find_events(conn, (e.event_id for e in batch))
-            new = self._new_events(batch, existing)
-            written = self._write(conn, new) if new else None
-        if written is None:  # every event was in the ledger already
-            return _receipts(batch, existing, new, [], [])
-        # committed: keep what the checks learnt (a refused or failed batch leaves the cache as it was)
-        chained, learnt = written
-        self._contexts.keep(learnt, chained.heads, chained.last_seq)
-        self._ids.keep()
-        if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
-            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes, len(new))
-        return _receipts(batch, existing, new, chained.seqs, chained.hashes)
+        with self.writing() as session:
+            return session.append_many(batch)
 
-    def _new_events(self, batch: list[Any], existing: dict[str, StoredEvent]) -> list[Any]:
+    @contextmanager
+    def writing(self) -> Iterator["WriteSession"]:
+        """One write transaction for many batches: ``session.append_many(batch)`` checks and chains each batch onto
+        the ledger as it stands in the transaction (the batches before it included), and the whole is committed when
+        the block ends, or none of it when the block raises. An import streams a big file through one: its memory is
+        a batch's, and it is still all or nothing.
+
+        The ledger's write lock is held for the whole block (other writers wait); a refused batch writes nothing and
+        leaves the session usable.
+        """
+        session: WriteSession | None = None
+        try:
+            with self._store.write() as conn:
+                session = WriteSession(self, conn)
+                yield session
+        except BaseException:
+            if session is not None and session.kept:  # what the cache learnt of batches rolled back is forgotten
+                self._contexts.forget()
+                self._ids.forget()
+            raise
+        finally:
+            if session is not None:
+                session.closed = True
+
+    def _new_events(self, batch: list[Any], existing: dict[str, StoredEvent], since: int = -1) -> list[Any]:
         """The batch's events not in the ledger yet, once each; an event id already used for another fact (stored,
-        or earlier in the batch), or stored by another institution than the acting one, is refused."""
+        or earlier in the batch), or stored by another institution than the acting one, is refused. A row after
+        ``since`` was written earlier in the same write (``WriteSession``): it counts as earlier in the batch."""
         new: list[Any] = []
         seen: dict[str, Any] = {}
         issues: list[Issue] = []
         for e in batch:
             stored = existing.get(e.event_id)
             prior = seen.get(e.event_id)
-            if stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
+            if stored is not None and 0 <= since < stored.seq:  # written earlier in this write session
+                if stored.student_id != e.student_id or not _same_content(read_event(stored.payload, stored.seq), e):
+                    issues.append(_duplicate(e, "appears twice in the batch with different content"))
+            elif stored is not None and self.acting_as is not None and stored.recorded_by != self.acting_as:
                 issues.append(_not_recorded_by(e, self.acting_as))
             elif stored is not None:
                 if stored.student_id != e.student_id or not _same_content(read_event(stored.payload, stored.seq), e):
@@ -443,6 +460,54 @@ class Ledger:
         """The hash of the latest checkpoint: publish it to make later rewriting of the whole file detectable."""
         with self._store.read() as conn:
             return self._store.last_checkpoint(conn)[1]
+
+
+class WriteSession:
+    """Batches appended in one write transaction (``Ledger.writing``): each is checked against the ledger as it
+    stands in the transaction, the batches written before it included, so an event id repeated thousands of rows
+    apart, or a look-alike of a student of an earlier batch, is still found."""
+
+    def __init__(self, ledger: Ledger, conn: Any):
+        self._ledger = ledger
+        self._conn = conn
+        self._since = ledger._store.max_seq(conn)
+        """The ledger's highest seq when the session began: the rows after it are the session's."""
+        self.kept = False
+        """Whether the ledger's caches learnt of a batch of this session (forgotten if it rolls back)."""
+        self.closed = False
+        self.broken = False
+        """An error other than a refusal ended the session: nothing more is written in it."""
+
+    def append_many(self, events: Iterable[Any]) -> Receipts:
+        """Check, chain and store a batch in the session's transaction: as ``Ledger.append_many``, except that the
+        batch is committed (or not) with the session."""
+        if self.closed or self.broken:
+            raise RuntimeError("this write session is over" if self.closed else
+                               "this write session failed; its transaction will be rolled back")
+        batch = [_as_event(e) for e in events]
+        if not batch:
+            return Receipts([], [], [])
+        ledger, conn = self._ledger, self._conn
+        try:
+            with gc_paused(len(batch)):
+                ledger._catalogs.sync(conn)
+                existing = ledger._store.find_events(conn, (e.event_id for e in batch))
+                new = ledger._new_events(batch, existing, self._since)
+                if not new:  # every event was in the ledger already
+                    return _receipts(batch, existing, new, [], [])
+                chained, learnt = ledger._write(conn, new)
+        except (RejectedEvent, PermissionDenied, CatalogError):
+            raise  # refused before anything was written: the session goes on
+        except BaseException:
+            self.broken = True
+            raise
+        # the batch is written in the transaction: the caches learn it now (forgotten if the session rolls back)
+        self.kept = True
+        ledger._contexts.keep(learnt, chained.heads, chained.last_seq)
+        ledger._ids.keep()
+        if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
+            return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes, len(new))
+        return _receipts(batch, existing, new, chained.seqs, chained.hashes)
 
 
 def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any], seqs: list[int],

@@ -17,7 +17,8 @@ writes a checkpoint too, over no rows). ``verify_store`` reads every row, checkp
 Only this module talks SQL; it knows rows, not rules, and hashes nothing itself: where it writes a checkpoint or a
 stored catalog it asks ``chain`` for the hash, over the previous hash it reads in the same write transaction.
 The hash names (``GENESIS``, ``row_hash``, ``checkpoint_hash``, ``content_hash``, ``subject_of``, ``Finding``,
-``EVENT_COLUMNS``) live in ``chain`` and are re-exported here.
+``EVENT_COLUMNS``) live in ``chain`` and are re-exported here; the schema versions and their upgrades
+(``SCHEMA_VERSION``, ``MIGRATIONS``) live in ``migrations``, and are re-exported here too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Index, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
@@ -49,14 +50,21 @@ from .chain import (
     subject_of,
 )
 from .errors import CreditLedgerError
-from .identifiers import KEY_CHARS, RULES_VERSION, skeleton_key
+from .identifiers import KEY_CHARS
+from .migrations import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    identifier_rules,
+    rebuild_identifiers,
+    upgrade_1_to_2,
+    upgrade_2_to_3,
+    upgrade_3_to_4,
+)
 from .opening import look_before_opening, no_ledger, same_file
 
-SCHEMA_VERSION = 3
-"""The version of the tables this library writes, recorded in ``ledger_meta``. 1: the first tables; 2: an index on
-``events (kind, recorded_by)``, for what an acting institution may read; 3: ``identifiers``, the skeleton of every
-student and event id, for the look-alike check. Opening a ledger of an older version upgrades it (``MIGRATIONS``) in
-the transaction that opens it; a newer one is refused, naming both versions."""
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+"""The type of a column holding a seq (``migrations.SEQ_COLUMNS``): ``BIGINT`` on PostgreSQL, and on SQLite the
+``INTEGER`` that makes ``seq`` the rowid (64-bit there already)."""
 
 _CHUNK = 900
 """Bound parameters per IN list (SQLite's older limit is 999)."""
@@ -71,10 +79,10 @@ class EventRow(SQLModel, table=True):
         Index("ix_events_kind_recorded_by", "kind", "recorded_by"),
     )
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
     event_id: str = Field(max_length=128, unique=True)
     student_id: str = Field(max_length=128)
-    student_seq: int
+    student_seq: int = Field(sa_type=SEQ)
     kind: str = Field(max_length=32)
     occurred_on: date
     subject: str | None = Field(default=None, max_length=300)
@@ -90,9 +98,9 @@ class CheckpointRow(SQLModel, table=True):
 
     __tablename__ = "checkpoints"
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    first_seq: int
-    last_seq: int
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    first_seq: int = Field(sa_type=SEQ)
+    last_seq: int = Field(sa_type=SEQ)
     recorded_at: str = Field(max_length=40)
     catalog_hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
@@ -136,7 +144,7 @@ class IdentifierRow(SQLModel, table=True):
               postgresql_where=text("student_key IS NOT NULL")),
     )
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
     event_key: str = Field(max_length=KEY_CHARS)
     student_key: str | None = Field(default=None, max_length=KEY_CHARS)
     """Only on the student's first row."""
@@ -145,52 +153,6 @@ class IdentifierRow(SQLModel, table=True):
 GUARDED_TABLES = ("events", "checkpoints", "catalogs")
 LEDGER_TABLES = (*GUARDED_TABLES, "ledger_meta", "identifiers")
 """Every table of a ledger (``EventRow``, ``CheckpointRow``, ``CatalogRow``, ``MetaRow``, ``IdentifierRow``)."""
-
-
-# -- schema versions ---------------------------------------------------------------------------------------------------
-
-
-def upgrade_1_to_2(conn: Connection) -> None:
-    """Version 2 adds an index on ``events (kind, recorded_by)``."""
-    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_events_kind_recorded_by ON events (kind, recorded_by)")
-
-
-def upgrade_2_to_3(conn: Connection) -> None:
-    """Version 3 adds ``identifiers`` (made by ``create_all`` before the upgrades run), filled from the events."""
-    rebuild_identifiers(conn)
-
-
-def identifier_rules(conn: Connection) -> str | None:
-    """The rules version the ledger's ``identifiers`` were made under (``None``: never made)."""
-    found = conn.exec_driver_sql("SELECT value FROM ledger_meta WHERE key = 'identifier_rules'").scalar()
-    return None if found is None else str(found)
-
-
-def rebuild_identifiers(conn: Connection) -> None:
-    """Make ``identifiers`` again from the events, under the current ``identifiers.RULES_VERSION``."""
-    param = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql("DELETE FROM identifiers")
-    students: set[str] = set()
-    rows: list[tuple[int, str, str | None]] = []
-    insert = f"INSERT INTO identifiers (seq, event_key, student_key) VALUES ({param}, {param}, {param})"
-    for seq, event_id, student_id in conn.exec_driver_sql("SELECT seq, event_id, student_id FROM events ORDER BY seq"):
-        first = student_id not in students
-        students.add(student_id)
-        rows.append((seq, skeleton_key(event_id), skeleton_key(student_id) if first else None))
-        if len(rows) >= 10_000:
-            conn.exec_driver_sql(insert, rows)
-            rows = []
-    if rows:
-        conn.exec_driver_sql(insert, rows)
-    updated = conn.exec_driver_sql(f"UPDATE ledger_meta SET value = {param} WHERE key = 'identifier_rules'",
-                                   (RULES_VERSION,))
-    if not updated.rowcount:
-        conn.exec_driver_sql(f"INSERT INTO ledger_meta (key, value) VALUES ('identifier_rules', {param})",
-                             (RULES_VERSION,))
-
-
-MIGRATIONS = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
-"""``{n: upgrade from version n to n + 1}``; each runs inside the transaction that opens the ledger."""
 
 
 # -- engines -----------------------------------------------------------------------------------------------------------
@@ -696,4 +658,5 @@ def verify_store(store: Store) -> tuple[int, Finding | None]:
 __all__ = ["CatalogRow", "CheckpointRow", "EVENT_COLUMNS", "EventRow", "Finding", "GENESIS", "GUARDED_TABLES",
            "IdentifierRow", "MIGRATIONS", "MetaRow", "SCHEMA_VERSION", "Store", "StoredEvent", "checkpoint_hash",
            "content_hash", "identifier_rules", "is_ledger_file", "make_engine", "normalise_url", "rebuild_identifiers",
-           "row_hash", "sqlite_file", "subject_of", "upgrade_1_to_2", "upgrade_2_to_3", "verify_store"]
+           "row_hash", "sqlite_file", "subject_of", "upgrade_1_to_2", "upgrade_2_to_3", "upgrade_3_to_4",
+           "verify_store"]

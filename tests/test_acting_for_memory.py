@@ -153,6 +153,25 @@ def test_load_catalog(memory):
     assert hnjx.catalog.course("HNJX", "HN-NEW").credits == Decimal("2.00")
 
 
+def test_writing(memory):
+    """A school's write session on the in-memory ledger: its batches in one transaction, another school's student
+    refused inside it (the session goes on), and nothing of it left when the block raises."""
+    hnjx = memory.acting_for("HNJX")
+    before = memory.count()
+    with hnjx.writing() as session:
+        assert session.append_many([cl.CourseCompleted(event_id="S1-c3", student_id="S1", occurred_on=D(2026, 1, 13),
+                                                       institution="HNJX", course="PUB106", grade=70)]).written == 1
+        with pytest.raises(cl.PermissionDenied):
+            session.append_many([cl.CourseCompleted(event_id="X9-c1", student_id="X1", occurred_on=D(2026, 1, 13),
+                                                    institution="XTJX", course="XT-CNC1", grade=70)])
+    assert memory.count() == before + 1
+    with pytest.raises(KeyError), hnjx.writing() as session:
+        session.append_many([cl.CourseCompleted(event_id="S1-c4", student_id="S1", occurred_on=D(2026, 1, 14),
+                                                institution="HNJX", course="MT101", grade=70)])
+        raise KeyError("rolled back")
+    assert memory.count() == before + 1 and memory.verify().ok
+
+
 def test_every_public_method_is_tried_here():
     """A new public method of the Ledger needs a test of its own here (on an in-memory ledger, via acting_for)."""
     source = inspect.getsource(inspect.getmodule(test_every_public_method_is_tried_here))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -17,9 +18,12 @@ def _load(name: str):
 
 
 def test_ingest_benchmark_runs_and_prints_its_ratio_last(tmp_path, capsys):
-    _load("ingest").main(["--events", "3000", "--students", "200", "--batch", "1000", "--dir", str(tmp_path)])
+    _load("ingest").main(["--events", "3000", "--students", "200", "--batch", "1000", "--import-rows", "2000",
+                          "--dir", str(tmp_path)])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"ingest ratio: \d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"import peak: [\d,]+ MiB", lines[-2])
+    assert any(line.startswith("import: 2,000 CSV rows") and "2,000 events written" in line for line in lines)
     assert any(line.startswith("verify:") and "ok=True" in line for line in lines)
 
 
@@ -37,6 +41,14 @@ def test_statements_benchmark_runs_and_prints_its_look_up_last(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"receipt look-up: \d+\.\d\d ms", lines[-1])
     assert any(line.startswith("plan of the search:") for line in lines)
+
+
+def test_writers_benchmark_runs_and_prints_every_figure_last(capsys):
+    _load("writers").main(["--events", "12", "--writers", "1,2", "--batch", "3"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    engines = ["sqlite"] + (["postgresql"] if os.environ.get("CREDIT_LEDGER_TEST_PG_URL") else [])
+    assert re.fullmatch(r"writers: " + ", ".join(rf"{e} {w}w b3 \d+/s" for e in engines for w in (1, 2)), lines[-1])
+    assert any(re.fullmatch(r"sqlite, 2 writers, batches of 3: [\d,]+ events/s", line) for line in lines)
 
 
 def test_instructions_benchmark_audits_in_its_child_and_reads_callgrinds_count(tmp_path):

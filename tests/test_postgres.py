@@ -119,7 +119,7 @@ def test_the_tables_have_postgresql_types(pg_ledger, pg_url):
     with _sql(pg_url) as db:
         types = dict(db.execute("SELECT column_name, data_type FROM information_schema.columns "
                                 "WHERE table_name = 'events'").fetchall())
-    assert types["occurred_on"] == "date" and types["payload"] == "text" and types["seq"] == "integer"
+    assert types["occurred_on"] == "date" and types["payload"] == "text" and types["seq"] == "bigint"
     assert pg_ledger.events("S1")[0].occurred_on == date(2025, 9, 1)
 
 

@@ -7,10 +7,12 @@ from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import DBAPIError
 
 import credit_ledger as cl
 from credit_ledger import storage
 from credit_ledger.identifiers import RULES_VERSION
+from credit_ledger.migrations import SEQ_COLUMNS
 from credit_ledger.storage import SCHEMA_VERSION, normalise_url
 
 INDEX = "ix_events_kind_recorded_by"
@@ -155,7 +157,7 @@ def test_a_version_2_ledger_is_upgraded_with_the_skeletons_of_its_ids(ledger_url
         head = ledger.head()
     _as_version_2(ledger_url)
     with cl.Ledger.open(ledger_url) as ledger:
-        assert _version(ledger_url) == str(SCHEMA_VERSION) == "3"
+        assert _version(ledger_url) == str(SCHEMA_VERSION) == "4"
         assert _identifier_rows(ledger_url) == 3  # one row per event row
         report = ledger.verify()
         assert report.ok and ledger.head() == head
@@ -204,3 +206,100 @@ def test_skeletons_made_under_other_rules_are_made_again(ledger_url, catalog):
         stale = conn.exec_driver_sql("SELECT COUNT(*) FROM identifiers WHERE event_key = 'stale'").scalar()
     engine.dispose()
     assert rules == RULES_VERSION and stale == 0
+
+
+# -- version 4: 64-bit seqs on PostgreSQL ------------------------------------------------------------------------------
+
+
+def _as_version_3(url: str) -> None:
+    """Make a ledger look as version 3 left it: on PostgreSQL, its seq columns 32-bit ``INTEGER``."""
+    engine = _raw(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'")
+        if conn.dialect.name == "postgresql":
+            for table, columns in SEQ_COLUMNS.items():
+                conn.exec_driver_sql(f"ALTER TABLE {table} "
+                                     + ", ".join(f"ALTER COLUMN {c} TYPE INTEGER" for c in columns))
+    engine.dispose()
+
+
+def _seq_types(url: str) -> set[str]:
+    """The types of every seq column (``migrations.SEQ_COLUMNS``), as the database names them."""
+    engine = _raw(url)
+    with engine.connect() as conn:
+        found = {str(c["type"]) for table, columns in SEQ_COLUMNS.items()
+                 for c in inspect(conn).get_columns(table) if c["name"] in columns}
+    engine.dispose()
+    return found
+
+
+def _takes_a_seq_past_32_bits(url: str) -> bool:
+    """Whether ``events.seq`` holds 3,000,000,000 (tried in a transaction that is rolled back)."""
+    engine = _raw(url)
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.exec_driver_sql(
+                "INSERT INTO events (seq, event_id, student_id, student_seq, kind, occurred_on, recorded_at, payload, "
+                "prev_hash, event_hash) VALUES (3000000000, 'far', 'far', 3000000000, 'enrolled', '2025-09-01', "
+                "'now', '{}', 'x', 'y')")
+            tx.rollback()
+        return True
+    except DBAPIError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _upgraded_to_4(url: str, head: str) -> None:
+    expected = {"BIGINT"} if url.startswith("postgresql") else {"INTEGER"}
+    with cl.Ledger.open(url) as ledger:
+        assert _version(url) == str(SCHEMA_VERSION) == "4"
+        assert _seq_types(url) == expected and _takes_a_seq_past_32_bits(url)
+        report = ledger.verify()
+        assert report.ok and report.checked == 2 and ledger.head() == head  # the hash chain is as it was
+        ledger.append(cl.CourseCompleted(event_id="S1-c2", student_id="S1", occurred_on=date(2026, 1, 6),
+                                         institution="HNJX", course="CNC201", grade=80))
+        assert ledger.verify().ok and [e.event_id for e in ledger.events("S1")] == ["S1-enrol", "S1-c1", "S1-c2"]
+        with pytest.raises(cl.RejectedEvent, match="id_lookalike"):
+            ledger.append(cl.Enrolled(event_id="y-enrol", student_id="Sl", occurred_on=date(2025, 9, 1),
+                                      institution="HNJX", program="CNC-SR-2025"))
+
+
+def test_a_new_ledger_has_64_bit_seqs(ledger_url):
+    with cl.Ledger.open(ledger_url, create=True):
+        pass
+    assert _seq_types(ledger_url) == ({"BIGINT"} if ledger_url.startswith("postgresql") else {"INTEGER"})
+    assert _takes_a_seq_past_32_bits(ledger_url)
+
+
+def test_a_version_3_ledger_is_upgraded_to_64_bit_seqs(ledger_url, catalog):
+    head = _populated(ledger_url, catalog)
+    _as_version_3(ledger_url)
+    if ledger_url.startswith("postgresql"):  # the old shape: 32 bits
+        assert _seq_types(ledger_url) == {"INTEGER"} and not _takes_a_seq_past_32_bits(ledger_url)
+    _upgraded_to_4(ledger_url, head)
+
+
+def test_a_version_2_ledger_is_upgraded_to_version_4(ledger_url, catalog):
+    head = _populated(ledger_url, catalog)
+    _as_version_3(ledger_url)
+    _as_version_2(ledger_url)
+    _upgraded_to_4(ledger_url, head)
+    assert _identifier_rows(ledger_url) == 3
+
+
+def test_a_failed_upgrade_to_version_4_leaves_version_3(ledger_url, catalog, monkeypatch):
+    head = _populated(ledger_url, catalog)
+    _as_version_3(ledger_url)
+    old = _seq_types(ledger_url)
+
+    def half_done(conn):
+        storage.upgrade_3_to_4(conn)
+        raise RuntimeError("the upgrade failed half-way")
+
+    monkeypatch.setitem(storage.MIGRATIONS, 3, half_done)
+    with pytest.raises(RuntimeError, match="half-way"):
+        cl.Ledger.open(ledger_url)
+    assert _version(ledger_url) == "3" and _seq_types(ledger_url) == old
+    monkeypatch.undo()
+    _upgraded_to_4(ledger_url, head)
