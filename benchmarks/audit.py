@@ -175,7 +175,7 @@ def stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float
 def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
     from credit_ledger import graduation, history, requirements
     from credit_ledger.chain import check_record
-    from credit_ledger.reading import read_event
+    from credit_ledger.reading import read_checked_event
     from credit_ledger.storage import Store
 
     out: dict[str, float] = {}
@@ -194,7 +194,7 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
         raise SystemExit("the benchmark's ledger does not check: rebuild it")
     out["check rows"] = time.perf_counter() - t
     t = time.perf_counter()
-    events = {sid: [read_event(r[4], r[0]) for r in rows[sid]] for sid in ids}
+    events = {sid: [read_checked_event(r[4], r[0]) for r in rows[sid]] for sid in ids}
     out["parse events"] = time.perf_counter() - t
     catalog = ledger.catalog
     replay, solve = history.transcript_records, requirements.solve

@@ -97,8 +97,9 @@ def trusted_decoder(models: Mapping[str, type[BaseModel]], *, tag: str = "kind")
     full validation's time per event (the standard library's ``json`` or ``orjson`` into dicts, then converted in
     Python, were no quicker than validation itself).
 
-    What keeps it safe: it only ever reads rows the chain check passed before it (``chain.check_record``: the row
-    is byte for byte what the library wrote, and the library validated every event it wrote). Even so it builds no
+    What keeps it safe: it is only given rows the chain check passed before it (``reading.read_checked_event``,
+    after ``chain.check_record``: the row is byte for byte what the library wrote, and the library validated every
+    event it wrote); rows read without that check are validated in full. Even so it builds no
     half event: anything not exactly as the library writes it (not JSON, an unknown tag, a missing or unknown
     field, a value of another type, a literal or enum value not among its choices, a date not ``YYYY-MM-DD``) gives
     ``None``, and the models' own checks run on what it builds (``AfterValidator`` functions, after field

@@ -22,7 +22,7 @@ import credit_ledger as cl
 from credit_ledger.chain import row_hash
 from credit_ledger.fast import trusted_decoder
 from credit_ledger.models import EVENT_ADAPTER, EVENT_CLASSES
-from credit_ledger.reading import decode_trusted, read_event
+from credit_ledger.reading import decode_trusted, read_checked_event
 
 
 def _same(a: Any, b: Any, where: str = "event") -> None:
@@ -58,7 +58,7 @@ def test_the_trusted_decode_is_full_validation_for_every_kind(kind, data):
     assert fast == event
     assert fast == full and hash(fast) == hash(full)
     assert fast.model_dump_json() == text
-    assert read_event(text, 1) == full
+    assert read_checked_event(text, 1) == full
 
 
 def _canonical(**extra: Any) -> dict:
@@ -89,14 +89,14 @@ def test_what_is_not_an_event_is_no_event(what, data):
     text = json.dumps(data, ensure_ascii=False)
     assert decode_trusted(text) is None, what
     with pytest.raises(cl.IntegrityError, match="row 7 does not hold a valid event"):
-        read_event(text, 7)
+        read_checked_event(text, 7)
 
 
 @pytest.mark.parametrize("text", ["", "{", "null", '"kind":"enrolled"', '{"kind":"enrolled"}', "\ud800"])
 def test_text_that_is_no_json_object_is_no_event(text):
     assert decode_trusted(text) is None
     with pytest.raises(cl.IntegrityError):
-        read_event(text, 1)
+        read_checked_event(text, 1)
 
 
 @pytest.mark.parametrize("first", ["enrolled", "course_completed", "nothing"])
@@ -115,9 +115,9 @@ def test_the_kind_marker_only_chooses_what_to_try(first):
     assert fast is None or (full is not None and fast == full and type(fast) is type(full))
     if full is None:
         with pytest.raises(cl.IntegrityError):
-            read_event(text, 1)
+            read_checked_event(text, 1)
     else:
-        assert read_event(text, 1) == full
+        assert read_checked_event(text, 1) == full
 
 
 def test_json_of_an_older_version_is_validated_in_full_and_read():
@@ -130,7 +130,7 @@ def test_json_of_an_older_version_is_validated_in_full_and_read():
     del data["source_student_id"]
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     assert decode_trusted(text) is None
-    assert read_event(text, 1) == event
+    assert read_checked_event(text, 1) == event
 
 
 def test_a_model_the_plan_cannot_follow_is_refused_when_the_decoder_is_made():
