@@ -164,15 +164,15 @@ class _Plan:
             for name in f.info.fields:
                 checks.setdefault(name, []).append(_of_the_value(f.func, f"{cls.__name__}.{name}"))
         fields = []
-        self.steps: list[tuple[int, Callable[[Any], Any]]] = []
-        """Per field that needs one, in order: its place and what turns the struct's value into the model's."""
-        for i, (name, info) in enumerate(cls.model_fields.items()):
+        self.steps: list[tuple[str, Callable[[Any], Any]]] = []
+        """Per field that needs one, in order: its name and what turns the struct's value into the model's."""
+        for name, info in cls.model_fields.items():
             struct_type, convert, field_checks = _struct_type(info.annotation, info.metadata,
                                                               f"{cls.__name__}.{name}")
             fields.append((name, struct_type))
             field_checks += checks.get(name, [])
             if convert is not None or field_checks:
-                self.steps.append((i, _then(convert, field_checks)))
+                self.steps.append((name, _then(convert, field_checks)))
         self.names = tuple(cls.model_fields)
         self.struct = msgspec.defstruct(f"{cls.__name__}Struct", fields, forbid_unknown_fields=True)
         self.make: Callable[[dict[str, Any], tuple[str, ...]], Any] = attrgetter("trusted_fields")(cls)
@@ -198,13 +198,10 @@ class _Plan:
         return nested
 
     def build(self, struct: Any) -> Any:
-        values = _as_tuple(struct)
-        if self.steps:
-            changed = list(values)
-            for i, step in self.steps:
-                changed[i] = step(changed[i])
-            values = tuple(changed)
-        obj = self.make(dict(zip(self.names, values, strict=True)), self.names)
+        fields = _as_dict(struct)  # the model's fields in declaration order: the struct's
+        for name, step in self.steps:
+            fields[name] = step(fields[name])
+        obj = self.make(fields, self.names)
         for after in self.afters:
             after(obj)
         return obj
@@ -225,6 +222,12 @@ def _is_identity_for_dicts(func: Callable[[Any], Any]) -> bool:
 
 
 def _then(convert: Callable[[Any], Any] | None, checks: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """``convert``, then each of ``checks`` (one function when there is one)."""
+    if convert is None and len(checks) == 1:
+        return checks[0]
+    if convert is not None and not checks:
+        return convert
+
     def run(value: Any) -> Any:
         if convert is not None:
             value = convert(value)
@@ -280,6 +283,6 @@ def _struct_type(annotation: Any, metadata: list[Any], where: str
     raise TypeError(f"{where}: {annotation!r} cannot be planned")
 
 
-_as_tuple = msgspec.structs.astuple
+_as_dict = msgspec.structs.asdict
 
 __all__ = ["BULK_EVENTS", "gc_paused", "trusted_decoder"]
