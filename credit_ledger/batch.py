@@ -30,20 +30,22 @@ from .reading import StoredCatalog, read_record
 from .storage import Store
 
 
-WORKER_BREAK_EVEN = 1500
+WORKER_BREAK_EVEN = 2000
 """How many students a process must have to audit for starting it to pay. A worker process costs its start (a new
-interpreter importing the library, opening the ledger and reading its catalog: about 2 s of one core on the 2-core
-machine, measured by ``audit_all`` of 200 to 2,000 students of the audit benchmark's province with one and two
-workers) and the reports' trip back as JSON (about a tenth of an audit each); it saves half of each audit it takes
-(about 1.5 to 3.5 ms on that machine). Two workers came out even at about 1,500 students, so a batch gets one process
-more for every 1,500 students, up to the machine's cores."""
+interpreter importing the library, opening the ledger and reading its catalog) and each report's trip back as JSON
+(about 0.25 ms); it saves half of each audit it takes (reading, checking, decoding and auditing a student: 2.5 to
+4 ms in one process). Measured on the 2-core machine with ``audit_all`` of the audit benchmark's province: the start
+costs about 2 s (200 students: 0.8-1.0 s in one process, 2.4-3.3 s in two), so a second process pays from about
+2 s / (1 to 1.7 ms saved per student) = 1,200 to 2,000 students when a core is free for it; on that machine, shared
+with other work at the time, two processes were still slower at 3,000 students (11-13 s against 15 s). Hence one
+process per 2,000 students, up to the machine's cores: a province gets every core, a school's class gets one."""
 
 
 def default_workers(students: int, *, cores: int | None = None) -> int:
     """How many processes ``audit_all(workers=None)`` uses for a batch of ``students``: one per
     ``WORKER_BREAK_EVEN`` students, at least one, at most ``cores`` (default: this machine's).
 
-    >>> default_workers(200, cores=2), default_workers(2999, cores=2), default_workers(3000, cores=2)
+    >>> default_workers(200, cores=2), default_workers(3999, cores=2), default_workers(4000, cores=2)
     (1, 1, 2)
     >>> default_workers(1_000_000, cores=8)
     8

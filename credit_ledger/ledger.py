@@ -313,7 +313,7 @@ class Ledger:
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
         ``workers - 1`` others, each reading the ledger itself (a file or server ledger; an in-memory one is audited
         here). ``workers=None`` (the default) chooses: this machine's cores for a batch big enough to pay for
-        starting them, one process per ``batch.WORKER_BREAK_EVEN`` (1,500) students, else this process alone; the
+        starting them, one process per ``batch.WORKER_BREAK_EVEN`` (2,000) students, else this process alone; the
         reports are the same either way. Reports come back in order, ``chunk`` students at a time (small chunks keep
         few reports waiting their turn in this process: fewer for the garbage collector to walk over and over)."""
         day = as_of or date.today()
