@@ -13,7 +13,9 @@ It prints audits per second, the batch time over the scan time, the per-audit ti
 the allocations were found (greedy proved optimal by the bound, branch and bound, integer program) and the solver's
 own time per method (over 2,000 audits in this process), where one process's audit time goes (over 1,000 audits:
 reading, checking the rows against their chain, parsing, the audit with its replay and allocation, a report's trip
-between processes), and last the line ``audit rate: N/s``.
+between processes), a portal's wait for one student (``portal ratio``: the median ``Ledger.audit`` of one student
+from the file ledger over the median pure audit of the same student's events already in memory,
+``graduation.audit_history``, over 200 students), and last the line ``audit rate: N/s`` (full reports, all cores).
 
     python benchmarks/audit.py [--students N] [--workers N] [--chunk N] [--db PATH] [--seed N] [--profile]
 """
@@ -173,7 +175,7 @@ def stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float
 def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, float]:
     from credit_ledger import graduation, history, requirements
     from credit_ledger.chain import check_record
-    from credit_ledger.reading import read_event
+    from credit_ledger.reading import read_checked_event
     from credit_ledger.storage import Store
 
     out: dict[str, float] = {}
@@ -192,7 +194,7 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
         raise SystemExit("the benchmark's ledger does not check: rebuild it")
     out["check rows"] = time.perf_counter() - t
     t = time.perf_counter()
-    events = {sid: [read_event(r[4], r[0]) for r in rows[sid]] for sid in ids}
+    events = {sid: [read_checked_event(r[4], r[0]) for r in rows[sid]] for sid in ids}
     out["parse events"] = time.perf_counter() - t
     catalog = ledger.catalog
     replay, solve = history.transcript_records, requirements.solve
@@ -224,6 +226,29 @@ def _stage_times(path: str, ledger: cl.Ledger, ids: list[str]) -> dict[str, floa
         graduation.AuditReport.model_validate_json(text)
     out["report from JSON (parent)"] = time.perf_counter() - t
     return {k: v / len(ids) for k, v in out.items()}
+
+
+def portal_times(ledger: cl.Ledger, ids: list[str]) -> tuple[float, float]:
+    """The median time of ``Ledger.audit`` of one student (what a portal asks: read, check, decode, access, audit)
+    and of the pure audit of the same student's events already in memory (``audit_history``), in seconds, over
+    ``ids``: each student once warm, then each timed the two ways in turn, three times."""
+    from credit_ledger.graduation import audit_history
+
+    catalog = ledger.catalog
+    events = {sid: ledger.events(sid) for sid in ids}
+    for sid in ids:
+        ledger.audit(sid, as_of=AS_OF)
+        audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid)
+    facade, pure = [], []
+    for _ in range(3):
+        for sid in ids:
+            t = time.perf_counter()
+            ledger.audit(sid, as_of=AS_OF)
+            facade.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid)
+            pure.append(time.perf_counter() - t)
+    return statistics.median(facade), statistics.median(pure)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -292,6 +317,7 @@ def main(argv: list[str] | None = None) -> float:
         finally:
             requirements.solve = solve
         stages = stage_times(path, ledger, batch_ids[:1000])
+        portal = portal_times(ledger, batch_ids[:200])
 
         per_size = {}
         for n in SIZES:
@@ -325,6 +351,9 @@ def main(argv: list[str] | None = None) -> float:
     for n in SIZES:
         print(f"single audit, {n:>3} records: {per_size[n] * 1000:.2f} ms")
     print(f"160 / 20 records: {per_size[160] / per_size[20]:.1f}")
+    print(f"portal, one student: Ledger.audit median {portal[0] * 1000:.2f} ms, audit of the events in memory "
+          f"median {portal[1] * 1000:.2f} ms")
+    print(f"portal ratio: {portal[0] / portal[1]:.2f}")
     print(f"audit rate: {rate:.0f}/s")
     return rate
 

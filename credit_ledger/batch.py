@@ -4,7 +4,8 @@
 chunk's rows are read with one query per 900 students, and each student is audited with the collector paused
 (``fast.gc_paused``). With ``workers`` > 1 on a file or server ledger, ``workers - 1`` other processes read the
 ledger themselves and audit chunks too, while this one audits whatever chunk nobody has taken yet; the reports
-come back in the order of the students given either way.
+come back in the order of the students given either way. ``workers=None`` chooses (``default_workers``): a process
+is started only for a batch big enough to pay for starting it (``WORKER_BREAK_EVEN`` students per process).
 
 >>> import credit_ledger as cl
 >>> from datetime import date
@@ -18,6 +19,7 @@ come back in the order of the students given either way.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any, Iterator
 
@@ -28,10 +30,36 @@ from .reading import StoredCatalog, read_record
 from .storage import Store
 
 
+WORKER_BREAK_EVEN = 2000
+"""How many students a process must have to audit for starting it to pay. A worker process costs its start (a new
+interpreter importing the library, opening the ledger and reading its catalog) and each report's trip back as JSON
+(about 0.25 ms); it saves half of each audit it takes (reading, checking, decoding and auditing a student: 2.5 to
+4 ms in one process). Measured on the 2-core machine with ``audit_all`` of the audit benchmark's province: the start
+costs about 2 s (200 students: 0.8-1.0 s in one process, 2.4-3.3 s in two), so a second process pays from about
+2 s / (1 to 1.7 ms saved per student) = 1,200 to 2,000 students when a core is free for it; on that machine, shared
+with other work at the time, two processes were still slower at 3,000 students (11-13 s against 15 s). Hence one
+process per 2,000 students, up to the machine's cores: a province gets every core, a school's class gets one."""
+
+
+def default_workers(students: int, *, cores: int | None = None) -> int:
+    """How many processes ``audit_all(workers=None)`` uses for a batch of ``students``: one per
+    ``WORKER_BREAK_EVEN`` students, at least one, at most ``cores`` (default: this machine's).
+
+    >>> default_workers(200, cores=2), default_workers(3999, cores=2), default_workers(4000, cores=2)
+    (1, 1, 2)
+    >>> default_workers(1_000_000, cores=8)
+    8
+    """
+    return max(1, min(cores or os.cpu_count() or 1, students // WORKER_BREAK_EVEN))
+
+
 def audit_in_chunks(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
-                    acting_as: str | None, workers: int, chunk: int) -> Iterator[AuditReport]:
+                    acting_as: str | None, workers: int | None, chunk: int) -> Iterator[AuditReport]:
     """The reports of ``students`` in order, ``chunk`` students at a time, in ``workers`` processes (this one and
-    ``workers - 1`` others) when the ledger is a file or a server (an in-memory one is audited here)."""
+    ``workers - 1`` others; ``None``: ``default_workers``) when the ledger is a file or a server (an in-memory one
+    is audited here)."""
+    if workers is None:
+        workers = default_workers(len(students))
     chunks = [students[i:i + chunk] for i in range(0, len(students), chunk)]
     if workers > 1 and len(chunks) > 1 and catalogs.store.engine.url.database not in (None, "", ":memory:"):
         yield from _audit_in_processes(catalogs, chunks, day, program, acting_as, workers)
@@ -129,4 +157,4 @@ def audit_in_worker(url: str, students: list[str], as_of: date, program: Any, ac
             for report in audit_list(catalogs, students, as_of, program, acting_as=acting_as)]
 
 
-__all__ = ["audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list"]
+__all__ = ["WORKER_BREAK_EVEN", "audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list", "default_workers"]

@@ -144,7 +144,8 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
 def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
               out: Path = typer.Option(..., "--out", help="Where to write: .csv or .jsonl (one report a line)."),
               program: Optional[str] = typer.Option(None, "--program", help="Audit against another program."),
-              workers: int = typer.Option(os.cpu_count() or 1, "--workers", help="Processes (default: every core)."),
+              workers: Optional[int] = typer.Option(None, "--workers", help=(
+                  "Processes (default: every core when the batch is big enough to pay for them).")),
               acting_as: Optional[str] = ACTING_AS) -> None:
     """Audit every student in the ledger (those a school may read, with --acting-as), on every core.
 

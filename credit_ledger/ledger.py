@@ -316,17 +316,23 @@ class Ledger:
         ``UnknownReference`` for a student with no enrolment when no program is named.
         """
         day = as_of or date.today()
-        return audit_history(self.events(student_id), catalog=self.catalog, as_of=day, program=program,
-                             student_id=student_id, method=method)
+        with self._store.read() as conn:  # a portal's one student: the rows and the catalog in one read
+            rows = self._store.student_rows(conn, student_id)
+            catalog = self._catalogs.sync(conn)
+        events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
+        return audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
+                             method=method)
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
-                  program: Any = None, workers: int = 1, chunk: int = 100) -> Iterator[AuditReport]:
+                  program: Any = None, workers: int | None = None, chunk: int = 100) -> Iterator[AuditReport]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
         ``workers - 1`` others, each reading the ledger itself (a file or server ledger; an in-memory one is audited
-        here). Reports come back in order, ``chunk`` students at a time (small chunks keep few reports waiting
-        their turn in this process: fewer for the garbage collector to walk over and over)."""
+        here). ``workers=None`` (the default) chooses: this machine's cores for a batch big enough to pay for
+        starting them, one process per ``batch.WORKER_BREAK_EVEN`` (2,000) students, else this process alone; the
+        reports are the same either way. Reports come back in order, ``chunk`` students at a time (small chunks keep
+        few reports waiting their turn in this process: fewer for the garbage collector to walk over and over)."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
         yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,

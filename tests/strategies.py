@@ -185,3 +185,89 @@ def cap_policies() -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries({
         "max_external_ratio": ratio, "max_online_ratio": ratio,
         "min_home_ratio": st.none() | ratio, "max_certificate_credits": credit_amounts(12)})
+
+
+# -- events of every kind (any valid event, for round trips of the stored JSON) ---------------------------------
+
+_CODES = st.sampled_from(("HNJX", "XTJX", "CNC201", "MECH101", "AGR-1", "R-1", "李-7", "a" * 64))
+_TEXTS = st.one_of(st.sampled_from(("", "录入错误", "line\nbreak\ttab", "x" * 500)),
+                   st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20))
+
+
+def _stored_grades() -> st.SearchStrategy[dict]:
+    """A grade as a model reads it (any scale; scores with up to two decimal places, zero signed or not)."""
+    score = st.one_of(percent_scores(), st.integers(min_value=0, max_value=10000).map(lambda n: Decimal(n) / 100),
+                      st.just(Decimal("-0")), st.just(Decimal("1E+1")))
+    return st.one_of(st.builds(lambda s: {"scale": "percent", "score": s}, score),
+                     st.builds(lambda w: {"scale": "five_level", "level": w},
+                               st.sampled_from(("excellent", "good", "average", "pass", "fail"))),
+                     st.builds(lambda w: {"scale": "pass_fail", "level": w}, st.sampled_from(("pass", "fail"))))
+
+
+def _stored_credits() -> st.SearchStrategy[Decimal]:
+    return st.one_of(credit_amounts(), st.integers(min_value=0, max_value=100000).map(lambda n: Decimal(n) / 100))
+
+
+def _targets() -> st.SearchStrategy[dict]:
+    return st.one_of(st.builds(lambda c: {"course": c}, _CODES), st.builds(lambda c: {"category": c}, _CODES))
+
+
+_EVENT_FIELDS: dict[str, dict[str, st.SearchStrategy]] = {
+    "enrolled": {"institution": _CODES, "program": _CODES, "mode": st.sampled_from(("full_time", "part_time")),
+                 "employer": st.none() | st.sampled_from(EMPLOYERS),
+                 "entry_basis": st.none() | st.sampled_from(("college_graduate", "veteran", "titled_technician"))},
+    "suspended": {"reason": _TEXTS},
+    "resumed": {"reason": _TEXTS},
+    "withdrawn": {"reason": _TEXTS},
+    "program_changed": {"program": _CODES, "reason": _TEXTS},
+    "course_completed": {"institution": _CODES, "course": _CODES, "grade": _stored_grades(),
+                         "attempt": attempts(), "term": _TEXTS, "credits": st.none() | _stored_credits()},
+    "credit_recognized": {"source_institution": _CODES, "source_course": _CODES, "source_credits": _stored_credits(),
+                          "source_grade": _stored_grades(), "source_date": dates(), "target": _targets(),
+                          "credits": _stored_credits(), "agreement_id": _CODES,
+                          "statement_id": st.none() | identifiers(), "source_student_id": st.none() | identifiers()},
+    "outcome_converted": {"outcome_type": st.sampled_from(OUTCOME_TYPES), "outcome_id": identifiers(),
+                          "title": _TEXTS, "level": st.none() | _CODES, "target": _targets(),
+                          "credits": _stored_credits(), "rule_id": _CODES, "valid_until": st.none() | dates()},
+    "outcome_revoked": {"outcome_type": st.sampled_from(OUTCOME_TYPES), "outcome_id": identifiers(),
+                        "reason": _TEXTS},
+    "entry_reversed": {"target_event_id": identifiers(), "reason": _TEXTS},
+    "grade_corrected": {"target_event_id": identifiers(), "grade": _stored_grades(), "reason": _TEXTS},
+    "exception_granted": {"program": st.none() | _CODES, "requirement_id": _CODES, "reason": _TEXTS},
+    "graduated": {"award": st.sampled_from(("graduation", "completion", "partial_study")),
+                  "program": st.none() | _CODES, "part_time": st.booleans()},
+}
+
+
+_DEFAULTED = {
+    "enrolled": {"mode", "employer", "entry_basis"}, "suspended": {"reason"}, "resumed": {"reason"},
+    "withdrawn": {"reason"}, "program_changed": {"reason"}, "course_completed": {"attempt", "term", "credits"},
+    "credit_recognized": {"statement_id", "source_student_id"}, "outcome_converted": {"level", "valid_until"},
+    "outcome_revoked": {"reason"}, "entry_reversed": {"reason"}, "grade_corrected": {"reason"},
+    "exception_granted": {"program", "reason"}, "graduated": {"program", "part_time"},
+}
+"""The fields of each kind that have a default (left out now and then)."""
+
+
+@st.composite
+def events_of_kind(draw: st.DrawFn, kind: str) -> dict:
+    """An event of ``kind`` as plain data (validate it with ``EVENT_ADAPTER``): its common fields (``recorded_by``
+    set or not) and its own, optional ones given or left to their defaults."""
+    data = {"kind": kind, "event_id": draw(identifiers()), "student_id": draw(identifiers()),
+            "occurred_on": draw(dates(date(1950, 1, 1), date(2199, 12, 31)))}
+    if draw(st.booleans()):
+        data["recorded_by"] = draw(_CODES)
+    for name, strategy in _EVENT_FIELDS[kind].items():
+        if name not in _DEFAULTED.get(kind, ()) or draw(st.integers(0, 3)):  # an optional one mostly given
+            data[name] = draw(strategy)
+    if kind == "enrolled" and draw(st.booleans()):
+        data.update(mode="apprentice", employer=draw(st.sampled_from(EMPLOYERS)))
+    if kind == "exception_granted":
+        data.update(draw(st.one_of(st.just({"action": "waive"}),
+                                   st.builds(lambda c, r: {"action": "substitute", "course": c, "replaces": r},
+                                             _CODES, _CODES))))
+    return data
+
+
+EVENT_KINDS = tuple(_EVENT_FIELDS)
+"""Every event kind the strategies make (a test checks it against the library's kinds)."""

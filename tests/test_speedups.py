@@ -196,3 +196,44 @@ def test_an_audit_leaves_no_reference_cycle_behind(tmp_path, catalog):
         finally:
             gc.enable()
     assert len(reports) == 8 and left == 0
+
+
+def test_audit_all_by_default_starts_no_process_for_a_small_batch(file_ledger, monkeypatch):
+    """``workers=None`` (the default) audits a batch under ``WORKER_BREAK_EVEN`` students per process here; a batch
+    big enough (the break-even lowered to 2 students) goes to other processes; the reports are the same."""
+    import concurrent.futures
+
+    from credit_ledger import batch
+
+    file_ledger.append_many(_students(11))
+    day = date(2027, 7, 1)
+    started: list[int] = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def pool(*args, **kwargs):
+        started.append(kwargs.get("max_workers", args[0] if args else None))
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
+    alone = list(file_ledger.audit_all(as_of=day, chunk=2))
+    assert started == []
+    assert batch.default_workers(10) == 1
+    assert list(file_ledger.audit_all(as_of=day, workers=2, chunk=2)) == alone
+    assert started == [1]  # explicit workers=2 means two: this process and one other
+    monkeypatch.setattr(batch, "WORKER_BREAK_EVEN", 2)
+    assert batch.default_workers(10) == 2
+    by_default = list(file_ledger.audit_all(as_of=day, chunk=2))
+    assert started == [1, 1]
+    assert by_default == alone
+    assert [r.to_json() for r in by_default] == [r.to_json() for r in alone]
+
+
+@given(students=st.integers(min_value=0, max_value=10**6), cores=st.integers(min_value=1, max_value=64))
+def test_the_default_workers_are_one_per_break_even_within_the_cores(students, cores):
+    from credit_ledger.batch import WORKER_BREAK_EVEN, default_workers
+
+    workers = default_workers(students, cores=cores)
+    assert 1 <= workers <= cores
+    assert workers == 1 or students >= workers * WORKER_BREAK_EVEN  # every process has its break-even's students
+    assert workers == cores or students < (workers + 1) * WORKER_BREAK_EVEN  # and no more would
