@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator
 from pydantic import BaseModel
 
 from .access import catalog_refusals, new_entries
-from .batch import audit_in_chunks
+from .batch import audit_in_chunks, refreshed
 from .chain import ChainedBatch, Finding, chain_batch
 from .checks import check_batch, error_for
 from .contexts import Learnt, StudentContexts, statement_receipts
@@ -303,17 +303,30 @@ class Ledger:
                              student_id=student_id, method=method)
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
-                  program: Any = None, workers: int = 1, chunk: int = 100) -> Iterator[AuditReport]:
+                  program: Any = None, workers: int = 1, chunk: int = 100, detail: str = "full",
+                  refresh: bool = False) -> Iterator[Any]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
         ``workers - 1`` others, each reading the ledger itself (a file or server ledger; an in-memory one is audited
         here). Reports come back in order, ``chunk`` students at a time (small chunks keep few reports waiting
-        their turn in this process: fewer for the garbage collector to walk over and over)."""
+        their turn in this process: fewer for the garbage collector to walk over and over).
+
+        ``detail="summary"``: ``AuditSummary`` rows instead of reports (the same figures, without the tree; they
+        cross between processes as compact rows). ``refresh=True`` (with summaries only): re-audit only the students
+        whose record or catalog changed since the ledger's last summary batch, or whose ``stable_until`` has passed,
+        and take the others from that batch (kept in the table ``audit_summaries``, outside the hash chain) - the
+        same summaries as a full batch; the batch is kept for the next refresh."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
+        if refresh:
+            if detail != "summary":
+                raise ValueError("refresh=True re-audits summaries: give detail=\"summary\"")
+            yield from refreshed(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
+                                 chunk=chunk)
+            return
         yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
-                                   chunk=chunk)
+                                   chunk=chunk, detail=detail)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
