@@ -201,7 +201,11 @@ def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], d
         ok = False
     if not ok:
         raise _NotKept
-    return summary.model_copy(update={"as_of": day})
+    if summary.as_of == day:
+        return summary
+    fields = dict(summary.__dict__)
+    fields["as_of"] = day
+    return AuditSummary.trusted_fields(fields, summary.model_fields_set)
 
 
 class _NotKept(Exception):
