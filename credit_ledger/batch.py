@@ -141,6 +141,7 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
     with store.write() as conn:
         summary_cache.ensure(conn)
     with store.read() as conn:
+        catalogs.sync(conn)  # the stored catalogs checked, as a full batch checks them
         heads = store.heads(conn, students)
         catalog_hash = store.catalog_head(conn)
         kept = summary_cache.rows(store, conn, key, students)

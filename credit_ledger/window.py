@@ -215,7 +215,7 @@ def study_stages(history: StudyHistory, records: Sequence[CreditRecord]) -> tupl
     running = ZERO
     for (start, end, by), credits in zip(periods, sums, strict=True):
         running += credits
-        out.append(Stage(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
+        out.append(Stage.trusted(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
     return tuple(out)
 
 
@@ -244,8 +244,8 @@ def project(earned: Decimal, remaining: Decimal, study_days: int, as_of: date, e
         finish = None
     graduate = max(finish, earliest) if finish is not None else None
     at_risk = graduate is None or graduate > deadline
-    return Projection(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
-                      at_risk=at_risk)
+    return Projection.trusted(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
+                              at_risk=at_risk)
 
 
 def window_change(program: Program, history: StudyHistory | None, found: Verdict, *, as_of: date,
