@@ -119,6 +119,13 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
                 future.cancel()
 
 
+REFRESH_IN_PROCESSES = 2000
+"""A refresh re-audits fewer students than this in this process: a worker process costs about a second to start
+(a fresh interpreter importing the library and opening the ledger; on the loaded 2-core machine 500 summaries of
+the benchmark's province took 6.1 s with a second process against 3.8 s without), more than it saves on a
+refresh's usual handful of students."""
+
+
 def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *, acting_as: str | None,
               workers: int, chunk: int) -> Iterator[AuditSummary]:
     """The summaries of a full summary batch of ``students`` on ``day``, in order, re-auditing only the students whose
@@ -162,7 +169,8 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
         except _NotKept:
             continue
     again = [sid for sid in students if sid not in held]
-    fresh = audit_in_chunks(catalogs, again, day, program, acting_as=acting_as, workers=workers, chunk=chunk,
+    fresh = audit_in_chunks(catalogs, again, day, program, acting_as=acting_as,
+                            workers=workers if len(again) >= REFRESH_IN_PROCESSES else 1, chunk=chunk,
                             detail="summary")
     made: dict[str, AuditSummary | None] = {}
     pending: AuditSummary | None = None

@@ -188,7 +188,8 @@ def test_refresh_needs_summaries() -> None:
 
 def test_summaries_cross_between_processes_as_rows_and_equal_the_reports(tmp_path) -> None:
     """A summary batch in two processes: the same summaries as the full reports' (in order, students without an
-    enrolment skipped), and a refresh in two processes after one new event re-audits only that student."""
+    enrolment skipped); a refresh after one new event re-audits only that student (in this process: fewer than
+    ``batch.REFRESH_IN_PROCESSES``), and one after the kept batch is emptied audits everyone again."""
     url = str(tmp_path / "ledger.db")
     with cl.Ledger.open(url, create=True) as ledger:
         ledger.load_catalog(cl.Catalog.sample())
