@@ -18,7 +18,6 @@ come back in the order of the students given either way.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Iterator
 
@@ -78,7 +77,7 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
     for this one to hand out work). While the next chunk in order is not back, this process audits the next
     chunk nobody has taken (its reports wait their turn), so it waits only when no chunk is left. The
     processes send their reports as JSON (quicker to write and to read back than pickled models), summaries as
-    rows (``AuditSummary.to_row``: a list of plain values each)."""
+    rows (``AuditSummary.to_row``: a tuple of its values each, pickled)."""
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -193,7 +192,7 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
         summary_cache.put(store, conn, key, [
             (sid, heads[sid][1], catalog_hash, iso,
              found.stable_until.isoformat() if found is not None and found.stable_until is not None else None,
-             json.dumps(found.to_row()) if found is not None else None)
+             found.model_dump_json() if found is not None else None)
             for sid, found in made.items() if sid in heads and after.get(sid) == heads[sid]])
 
 
@@ -203,11 +202,11 @@ def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], d
     if row[4] is None:
         return None  # the batch skipped the student (no enrolment on that day)
     try:
-        summary = AuditSummary.from_row(json.loads(row[4]))
-        ok = (summary.student_id == sid and summary.as_of.isoformat() == row[2]
-              and (summary.stable_until.isoformat() if summary.stable_until else None) == row[3])
-    except (ValueError, TypeError, ArithmeticError, AttributeError):
-        ok = False
+        summary = AuditSummary.model_validate_json(row[4])  # validated: a row that is not a summary is not one
+    except ValueError:
+        raise _NotKept from None
+    ok = (summary.student_id == sid and summary.as_of.isoformat() == row[2]
+          and (summary.stable_until.isoformat() if summary.stable_until else None) == row[3])
     if not ok:
         raise _NotKept
     if summary.as_of == day:

@@ -242,13 +242,14 @@ class AuditSummary(Frozen):
     of the report that a cohort table, the audit CSV or a cohort picture uses (status, awards, credits by origin,
     shortfall, the window, the projection, the issue codes, the solver and ``stable_until``), without the
     requirement tree, the records and the sentences. Computed directly, it equals ``report.summary()`` field for
-    field. ``to_row`` and ``from_row`` carry it as a compact JSON-ready list (dates ISO, credits as strings).
+    field. ``to_row`` and ``from_row`` carry it between processes as a compact row (its values in field order);
+    as JSON it is a small object (``model_dump_json``).
 
     >>> s = AuditSummary(student_id="S1", program="P", institution="T", as_of="2027-07-01", status="eligible",
     ...                  eligible=True, award="graduation", awards=("graduation",), total="60.00", home="60.00",
     ...                  recognized="0.00", converted="0.00", required="60.00", shortfall="0.00")
-    >>> AuditSummary.from_row(s.to_row()) == s, s.to_row()[:5]
-    (True, ['S1', 'P', 'T', '2027-07-01', 'eligible'])
+    >>> AuditSummary.from_row(s.to_row()) == s, s.to_row()[:4]
+    (True, ('S1', 'P', 'T', datetime.date(2027, 7, 1)))
     """
 
     student_id: str
@@ -283,40 +284,15 @@ class AuditSummary(Frozen):
     stable_until: date | None = None
     """As the report's ``stable_until``."""
 
-    def to_row(self) -> list[Any]:
-        """The summary as a JSON-ready list, its fields in declaration order (dates ISO, decimals as strings)."""
-        return [_plain(v) for v in self.__dict__.values()]
+    def to_row(self) -> tuple[Any, ...]:
+        """The summary as a compact row: its values in field order (what a worker process sends back, pickled)."""
+        return tuple(self.__dict__.values())
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> AuditSummary:
-        """A summary from ``to_row``'s list (written by this library: read back without validation)."""
-        return cls.trusted_fields({name: read(value) for (name, read), value in zip(_SUMMARY_READERS, row,
-                                                                                   strict=True)}, _SUMMARY_FIELDS)
+        """A summary from ``to_row``'s row (made by this library: read back without validation)."""
+        return cls.trusted_fields(dict(zip(_SUMMARY_NAMES, row, strict=True)), _SUMMARY_FIELDS)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, Decimal)):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, AuditStatus):
-        return value.value
-    return value
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _maybe(read: Any) -> Any:
-    return lambda value: None if value is None else read(value)
-
-
-_SUMMARY_READ = {"as_of": date.fromisoformat, "status": AuditStatus, "awards": tuple, "issue_codes": tuple,
-                 "enrolled_on": _maybe(date.fromisoformat), "earliest_date": _maybe(date.fromisoformat),
-                 "deadline": _maybe(date.fromisoformat), "finish_on": _maybe(date.fromisoformat),
-                 "graduate_on": _maybe(date.fromisoformat), "stable_until": _maybe(date.fromisoformat),
-                 "rate_per_year": _maybe(Decimal), **{k: Decimal for k in ("total", "home", "recognized", "converted",
-                                                                            "required", "shortfall")}}
-_SUMMARY_READERS = tuple((name, _SUMMARY_READ.get(name, _same)) for name in AuditSummary.model_fields)
+_SUMMARY_NAMES = tuple(AuditSummary.model_fields)
 _SUMMARY_FIELDS = frozenset(AuditSummary.model_fields)

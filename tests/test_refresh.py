@@ -100,7 +100,7 @@ class RefreshMachine(RuleBasedStateMachine):
         self.day += timedelta(step)
 
     @rule(data=st.data(), edit=st.sampled_from(("head", "catalog", "as_of", "stable_until", "other_student",
-                                                 "garbage", "delete")))
+                                                 "wrong_type", "garbage", "delete")))
     def edit_kept_row(self, data: st.DataObject, edit: str) -> None:
         store = self.ledger._store
         with store.write() as conn:
@@ -123,7 +123,12 @@ class RefreshMachine(RuleBasedStateMachine):
                 conn.exec_driver_sql(f"UPDATE audit_summaries SET stable_until = '2099-01-01' {where}", (program, sid))
             elif edit == "other_student" and text is not None:
                 row = json.loads(text)
-                row[0] = "R9"
+                row["student_id"] = "R9"
+                conn.exec_driver_sql(f"UPDATE audit_summaries SET summary = {p} {where}", (json.dumps(row), program,
+                                                                                           sid))
+            elif edit == "wrong_type" and text is not None:
+                row = json.loads(text)
+                row["total"] = "many"
                 conn.exec_driver_sql(f"UPDATE audit_summaries SET summary = {p} {where}", (json.dumps(row), program,
                                                                                            sid))
             elif edit == "garbage":
