@@ -13,9 +13,12 @@ It prints audits per second, the batch time over the scan time, the per-audit ti
 the allocations were found (greedy proved optimal by the bound, branch and bound, integer program) and the solver's
 own time per method (over 2,000 audits in this process), where one process's audit time goes (over 1,000 audits:
 reading, checking the rows against their chain, parsing, the audit with its replay and allocation, a report's trip
-between processes), a portal's wait for one student (``portal ratio``: the median ``Ledger.audit`` of one student
-from the file ledger over the median pure audit of the same student's events already in memory,
-``graduation.audit_history``, over 200 students), and last the line ``audit rate: N/s`` (full reports, all cores).
+between processes), the rate of a summary batch (``detail="summary"``, every core: ``summary rate: N/s``), the
+time of a full summary batch over that of a refresh after 1% of the students each got one new event (``refresh
+ratio: X``; on a copy of the ledger, which is left as it was), a portal's wait for one student (``portal ratio``:
+the median ``Ledger.audit`` of one student from the file ledger over the median pure audit of the same student's
+events already in memory, ``graduation.audit_history``, over 200 students), and last the line ``audit rate: N/s``
+(full reports, all cores).
 
     python benchmarks/audit.py [--students N] [--workers N] [--chunk N] [--db PATH] [--seed N] [--profile]
 """
@@ -249,6 +252,40 @@ def portal_times(ledger: cl.Ledger, ids: list[str]) -> tuple[float, float]:
             audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid)
             pure.append(time.perf_counter() - t)
     return statistics.median(facade), statistics.median(pure)
+def refresh_times(path: str, ids: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """Refreshes of a summary batch, on a copy of the province's ledger (the ledger kept for the next run stays as
+    it was): the first refresh (which audits everyone and keeps the batch), then one after 1% of the students each
+    got one new event (a course passed on the audit day), and one with nothing changed; seconds, and how many
+    students changed."""
+    rng = random.Random(11)
+    with tempfile.TemporaryDirectory(prefix="audit-bench-refresh-") as folder:
+        copy = os.path.join(folder, "copy.db")
+        source, target = sqlite3.connect(path), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        ledger = cl.Ledger.open(copy)
+        try:
+            def timed_refresh() -> float:
+                t = time.perf_counter()
+                for _ in ledger.audit_all(ids, AS_OF, workers=args.workers, chunk=args.chunk, detail="summary",
+                                          refresh=True):
+                    pass
+                return time.perf_counter() - t
+
+            first = timed_refresh()
+            changed = rng.sample(ids, max(1, len(ids) // 100))
+            pool = codes(ledger.catalog)
+            ledger.append_many([cl.CourseCompleted(event_id=f"{sid}-refresh", student_id=sid, occurred_on=AS_OF,
+                                                   institution=INSTITUTION, course=rng.choice(pool), grade=88)
+                                for sid in changed])
+            after = timed_refresh()
+            again = timed_refresh()
+        finally:
+            ledger.close()
+    return {"first": first, "after": after, "again": again, "changed": len(changed)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -298,7 +335,12 @@ def main(argv: list[str] | None = None) -> float:
             statuses[report.status.value] += 1
             solvers[report.solver] += 1
         batch_time = time.perf_counter() - t
+        t = time.perf_counter()
+        summaries = sum(1 for _ in ledger.audit_all(batch_ids, AS_OF, workers=args.workers, chunk=args.chunk,
+                                                    detail="summary"))
+        summary_time = time.perf_counter() - t
         scan_time, rows = raw_scan(path)
+        refresh = refresh_times(path, batch_ids, args)
 
         # solver time alone, by the method that answered, over a sample audited in this process
         from credit_ledger import requirements
@@ -338,6 +380,10 @@ def main(argv: list[str] | None = None) -> float:
 
     rate = audited / batch_time if batch_time else float("inf")
     print(f"batch: {audited:,} audits in {batch_time:.2f} s ({rate:,.0f} audits/s, {args.workers} workers)")
+    summary_rate = summaries / summary_time if summary_time else float("inf")
+    print(f"summary batch: {summaries:,} summaries in {summary_time:.2f} s ({args.workers} workers)")
+    print(f"refresh: first (fills the kept batch) {refresh['first']:.2f} s; after {refresh['changed']:,} students "
+          f"got one new event each {refresh['after']:.3f} s; with nothing changed {refresh['again']:.3f} s")
     print(f"raw scan: {rows:,} rows in {scan_time:.2f} s; batch / scan = {batch_time / scan_time:.1f}")
     print("statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))
     print("allocations: " + ", ".join(f"{k} {v:,}" for k, v in sorted(solvers.items())))
@@ -354,6 +400,8 @@ def main(argv: list[str] | None = None) -> float:
     print(f"portal, one student: Ledger.audit median {portal[0] * 1000:.2f} ms, audit of the events in memory "
           f"median {portal[1] * 1000:.2f} ms")
     print(f"portal ratio: {portal[0] / portal[1]:.2f}")
+    print(f"summary rate: {summary_rate:.0f}/s")
+    print(f"refresh ratio: {summary_time / refresh['after']:.1f}")
     print(f"audit rate: {rate:.0f}/s")
     return rate
 

@@ -25,8 +25,9 @@ from typing import Any, Iterator
 
 from .errors import UnknownReference
 from .fast import gc_paused
-from .graduation import AuditReport, audit_history
-from .reading import StoredCatalog, read_record
+from .graduation import AuditReport, AuditSummary, audit_history
+from . import summary_cache
+from .reading import StoredCatalog, read_record, readable_students
 from .storage import Store
 
 
@@ -54,22 +55,23 @@ def default_workers(students: int, *, cores: int | None = None) -> int:
 
 
 def audit_in_chunks(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
-                    acting_as: str | None, workers: int | None, chunk: int) -> Iterator[AuditReport]:
+                    acting_as: str | None, workers: int | None, chunk: int, detail: str = "full") -> Iterator[Any]:
     """The reports of ``students`` in order, ``chunk`` students at a time, in ``workers`` processes (this one and
     ``workers - 1`` others; ``None``: ``default_workers``) when the ledger is a file or a server (an in-memory one
-    is audited here)."""
+    is audited here). ``detail``: ``full`` (``AuditReport``) or ``summary`` (``AuditSummary``, crossing between
+    processes as compact rows)."""
     if workers is None:
         workers = default_workers(len(students))
     chunks = [students[i:i + chunk] for i in range(0, len(students), chunk)]
     if workers > 1 and len(chunks) > 1 and catalogs.store.engine.url.database not in (None, "", ":memory:"):
-        yield from _audit_in_processes(catalogs, chunks, day, program, acting_as, workers)
+        yield from _audit_in_processes(catalogs, chunks, day, program, acting_as, workers, detail)
         return
     for part in chunks:
-        yield from audit_chunk(catalogs, part, day, program, acting_as=acting_as)
+        yield from audit_chunk(catalogs, part, day, program, acting_as=acting_as, detail=detail)
 
 
 def audit_chunk(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
-                acting_as: str | None) -> Iterator[AuditReport]:
+                acting_as: str | None, detail: str = "full") -> Iterator[Any]:
     """The reports of one chunk of students, in order (a student with no enrolment on ``day`` is skipped, one
     ``acting_as`` may not read raises ``PermissionDenied``, a record whose rows are not what the library wrote raises
     ``IntegrityError``: each student's rows are checked as they are read, ``reading.read_record``). The collector
@@ -82,48 +84,53 @@ def audit_chunk(catalogs: StoredCatalog, students: list[str], day: date, program
         with gc_paused():  # not across the yield: the caller's code runs with the collector as it was
             events = read_record(sid, rows.get(sid, []), acting_as=acting_as, catalogs=catalogs)
             try:
-                report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid)
+                report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=sid,
+                                       detail=detail)
             except UnknownReference:
                 continue
         yield report
 
 
 def audit_list(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
-               acting_as: str | None) -> list[AuditReport]:
+               acting_as: str | None, detail: str = "full") -> list[Any]:
     """A chunk's reports, with the collector paused throughout: an audit leaves no reference cycle behind, and the
     reports kept so far need not be walked again between students."""
     with gc_paused():
-        return list(audit_chunk(catalogs, students, day, program, acting_as=acting_as))
+        return list(audit_chunk(catalogs, students, day, program, acting_as=acting_as, detail=detail))
 
 
 def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: date, program: Any,
-                        acting_as: str | None, workers: int) -> Iterator[AuditReport]:
+                        acting_as: str | None, workers: int, detail: str) -> Iterator[Any]:
     """Each of ``workers - 1`` processes always has a chunk to audit and the next one queued (so none waits
     for this one to hand out work). While the next chunk in order is not back, this process audits the next
     chunk nobody has taken (its reports wait their turn), so it waits only when no chunk is left. The
-    processes send their reports as JSON: quicker to write and to read back than pickled models."""
+    processes send their reports as JSON (quicker to write and to read back than pickled models), summaries as
+    rows (``AuditSummary.to_row``: a tuple of its values each, pickled)."""
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     url = catalogs.store.engine.url.render_as_string(hide_password=False)
-    done: dict[int, list[AuditReport]] = {}
-    sent: dict[int, Future[list[str]]] = {}
+    done: dict[int, list[Any]] = {}
+    sent: dict[int, Future[list[Any]]] = {}
     taken = 0  # chunks before this one are taken (by a process or here)
 
-    def here(k: int) -> list[AuditReport]:
-        return audit_list(catalogs, chunks[k], day, program, acting_as=acting_as)
+    def here(k: int) -> list[Any]:
+        return audit_list(catalogs, chunks[k], day, program, acting_as=acting_as, detail=detail)
+
+    read: Any = AuditSummary.from_row if detail == "summary" else AuditReport.model_validate_json
 
     def collect(k: int) -> None:
-        texts = sent.pop(k).result()
+        sent_back = sent.pop(k).result()
         with gc_paused():  # thousands of new objects, no cycle among them
-            done[k] = [AuditReport.model_validate_json(text) for text in texts]
+            done[k] = [read(item) for item in sent_back]
 
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
             for k in range(len(chunks)):
                 while k not in done:
                     while taken < len(chunks) and sum(not f.done() for f in sent.values()) < 2 * (workers - 1):
-                        sent[taken] = pool.submit(audit_in_worker, url, chunks[taken], day, program, acting_as)
+                        sent[taken] = pool.submit(audit_in_worker, url, chunks[taken], day, program, acting_as,
+                                                  detail)
                         taken += 1
                     if k in sent and not sent[k].done() and taken < len(chunks):
                         done[taken] = here(taken)
@@ -139,13 +146,117 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
                 future.cancel()
 
 
+REFRESH_IN_PROCESSES = 2000
+"""A refresh re-audits fewer students than this in this process: a worker process costs about a second to start
+(a fresh interpreter importing the library and opening the ledger; on the loaded 2-core machine 500 summaries of
+the benchmark's province took 6.1 s with a second process against 3.8 s without), more than it saves on a
+refresh's usual handful of students."""
+
+
+def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *, acting_as: str | None,
+              workers: int | None, chunk: int) -> Iterator[AuditSummary]:
+    """The summaries of a full summary batch of ``students`` on ``day``, in order, re-auditing only the students whose
+    kept summary (``summary_cache``) does not hold: the chain head or the catalog changed, ``day`` lies before its
+    ``as_of`` or after its ``stable_until``, the acting school may not read the student (the batch raises as a full
+    one would), or the row does not read back as that student's summary. What was audited again is kept for the
+    next refresh, once every summary has been handed out; a summary is kept only if the student's chain head and
+    the catalog were the same before and after it was computed (an append meanwhile: not kept).
+
+    A kept summary is trusted as far as its key: the student's last row hash (``storage.Store.heads``) stands for
+    the rows the summary was computed from, which passed the read check then. The rows are not read again, so an
+    edit of an older row that leaves the last row's hash as it was is not seen here (a full batch raises
+    ``IntegrityError`` there; ``verify`` finds it either way)."""
+    store = catalogs.store
+    key = program if isinstance(program, str) else "" if program is None else None
+    if key is None:  # a Program given as a value: no key to keep it under
+        yield from audit_in_chunks(catalogs, students, day, program, acting_as=acting_as, workers=workers,
+                                   chunk=chunk, detail="summary")
+        return
+    with store.write() as conn:
+        summary_cache.ensure(conn)
+    with store.read() as conn:
+        catalogs.sync(conn)  # the stored catalogs checked, as a full batch checks them
+        heads = store.heads(conn, students)
+        catalog_hash = store.catalog_head(conn)
+        kept = summary_cache.rows(store, conn, key, students)
+        readable = None if acting_as is None else readable_students(conn, acting_as=acting_as, catalogs=catalogs)
+    iso = day.isoformat()
+    held: dict[str, AuditSummary | None] = {}
+    for sid in students:
+        row = kept.get(sid)
+        head = heads.get(sid)
+        if row is None or head is None or row[0] != head[1] or row[1] != catalog_hash or iso < row[2]:
+            continue
+        if (row[4] is None and iso != row[2]) or (row[3] is not None and iso > row[3]):
+            continue  # past stable_until (a student the batch skipped is kept for that day only)
+        if readable is not None and sid not in readable:
+            continue
+        try:
+            held[sid] = _kept_summary(sid, row, day)
+        except _NotKept:
+            continue
+    again = [sid for sid in students if sid not in held]
+    fresh = audit_in_chunks(catalogs, again, day, program, acting_as=acting_as,
+                            workers=workers if len(again) >= REFRESH_IN_PROCESSES else 1, chunk=chunk,
+                            detail="summary")
+    made: dict[str, AuditSummary | None] = {}
+    pending: AuditSummary | None = None
+    for sid in students:
+        if sid in held:
+            found = held[sid]
+        else:
+            if pending is None:
+                pending = next(fresh, None)
+            found = None
+            if pending is not None and pending.student_id == sid:
+                found, pending = pending, None
+            made[sid] = found
+        if found is not None:
+            yield found
+    with store.write() as conn:
+        after = store.heads(conn, list(made))
+        if store.catalog_head(conn) != catalog_hash:
+            return
+        summary_cache.put(store, conn, key, [
+            (sid, heads[sid][1], catalog_hash, iso,
+             found.stable_until.isoformat() if found is not None and found.stable_until is not None else None,
+             found.model_dump_json() if found is not None else None)
+            for sid, found in made.items() if sid in heads and after.get(sid) == heads[sid]])
+
+
+def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], day: date) -> AuditSummary | None:
+    """A kept row's summary as of ``day`` (``None``: the batch skipped the student); ``_NotKept`` when the row does
+    not read back as the summary of ``sid`` on the row's ``as_of`` with the row's ``stable_until``."""
+    if row[4] is None:
+        return None  # the batch skipped the student (no enrolment on that day)
+    try:
+        summary = AuditSummary.model_validate_json(row[4])  # validated: a row that is not a summary is not one
+    except ValueError:
+        raise _NotKept from None
+    ok = (summary.student_id == sid and summary.as_of.isoformat() == row[2]
+          and (summary.stable_until.isoformat() if summary.stable_until else None) == row[3])
+    if not ok:
+        raise _NotKept
+    if summary.as_of == day:
+        return summary
+    fields = dict(summary.__dict__)
+    fields["as_of"] = day
+    return AuditSummary.trusted_fields(fields, summary.model_fields_set)
+
+
+class _NotKept(Exception):
+    """A kept row that does not read back as what its key says."""
+
+
 _WORKER_STORES: dict[str, StoredCatalog] = {}
 """In a worker process of a batch audit: the ledger it opened (its store and catalog) for its first chunk, kept for
 the next ones. A worker process's own state, never the asking process's."""
 
 
-def audit_in_worker(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None) -> list[str]:
-    """A worker process's share of a batch audit (with the same rights as the ledger that asked), as JSON."""
+def audit_in_worker(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None,
+                    detail: str = "full") -> list[Any]:
+    """A worker process's share of a batch audit (with the same rights as the ledger that asked): reports as JSON,
+    summaries as rows."""
     catalogs = _WORKER_STORES.get(url)
     if catalogs is None:
         from multiprocessing.util import Finalize
@@ -153,8 +264,11 @@ def audit_in_worker(url: str, students: list[str], as_of: date, program: Any, ac
         store = Store.open(url)
         catalogs = _WORKER_STORES[url] = StoredCatalog(store)
         Finalize(store, store.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
-    return [report.model_dump_json()
-            for report in audit_list(catalogs, students, as_of, program, acting_as=acting_as)]
+    found = audit_list(catalogs, students, as_of, program, acting_as=acting_as, detail=detail)
+    if detail == "summary":
+        return [summary.to_row() for summary in found]
+    return [report.model_dump_json() for report in found]
 
 
-__all__ = ["WORKER_BREAK_EVEN", "audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list", "default_workers"]
+__all__ = ["WORKER_BREAK_EVEN", "audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list", "default_workers",
+           "refreshed"]

@@ -166,7 +166,8 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
     with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         refuse_ledger_file(ledger, out)
         students = ledger.students()
-        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers)
+        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers,
+                                   detail="summary" if out.suffix == ".csv" else "full")
         write(_counted(reports, statuses, progress, len(students)), out)
     table = Table(title=f"{statuses.total()} students audited")
     table.add_column("status")
@@ -241,7 +242,7 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
         refuse_ledger_file(ledger, out)
         try:
             if cohort:
-                plot_cohort(list(ledger.audit_all(as_of=_date(as_of))), out)
+                plot_cohort(list(ledger.audit_all(as_of=_date(as_of), detail="summary")), out)
             else:
                 plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
         except ImportError as exc:  # the notebook extra is not installed

@@ -46,6 +46,7 @@ from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home befo
 from .extras import require as require  # re-exported, as above
 from .history import build_timeline, transcript_records
 from .models import Catalog, Transcript
+from .reports import AuditSummary
 from .storage import is_ledger_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,7 +69,7 @@ class LedgerReader(Protocol):
     def transcript(self, student_id: str, as_of: date | None = None) -> Transcript: ...
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
-                  workers: int = 1) -> Iterable[AuditReport]: ...
+                  workers: int = 1, detail: str = "full") -> Iterable[Any]: ...
 
 
 # Each table: its columns (name -> SQLite type, in order), its primary key, and whether it refers to students.
@@ -161,7 +162,7 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
         for e in dated:
             if e.kind in ("credit_recognized", "outcome_converted"):
                 out["decisions"].append(decision_row(e, counted=e.event_id in counted))
-    out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers)]
+    out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers, detail="summary")]
     return out
 
 
@@ -190,27 +191,27 @@ def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
     }
 
 
-def audit_row(report: AuditReport) -> dict[str, Any]:
-    """An audit report flattened to one row: the one row format of an audit, for the ``audits`` table (SQLite and
-    pandas) and each row of ``audits_csv``. A column is named after the report's field it holds, with the path
-    joined by ``_`` where the field is nested: ``total``, ``home``, ``recognized``, ``converted`` and ``required``
-    are ``credits.<name>``, ``projection_finish_on`` is ``projection.finish_on``, ``rate_per_year`` and
-    ``at_risk`` are the projection's; ``stages`` is how many there are and ``issues`` the distinct issue codes,
-    sorted and comma-separated."""
-    p = report.projection
+def audit_row(report: AuditReport | AuditSummary) -> dict[str, Any]:
+    """An audit report (or its ``AuditSummary``: the same row) flattened to one row: the one row format of an audit, for
+    the ``audits`` table (SQLite and pandas) and each row of ``audits_csv``. A column is named after the report's
+    field it holds, with the path joined by ``_`` where the field is nested: ``total``, ``home``, ``recognized``,
+    ``converted`` and ``required`` are ``credits.<name>``, ``projection_finish_on`` is ``projection.finish_on``,
+    ``rate_per_year`` and ``at_risk`` are the projection's; ``stages`` is how many there are and ``issues`` the
+    distinct issue codes, sorted and comma-separated."""
+    s = report if isinstance(report, AuditSummary) else report.summary()
     return {
-        "student_id": report.student_id, "as_of": report.as_of, "program": report.program,
-        "institution": report.institution, "status": str(report.status), "eligible": report.eligible,
-        "award": report.award, "part_time": report.part_time, "enrolled_on": report.enrolled_on,
-        "total": report.credits.total, "home": report.credits.home, "recognized": report.credits.recognized,
-        "converted": report.credits.converted, "required": report.credits.required,
-        "shortfall": report.shortfall, "earliest_date": report.earliest_date, "deadline": report.deadline,
-        "stages": len(report.stages),
-        "rate_per_year": p.rate_per_year if p else None,
-        "projection_finish_on": p.finish_on if p else None,
-        "projection_graduate_on": p.graduate_on if p else None,
-        "at_risk": p.at_risk if p else False,
-        "issues": ",".join(sorted({i.code for i in report.issues})),
+        "student_id": s.student_id, "as_of": s.as_of, "program": s.program,
+        "institution": s.institution, "status": str(s.status), "eligible": s.eligible,
+        "award": s.award, "part_time": s.part_time, "enrolled_on": s.enrolled_on,
+        "total": s.total, "home": s.home, "recognized": s.recognized,
+        "converted": s.converted, "required": s.required,
+        "shortfall": s.shortfall, "earliest_date": s.earliest_date, "deadline": s.deadline,
+        "stages": s.stages,
+        "rate_per_year": s.rate_per_year,
+        "projection_finish_on": s.finish_on,
+        "projection_graduate_on": s.graduate_on,
+        "at_risk": bool(s.at_risk),
+        "issues": ",".join(s.issue_codes),
     }
 
 
@@ -359,13 +360,13 @@ def csv_writer(sink: IO[str], **fmt: Any) -> _FormulaSafeWriter:
     return _FormulaSafeWriter(sink, **fmt)
 
 
-def audits_csv(reports: Iterable[AuditReport], path: str | Path | IO[str]) -> int:
-    """Write audit reports as CSV to a path or an open text file, and return the number of rows written: a header,
-    then one row per report, ``audit_row``'s columns (those of the ``audits`` table) in that order, UTF-8. Booleans
-    are ``1``/``0``, dates ISO, credits as written in the ledger (``46.00``), a value the report lacks is empty and
-    ``issues`` holds the distinct issue codes, sorted and comma-separated. A cell that a spreadsheet would run as a
-    formula (a student id ``=cmd|...``) is written as text, with a single quote in front (``escape_formula``).
-    ``credit-ledger audit-all --out FILE.csv`` writes this format.
+def audits_csv(reports: Iterable[AuditReport | AuditSummary], path: str | Path | IO[str]) -> int:
+    """Write audit reports (or their summaries: the same rows) as CSV to a path or an open text file, and return the
+    number of rows written: a header, then one row per report, ``audit_row``'s columns (those of the ``audits``
+    table) in that order, UTF-8. Booleans are ``1``/``0``, dates ISO, credits as written in the ledger (``46.00``), a
+    value the report lacks is empty and ``issues`` holds the distinct issue codes, sorted and comma-separated. A cell
+    that a spreadsheet would run as a formula (a student id ``=cmd|...``) is written as text, with a single quote in
+    front (``escape_formula``). ``credit-ledger audit-all --out FILE.csv`` writes this format.
 
     >>> import io
     >>> audits_csv([], io.StringIO())

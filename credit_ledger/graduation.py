@@ -34,6 +34,7 @@ graduation day). The report models live in ``credit_ledger.reports`` and are re-
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
@@ -63,18 +64,20 @@ from .reports import (
     AuditCredits,
     AuditReport,
     AuditStatus,
+    AuditSummary,
     Award,
     Projection,
     RequirementResult,
     Stage,
 )
-from .requirements import evaluate
+from .requirements import evaluate, evaluate_figures
 from .caps import apply_caps, is_external, is_online, ratio_limits
 from .records import Excluded
-from .window import StudyHistory, verdict
+from .window import StudyHistory, verdict, window_change
 
 __all__ = [
     "PASSING_STATUSES", "ZERO", "Allocated", "AppliedException", "AuditCredits", "AuditReport", "AuditStatus",
+    "AuditSummary",
     "Award", "Projection", "RequirementResult", "Stage", "StudyHistory", "add_years", "audit", "audit_history",
     "evaluate",
 ]
@@ -87,13 +90,14 @@ def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> 
         if r.valid_until is not None and r.valid_until < as_of:
             gone.append(Excluded(record=r, credits=r.credits, code="certificate_expired",
                                  message=f"{r.title} ({r.outcome_id or r.event_id}) was valid until {r.valid_until}; "
-                                         f"its {r.credits} credits no longer count on {as_of}"))
+                                         f"its {r.credits} credits no longer count"))
         elif policy.credit_validity_years is not None and add_years(r.occurred_on,
                                                                     policy.credit_validity_years) <= as_of:
             gone.append(Excluded(record=r, credits=r.credits, code="credit_expired",
                                  message=f"{r.course or r.category} {r.title} ({r.event_id}, {r.occurred_on}) is "
                                          f"older than the program's {policy.credit_validity_years}-year credit "
-                                         f"validity on {as_of}"))
+                                         f"validity: it lapsed on "
+                                         f"{add_years(r.occurred_on, policy.credit_validity_years)}"))
         else:
             kept.append(r)
     return kept, gone
@@ -142,7 +146,8 @@ def _caps(records: list[CreditRecord], *, program: Program, policy: Policy
 
 def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
           catalog: Catalog | None = None, history: StudyHistory | None = None,
-          exceptions: Iterable[Any] = (), student_id: str = "", method: str = "auto") -> AuditReport:
+          exceptions: Iterable[Any] = (), student_id: str = "", method: str = "auto",
+          detail: str = "full") -> Any:
     """Audit a student's effective credit records against a program on ``as_of``.
 
     Args:
@@ -156,7 +161,11 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
         exceptions: ``ExceptionGranted`` events in force (waive a requirement, substitute a course).
         student_id: for the report.
         method: the allocation method (``auto``; ``search`` or ``milp`` for tests).
+        detail: ``full`` (an ``AuditReport``) or ``summary`` (its ``AuditSummary``, computed without building the
+            requirement tree's results and the sentences: the same allocation, the same figures).
     """
+    summary = _detail(detail)
+    records = list(records)
     policy = policy or program.policy
     issues: list[Issue] = []
 
@@ -190,15 +199,19 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
         applied.append(AppliedException(event_id=e.event_id, requirement_id=e.requirement_id, action=e.action,
                                         course=e.course, replaces=e.replaces, applied=ok, reason=e.reason))
 
+    changes = _expiry_days(records, policy=policy, as_of=as_of)
+    if catalog is not None:
+        changes.append(next_catalog_day(catalog, as_of))
     study = None
     if history is not None:
         study = [(s, e if e is not None else as_of + timedelta(days=1)) for s, e, _ in history.periods]
+    judge: Any = evaluate_figures if summary else evaluate
     try:
-        tree, how = evaluate(program, pool, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
-                             substitutes=substitutes, study=study, method=method, limits=limits)
+        tree, how = judge(program, pool, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
+                          substitutes=substitutes, study=study, method=method, limits=limits)
     except NoSolution:  # pragma: no cover - HiGHS failing twice; the records as the caps cut them, in order
-        tree, how = evaluate(program, kept, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
-                             substitutes=substitutes, study=study, method=method)
+        tree, how = judge(program, kept, as_of=as_of, policy=policy, catalog=catalog, waived=waived,
+                          substitutes=substitutes, study=study, method=method)
         issue("allocation_within_caps_failed", "the integer program could not choose which recognised or "
               "converted credits fill requirements within the caps; the credits counted are taken in date order")
 
@@ -223,6 +236,21 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
                     records=kept)
     for code, message in found.issues:
         issue(code, message)
+    changes.append(window_change(program, history, found, as_of=as_of, policy=policy))
+    stable = _day_before(changes)
+    if summary:
+        codes = {i.code for i in issues}
+        if not met and tree.unmet_leaf:
+            codes.add("requirement_unmet")
+        p = found.projection
+        return AuditSummary.trusted(
+            student_id=student_id, program=program.code, institution=program.institution, as_of=as_of,
+            status=found.status, eligible=found.eligible, award=found.award, awards=found.awards,
+            part_time=found.part_time, enrolled_on=found.enrolled_on, total=total, home=home, recognized=recognized,
+            converted=converted, required=program.total_credits, shortfall=shortfall, earliest_date=found.earliest,
+            deadline=found.deadline, stages=len(found.stages), rate_per_year=p.rate_per_year if p else None,
+            finish_on=p.finish_on if p else None, graduate_on=p.graduate_on if p else None,
+            at_risk=p.at_risk if p else None, issue_codes=tuple(sorted(codes)), solver=how, stable_until=stable)
     if not met:
         for leaf in _unmet_leaves(tree):
             issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {amount(leaf)}"
@@ -233,8 +261,51 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
         part_time=found.part_time, enrolled_on=found.enrolled_on, earliest_date=found.earliest,
         deadline=found.deadline, credits=credits, shortfall=shortfall, requirements=tree, stages=found.stages,
         projection=found.projection, excluded=tuple(excluded), exceptions=tuple(applied), issues=tuple(issues),
-        solver=how,
+        solver=how, stable_until=stable,
     )
+
+
+DETAILS = ("full", "summary")
+"""What an audit returns: the whole report, or its one row (``AuditSummary``)."""
+
+
+def _detail(detail: str) -> bool:
+    if detail not in DETAILS:
+        raise ValueError(f"detail {detail!r} is not one of {', '.join(DETAILS)}")
+    return detail == "summary"
+
+
+def _expiry_days(records: Sequence[CreditRecord], *, policy: Policy, as_of: date) -> list[date | None]:
+    """The days after ``as_of`` on which a record stops counting (a certificate the day after its ``valid_until``,
+    a credit when the policy's validity runs out: ``_expiry``'s rule, read forward)."""
+    days: list[date | None] = []
+    years = policy.credit_validity_years
+    for r in records:
+        if r.valid_until is not None:
+            if r.valid_until < as_of:
+                continue  # expired already, and stays so
+            days.append(r.valid_until + timedelta(days=1))
+        if years is not None:
+            lapse = add_years(r.occurred_on, years)
+            if lapse > as_of:
+                days.append(lapse)
+    return days
+
+
+def next_catalog_day(catalog: Catalog, as_of: date) -> date | None:
+    """The first ``valid_from`` after ``as_of`` of any catalog entry (a new version of a program or a course, of its
+    policy or credits, may change an audit from that day), or ``None``."""
+    days = catalog.derived("valid_from_days", lambda: sorted({
+        e.valid_from for section in (catalog.programs, catalog.courses) for e in section
+        if e.valid_from is not None}))
+    k = bisect_right(days, as_of)
+    return days[k] if k < len(days) else None
+
+
+def _day_before(days: Iterable[date | None]) -> date | None:
+    """The day before the earliest of ``days`` (``None`` ones left out), or ``None`` when there is none."""
+    first = min((d for d in days if d is not None), default=None)
+    return first - timedelta(days=1) if first is not None else None
 
 
 def _unmet_leaves(node: RequirementResult) -> Iterable[RequirementResult]:
@@ -261,7 +332,7 @@ _RETROACTIVE = frozenset({"entry_reversed", "grade_corrected", "outcome_revoked"
 
 
 def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, program: Program | str | None = None,
-                  student_id: str | None = None, method: str = "auto") -> AuditReport:
+                  student_id: str | None = None, method: str = "auto", detail: str = "full") -> Any:
     """Audit one student's events (in recording order) on ``as_of``: the pure function behind ``Ledger.audit``.
 
     ``program``: another program to audit against (a what-if), by code at the student's institution or as a
@@ -269,9 +340,14 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
     graduation day, with reversals, corrections and revocations recorded since applied: if they remove the award's
     support, the report raises ``graduation_unsupported``.
 
+    ``detail``: ``full`` (an ``AuditReport``) or ``summary`` (an ``AuditSummary``: ``audit``'s ``detail``). Either
+    knows ``stable_until``, which here also stops the day before the next event dated after ``as_of``.
+
     Raises:
         UnknownReference: the student has no enrolment and no program is named, or the program is unknown.
     """
+    summary = _detail(detail)
+    later = min((e.occurred_on for e in events if e.occurred_on > as_of), default=None)
     events = [e for e in events if e.occurred_on <= as_of]
     student_id = student_id or (events[0].student_id if events else "")
     reversed_ids = {e.target_event_id for e in events if e.kind == "entry_reversed"}
@@ -312,9 +388,21 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
         awarded_in = _program_on(before, catalog, day)
         what_if = awarded_in is None or chosen.code != awarded_in.code or chosen.institution != awarded_in.institution
         support = _audit_on(support_events, chosen, catalog=catalog, as_of=day, timeline=before,
-                            student_id=student_id, reversed_ids=reversed_ids, method=method)
+                            student_id=student_id, reversed_ids=reversed_ids, method=method, detail=detail)
+        # the support is audited on the graduation day: as ``as_of`` moves on, only a later event or catalog
+        # version changes it
+        stable = _day_before((later, next_catalog_day(catalog, as_of)))
+        unsupported = not what_if and graduation.award not in support.awards
+        awarded = () if what_if or unsupported else (graduation.award,)
+        if summary:
+            codes = set(support.issue_codes) | ({"graduation_unsupported"} if unsupported else set())
+            return support.model_copy(update={
+                "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
+                "award": None if what_if else graduation.award, "awards": awarded,
+                "issue_codes": tuple(sorted(codes)), "rate_per_year": None, "finish_on": None, "graduate_on": None,
+                "at_risk": None, "stable_until": stable})
         extra: list[Issue] = []
-        if not what_if and not support.supports(graduation.award):
+        if unsupported:
             extra.append(Issue(code="graduation_unsupported", student_id=student_id, event_id=graduation.event_id,
                                message=f"student {student_id}: the award {graduation.award} of {day} "
                                        f"({graduation.event_id}) is no longer supported by the ledger: the audit "
@@ -324,13 +412,15 @@ def audit_history(events: Sequence[Any], *, catalog: Catalog, as_of: date, progr
         if stages and stages[-1].end is None:
             stages = stages[:-1] + (stages[-1].model_copy(update={"end": day, "ended_by": "graduated"}),)
         # a what-if audit of a graduate says what the other program would have made of the record on that day
-        awarded = () if what_if or extra else (graduation.award,)
         return support.model_copy(update={
             "stages": stages, "status": AuditStatus.GRADUATED, "eligible": False, "as_of": as_of,
             "award": None if what_if else graduation.award, "awards": awarded,
-            "issues": support.issues + tuple(extra), "projection": None})
-    return _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline=timeline,
-                     student_id=student_id, reversed_ids=reversed_ids, method=method)
+            "issues": support.issues + tuple(extra), "projection": None, "stable_until": stable})
+    found = _audit_on(events, chosen, catalog=catalog, as_of=as_of, timeline=timeline,
+                      student_id=student_id, reversed_ids=reversed_ids, method=method, detail=detail)
+    if later is not None and (found.stable_until is None or later <= found.stable_until):
+        found = found.model_copy(update={"stable_until": later - timedelta(days=1)})
+    return found
 
 
 def _program_code_on(timeline: Timeline, day: date) -> str | None:
@@ -348,7 +438,7 @@ def _program_on(timeline: Timeline, catalog: Catalog, day: date) -> Program | No
 
 
 def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_of: date,
-              timeline: Timeline, student_id: str, reversed_ids: set[str], method: str) -> AuditReport:
+              timeline: Timeline, student_id: str, reversed_ids: set[str], method: str, detail: str) -> Any:
     """``timeline``: ``build_timeline(events)`` (the status events of ``events``)."""
     records = transcript_records(events, catalog=catalog, policy=program.policy, timeline=timeline)
     history = StudyHistory.from_timeline(timeline, as_of)
@@ -357,7 +447,7 @@ def _audit_on(events: Sequence[Any], program: Program, *, catalog: Catalog, as_o
                       "program": _program_code_on(timeline, e.occurred_on)})
                   for e in events if e.kind == "exception_granted" and e.event_id not in reversed_ids]
     report = audit(program, records, as_of=as_of, catalog=catalog, history=history, exceptions=exceptions,
-                   student_id=student_id, method=method)
+                   student_id=student_id, method=method, detail=detail)
     if history is None:
         report = report.model_copy(update={
             "status": AuditStatus.NOT_ENROLLED, "eligible": False, "award": None, "awards": ()})

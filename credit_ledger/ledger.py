@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator
 from pydantic import BaseModel
 
 from .access import catalog_refusals, new_entries
-from .batch import audit_in_chunks
+from .batch import audit_in_chunks, refreshed
 from .chain import ChainedBatch, Finding, chain_batch
 from .checks import check_batch, error_for
 from .contexts import Learnt, StudentContexts, statement_receipts
@@ -324,7 +324,8 @@ class Ledger:
                              method=method)
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
-                  program: Any = None, workers: int | None = None, chunk: int = 100) -> Iterator[AuditReport]:
+                  program: Any = None, workers: int | None = None, chunk: int = 100, detail: str = "full",
+                  refresh: bool = False) -> Iterator[Any]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
@@ -332,11 +333,23 @@ class Ledger:
         here). ``workers=None`` (the default) chooses: this machine's cores for a batch big enough to pay for
         starting them, one process per ``batch.WORKER_BREAK_EVEN`` (2,000) students, else this process alone; the
         reports are the same either way. Reports come back in order, ``chunk`` students at a time (small chunks keep
-        few reports waiting their turn in this process: fewer for the garbage collector to walk over and over)."""
+        few reports waiting their turn in this process: fewer for the garbage collector to walk over and over).
+
+        ``detail="summary"``: ``AuditSummary`` rows instead of reports (the same figures, without the tree; they
+        cross between processes as compact rows). ``refresh=True`` (with summaries only): re-audit only the students
+        whose record or catalog changed since the ledger's last summary batch, or whose ``stable_until`` has passed,
+        and take the others from that batch (kept in the table ``audit_summaries``, outside the hash chain) - the
+        same summaries as a full batch; the batch is kept for the next refresh."""
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
+        if refresh:
+            if detail != "summary":
+                raise ValueError("refresh=True re-audits summaries: give detail=\"summary\"")
+            yield from refreshed(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
+                                 chunk=chunk)
+            return
         yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
-                                   chunk=chunk)
+                                   chunk=chunk, detail=detail)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .extras import require
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reports import AuditReport
+    from .reports import AuditReport, AuditSummary
 
 COHORT_GROUPS = ("graduated", "eligible", "early", "on_track", "at_risk", "deadline_passed", "suspended",
                  "withdrawn", "not_enrolled")
@@ -37,20 +37,26 @@ _COLOURS = {"graduated": "#1b7837", "eligible": "#5aae61", "early": "#a6dba0", "
             "not_enrolled": "#e0e0e0"}
 
 
-def cohort_group(report: "AuditReport") -> str:
-    """Where a report puts its student among ``COHORT_GROUPS``: ``early`` for every requirement met before the
-    early-graduation floor (too_early), ``at_risk`` for requirements missing with an ``at_risk_deadline`` issue,
-    ``on_track`` for requirements missing without one; otherwise the audit status."""
+def cohort_group(report: "AuditReport | AuditSummary") -> str:
+    """Where a report (or its summary) puts its student among ``COHORT_GROUPS``: ``early`` for every requirement met
+    before the early-graduation floor (too_early), ``at_risk`` for requirements missing with an ``at_risk_deadline``
+    issue, ``on_track`` for requirements missing without one; otherwise the audit status."""
     status = str(report.status)
     if status == "too_early":
         return "early"
     if status == "requirements_missing":
-        risky = any(i.code == "at_risk_deadline" for i in report.issues)
-        return "at_risk" if risky or (report.projection is not None and report.projection.at_risk) else "on_track"
+        codes = getattr(report, "issue_codes", None)  # an AuditSummary's (read by attribute, as reports are)
+        if codes is not None:
+            risky = "at_risk_deadline" in codes or bool(getattr(report, "at_risk", False))
+        else:
+            full: Any = report
+            risky = any(i.code == "at_risk_deadline" for i in full.issues) or (
+                full.projection is not None and full.projection.at_risk)
+        return "at_risk" if risky else "on_track"
     return status
 
 
-def cohort_counts(reports: Iterable["AuditReport"]) -> dict[str, int]:
+def cohort_counts(reports: Iterable["AuditReport | AuditSummary"]) -> dict[str, int]:
     """How many reports fall in each group of ``COHORT_GROUPS`` (groups with none left out), in that order."""
     counts = Counter(cohort_group(r) for r in reports)
     return {g: counts[g] for g in COHORT_GROUPS if counts[g]}
@@ -115,9 +121,10 @@ def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes
     return _finish(fig, path)
 
 
-def plot_cohort(reports: Iterable["AuditReport"], path: str | Path | None = None) -> bytes:
-    """A PNG bar chart of how many students are graduated, eligible, early, on track, at risk, past the deadline,
-    suspended, ...; written to ``path`` when given, and returned."""
+def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None) -> bytes:
+    """A PNG bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
+    graduated, eligible, early, on track, at risk, past the deadline, suspended, ...; written to ``path`` when given,
+    and returned."""
     reports = list(reports)
     counts = cohort_counts(reports)
     fig = _figure(8, 4)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from .models import Frozen, Issue
 from .render import report_html, report_text
@@ -180,6 +180,28 @@ class AuditReport(Frozen):
     issues: tuple[Issue, ...] = ()
     solver: str = "greedy"
     """How the allocation was found: ``greedy`` (proved optimal by the bound), ``search`` or ``milp``."""
+    stable_until: date | None = None
+    """A day up to which the passing of time alone cannot change this report: for every day ``d`` from ``as_of`` to
+    ``stable_until``, the audit of the same events and catalog on ``d`` is this report but for ``as_of``. It is the
+    day before the earliest day that may change it (the early-graduation floor, the end of the standard length, the
+    day after the deadline, a certificate's or credit's expiry, a suspension growing past the policy's limit, an
+    event or a catalog version dated later, a projection whose date moves with the day); ``None``: nothing ahead
+    can change it. Never later than the last such day, it may be earlier (see ``graduation.stable_until``)."""
+
+    def summary(self) -> AuditSummary:
+        """The report's one row (``AuditSummary``): every figure of the audit, without the tree and the texts."""
+        p = self.projection
+        return AuditSummary.trusted(
+            student_id=self.student_id, program=self.program, institution=self.institution, as_of=self.as_of,
+            status=self.status, eligible=self.eligible, award=self.award, awards=self.awards,
+            part_time=self.part_time, enrolled_on=self.enrolled_on, total=self.credits.total,
+            home=self.credits.home, recognized=self.credits.recognized, converted=self.credits.converted,
+            required=self.credits.required, shortfall=self.shortfall, earliest_date=self.earliest_date,
+            deadline=self.deadline, stages=len(self.stages),
+            rate_per_year=p.rate_per_year if p else None, finish_on=p.finish_on if p else None,
+            graduate_on=p.graduate_on if p else None, at_risk=p.at_risk if p else None,
+            issue_codes=tuple(sorted({i.code for i in self.issues})), solver=self.solver,
+            stable_until=self.stable_until)
 
     @property
     def expired(self) -> tuple[Excluded, ...]:
@@ -213,3 +235,64 @@ class AuditReport(Frozen):
     def _repr_html_(self) -> str:
         """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
         return report_html(self)
+
+
+class AuditSummary(Frozen):
+    """One student's audit as one row (``audit_all(..., detail="summary")``, ``AuditReport.summary()``): every figure
+    of the report that a cohort table, the audit CSV or a cohort picture uses (status, awards, credits by origin,
+    shortfall, the window, the projection, the issue codes, the solver and ``stable_until``), without the
+    requirement tree, the records and the sentences. Computed directly, it equals ``report.summary()`` field for
+    field. ``to_row`` and ``from_row`` carry it between processes as a compact row (its values in field order);
+    as JSON it is a small object (``model_dump_json``).
+
+    >>> s = AuditSummary(student_id="S1", program="P", institution="T", as_of="2027-07-01", status="eligible",
+    ...                  eligible=True, award="graduation", awards=("graduation",), total="60.00", home="60.00",
+    ...                  recognized="0.00", converted="0.00", required="60.00", shortfall="0.00")
+    >>> AuditSummary.from_row(s.to_row()) == s, s.to_row()[:4]
+    (True, ('S1', 'P', 'T', datetime.date(2027, 7, 1)))
+    """
+
+    student_id: str
+    program: str
+    institution: str
+    as_of: date
+    status: AuditStatus
+    eligible: bool
+    award: Award | None = None
+    awards: tuple[Award, ...] = ()
+    part_time: bool = False
+    enrolled_on: date | None = None
+    total: Decimal
+    """``credits.total`` of the report; ``home``, ``recognized``, ``converted`` and ``required`` likewise."""
+    home: Decimal
+    recognized: Decimal
+    converted: Decimal
+    required: Decimal
+    shortfall: Decimal
+    earliest_date: date | None = None
+    deadline: date | None = None
+    stages: int = 0
+    """How many study stages the report has."""
+    rate_per_year: Decimal | None = None
+    """The projection's (``None``, with ``finish_on``, ``graduate_on`` and ``at_risk``: no projection)."""
+    finish_on: date | None = None
+    graduate_on: date | None = None
+    at_risk: bool | None = None
+    issue_codes: tuple[str, ...] = ()
+    """The distinct codes of the report's issues, sorted."""
+    solver: str = "greedy"
+    stable_until: date | None = None
+    """As the report's ``stable_until``."""
+
+    def to_row(self) -> tuple[Any, ...]:
+        """The summary as a compact row: its values in field order (what a worker process sends back, pickled)."""
+        return tuple(self.__dict__.values())
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> AuditSummary:
+        """A summary from ``to_row``'s row (made by this library: read back without validation)."""
+        return cls.trusted_fields(dict(zip(_SUMMARY_NAMES, row, strict=True)), _SUMMARY_FIELDS)
+
+
+_SUMMARY_NAMES = tuple(AuditSummary.model_fields)
+_SUMMARY_FIELDS = frozenset(AuditSummary.model_fields)

@@ -476,6 +476,97 @@ def _result(plan: Plan, node: Any, allocation: Allocation, waived_ids: set[str],
         counted=counted, unit="credits", shortfall=short, records=recs, shared=shared, waived=waived, notes=notes)
 
 
+class Figures(NamedTuple):
+    """A node of the tree evaluated for its figures only (``evaluate_figures``): what ``RequirementResult`` says
+    of it, without its records, notes and children."""
+
+    satisfied: bool
+    shortfall: Decimal
+    hours: bool
+    """An hour pool (its shortfall is in hours, and never adds to a parent's)."""
+    unmet_leaf: bool
+    """A leaf that ``requirement_unmet`` would name lies here (the node is not satisfied)."""
+
+
+def _figures(plan: Plan, node: Any, allocation: Allocation, members: Mapping[int, list[int]], waived_ids: set[str],
+             under_waiver: bool = False) -> Figures:
+    """``_result``'s figures for a node, computed the same way (any change there is made here too: the property test
+    ``tests/test_summaries.py`` holds them equal)."""
+    problem = plan.problem
+    node_id = node.id
+    waived = under_waiver or node_id in waived_ids
+    if isinstance(node, (AllRequirement, PickRequirement)):
+        kids = node.all if isinstance(node, AllRequirement) else node.of
+        children = [_figures(plan, c, allocation, members, waived_ids, waived) for c in kids]
+        met = sum(1 for c in children if c.satisfied)
+        if isinstance(node, AllRequirement):
+            counted = children
+            satisfied = waived or met == len(children)
+        else:
+            order = sorted(range(len(children)), key=lambda i: (not children[i].satisfied,
+                                                                children[i].shortfall if not children[i].hours
+                                                                else ZERO, i))
+            counted = [children[i] for i in sorted(order[:node.pick])]
+            satisfied = waived or met >= node.pick
+        shortfall = ZERO if waived else sum((c.shortfall for c in counted if not c.hours), ZERO)
+        return Figures(satisfied, shortfall, False, not satisfied and any(c.unmet_leaf for c in counted))
+    if isinstance(node, HoursRequirement):
+        pool = plan.hours.get(node_id) or HourPool(node.hours, Decimal(0), [], ())
+        satisfied = waived or pool.counted >= pool.needed
+        return Figures(satisfied, ZERO if satisfied else pool.needed - pool.counted, True, not satisfied)
+    records = plan.records
+    leaf = problem.leaf_of.get(node_id) or plan.shared_leaves.get(node_id)
+    if node.shared or leaf is None:
+        mine = plan.shared_records.get(node_id, [])
+    else:
+        mine = members.get(leaf.index, [])
+    if isinstance(node, CoursesRequirement):
+        subs = plan.substitutes.get(node_id, {})
+        covered = {subs.get(records[i].course or "", records[i].course) or "" for i in mine}
+        missing = [k for k, c in enumerate(node.courses) if c not in covered]
+        leaf_cost = leaf.cost if leaf is not None else tuple(100 for _ in node.courses)
+        short = ZERO if waived else credits_of(sum(leaf_cost[k] for k in missing))
+        satisfied = waived or not missing
+        return Figures(satisfied, short, False, not satisfied)
+    home = sum((records[i].credits for i in mine if not problem.external[i]), ZERO)
+    if node.shared:
+        ext = credits_of(plan.shared_external.get(node_id, 0))
+    else:
+        credited = allocation.credited
+        ext = sum((credits_of(credited[i]) if i in credited else records[i].credits
+                   for i in mine if problem.external[i]), ZERO)
+        if node.max_external is not None and ext > node.max_external:
+            ext = node.max_external
+    in_pool = (home + ext).quantize(CENT)
+    short = ZERO if waived else max(ZERO, node.credits - in_pool).quantize(CENT)
+    satisfied = waived or short == 0
+    return Figures(satisfied, short, False, not satisfied)
+
+
+def evaluate_figures(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
+                     catalog: Catalog | None = None, waived: Iterable[str] = (),
+                     substitutes: Mapping[str, Mapping[str, str]] | None = None,
+                     study: Sequence[tuple[date, date]] | None = None, method: str = "auto",
+                     limits: Sequence[tuple[Sequence[str], Decimal]] = ()) -> tuple[Figures, str]:
+    """``evaluate`` for the figures only: the same allocation (the same problem, solved the same way), and the
+    root's satisfied, shortfall and whether an unmet leaf lies under it, without building the results of the tree
+    (``RequirementResult``, the records counted, their notes): what a summary audit needs."""
+    policy = policy or program.policy
+    ordered = sorted(records, key=_record_key)
+    subs = {k: dict(v) for k, v in (substitutes or {}).items()}
+    waived_ids = set(waived)
+    where = {r.event_id: i for i, r in enumerate(ordered)}
+    plan = build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
+                      substitutes=subs, study=study,
+                      limits=[([where[e] for e in ids if e in where], cents_down(cap)) for ids, cap in limits])
+    allocation = solve(plan.problem, method=method)
+    members: dict[int, list[int]] = {}
+    for i, placed in enumerate(allocation.places):
+        if placed is not None:
+            members.setdefault(placed[0], []).append(i)
+    return _figures(plan, program.requirements, allocation, members, waived_ids), allocation.how
+
+
 def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
              catalog: Catalog | None = None, waived: Iterable[str] = (),
              substitutes: Mapping[str, Mapping[str, str]] | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .graduation import AuditReport
+from .graduation import AuditReport, AuditSummary
 from .models import (
     EVENT_ADAPTER,
     Agreement,
@@ -39,8 +39,8 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 MODELS: tuple[type[BaseModel], ...] = (
     Catalog, Institution, Course, Program, Agreement, ConversionRule, Grade, CreditRecord, Transcript, Balance,
-    AuditReport, Outcome, Decision, RecognitionResult, StatementResult, TransferStatement, Receipt, VerifyReport,
-    Issue,
+    AuditReport, AuditSummary, Outcome, Decision, RecognitionResult, StatementResult, TransferStatement, Receipt,
+    VerifyReport, Issue,
 )
 """The public models with a schema of their own (besides ``Event``, the union of every event kind)."""
 

@@ -215,7 +215,7 @@ def study_stages(history: StudyHistory, records: Sequence[CreditRecord]) -> tupl
     running = ZERO
     for (start, end, by), credits in zip(periods, sums, strict=True):
         running += credits
-        out.append(Stage(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
+        out.append(Stage.trusted(start=start, end=end, credits=credits, cumulative=running, ended_by=by))
     return tuple(out)
 
 
@@ -244,5 +244,26 @@ def project(earned: Decimal, remaining: Decimal, study_days: int, as_of: date, e
         finish = None
     graduate = max(finish, earliest) if finish is not None else None
     at_risk = graduate is None or graduate > deadline
-    return Projection(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
-                      at_risk=at_risk)
+    return Projection.trusted(rate_per_year=rate, remaining=remaining, finish_on=finish, graduate_on=graduate,
+                              at_risk=at_risk)
+
+
+def window_change(program: Program, history: StudyHistory | None, found: Verdict, *, as_of: date,
+                  policy: Policy) -> date | None:
+    """The first day after ``as_of`` on which the passing of time alone may change the verdict, or ``None``.
+
+    While the student studies (a period still open) or is suspended, days of study or of suspension add up: the
+    study years (肄业), the hour pools per year, the projection's rate, the suspended time and (when suspension does
+    not count toward it) the deadline move with the day, so the next day may differ. So does a projection's date
+    (``finish_on`` is reckoned from the audit's day). Otherwise the verdict turns on fixed days: the
+    early-graduation floor, the end of the standard length, the day after the deadline.
+    """
+    if history is None:
+        return None
+    if history.status == "suspended" or any(end is None for _s, end, _by in history.periods):
+        return as_of + timedelta(days=1)
+    if found.projection is not None and found.projection.finish_on is not None:
+        return as_of + timedelta(days=1)
+    earliest, deadline, standard_end = time_window(program, history, policy=policy)
+    ahead = [d for d in (earliest, standard_end, deadline + timedelta(days=1)) if d > as_of]
+    return min(ahead, default=None)

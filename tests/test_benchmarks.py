@@ -35,6 +35,9 @@ def test_audit_benchmark_runs_and_prints_its_rate_last(tmp_path, capsys):
     assert any(line.startswith("per audit, one process, audit:") for line in lines)
     assert any(line.startswith("single audit, 160 records:") for line in lines)
     assert any(re.fullmatch(r"portal ratio: \d+\.\d\d", line) for line in lines)
+    assert any(re.fullmatch(r"summary rate: \d+/s", line) for line in lines)
+    assert any(re.fullmatch(r"refresh ratio: \d+\.\d", line) for line in lines)
+    assert any(line.startswith("summary batch: 40 summaries") for line in lines)
 
 
 def test_statements_benchmark_runs_and_prints_its_look_up_last(capsys):
