@@ -20,6 +20,8 @@ is started only for a batch big enough to pay for starting it (``WORKER_BREAK_EV
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Executor, Future, wait
 from datetime import date
 from typing import Any, Iterator
 
@@ -55,14 +57,18 @@ def default_workers(students: int, *, cores: int | None = None) -> int:
 
 
 def audit_in_chunks(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *,
-                    acting_as: str | None, workers: int | None, chunk: int, detail: str = "full") -> Iterator[Any]:
+                    acting_as: str | None, workers: int | None, chunk: int, detail: str = "full",
+                    executor: Executor | None = None) -> Iterator[Any]:
     """The reports of ``students`` in order, ``chunk`` students at a time, in ``workers`` processes (this one and
     ``workers - 1`` others; ``None``: ``default_workers``) when the ledger is a file or a server (an in-memory one
     is audited here). ``detail``: ``full`` (``AuditReport``) or ``summary`` (``AuditSummary``, crossing between
-    processes as compact rows)."""
+    processes as compact rows). With an ``executor``, every chunk is its workers' (``audit_on``)."""
+    chunks = [students[i:i + chunk] for i in range(0, len(students), chunk)]
+    if executor is not None:
+        yield from audit_on(executor, catalogs, chunks, day, program, acting_as, detail)
+        return
     if workers is None:
         workers = default_workers(len(students))
-    chunks = [students[i:i + chunk] for i in range(0, len(students), chunk)]
     if workers > 1 and len(chunks) > 1 and catalogs.store.engine.url.database not in (None, "", ":memory:"):
         yield from _audit_in_processes(catalogs, chunks, day, program, acting_as, workers, detail)
         return
@@ -107,7 +113,7 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
     processes send their reports as JSON (quicker to write and to read back than pickled models), summaries as
     rows (``AuditSummary.to_row``: a tuple of its values each, pickled)."""
     import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
     url = catalogs.store.engine.url.render_as_string(hide_password=False)
     done: dict[int, list[Any]] = {}
@@ -117,7 +123,7 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
     def here(k: int) -> list[Any]:
         return audit_list(catalogs, chunks[k], day, program, acting_as=acting_as, detail=detail)
 
-    read: Any = AuditSummary.from_row if detail == "summary" else AuditReport.model_validate_json
+    read = _reader(detail)
 
     def collect(k: int) -> None:
         sent_back = sent.pop(k).result()
@@ -146,6 +152,51 @@ def _audit_in_processes(catalogs: StoredCatalog, chunks: list[list[str]], day: d
                 future.cancel()
 
 
+def _reader(detail: str) -> Any:
+    """How the asking process reads back what ``audit_in_worker`` sent: a report's JSON, or a summary's row."""
+    return AuditSummary.from_row if detail == "summary" else AuditReport.model_validate_json
+
+
+EXECUTOR_AHEAD = 32
+"""How many chunks an executor is given ahead of the one whose reports are handed out next: enough to keep a
+cluster's workers busy, few enough that the reports waiting their turn here stay bounded (``32 * chunk``)."""
+
+
+def audit_on(executor: Executor, catalogs: StoredCatalog, chunks: list[list[str]], day: date, program: Any,
+             acting_as: str | None, detail: str) -> Iterator[Any]:
+    """The reports of ``chunks`` in order, each chunk audited by ``executor`` (any ``concurrent.futures.Executor``:
+    a process pool, a thread pool, a ``dask.distributed`` client's ``get_executor()``). Its workers run
+    ``audit_in_worker``: each opens the ledger at its URL itself (so the ledger must be a file every worker sees, or
+    a server; an in-memory one is refused with ``ValueError``), checks each student's rows against their chain and
+    the stored catalogs against their hashes as any read does, audits with the rights of the asking ledger, and
+    sends reports back as JSON (summaries as rows). At most ``EXECUTOR_AHEAD`` chunks are out at a time; a worker's
+    error (``PermissionDenied``, ``IntegrityError``) is raised here when its chunk's turn comes, and the chunks not
+    yet begun are cancelled."""
+    url = catalogs.store.engine.url
+    if url.database in (None, "", ":memory:"):
+        raise ValueError("an executor's workers open the ledger themselves, and this ledger is in memory: audit it "
+                         "here (no executor) or open a file or server ledger")
+    where = url.render_as_string(hide_password=False)
+    read = _reader(detail)
+    sent: dict[int, Future[list[Any]]] = {}
+    opened_here = where not in _WORKER_STORES  # a thread pool's workers open the ledger in this process
+    try:
+        for k in range(len(chunks)):
+            for j in range(k, min(k + EXECUTOR_AHEAD, len(chunks))):
+                if j not in sent:
+                    sent[j] = executor.submit(audit_in_worker, where, chunks[j], day, program, acting_as, detail)
+            sent_back = sent.pop(k).result()
+            with gc_paused():  # thousands of new objects, no cycle among them
+                found = [read(item) for item in sent_back]
+            yield from found
+    finally:
+        for future in sent.values():
+            future.cancel()
+        wait(sent.values())
+        if opened_here:
+            _close_worker_store(where)
+
+
 REFRESH_IN_PROCESSES = 2000
 """A refresh re-audits fewer students than this in this process: a worker process costs about a second to start
 (a fresh interpreter importing the library and opening the ledger; on the loaded 2-core machine 500 summaries of
@@ -154,7 +205,7 @@ refresh's usual handful of students."""
 
 
 def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: Any, *, acting_as: str | None,
-              workers: int | None, chunk: int) -> Iterator[AuditSummary]:
+              workers: int | None, chunk: int, executor: Executor | None = None) -> Iterator[AuditSummary]:
     """The summaries of a full summary batch of ``students`` on ``day``, in order, re-auditing only the students whose
     kept summary (``summary_cache``) does not hold: the chain head or the catalog changed, ``day`` lies before its
     ``as_of`` or after its ``stable_until``, the acting school may not read the student (the batch raises as a full
@@ -170,7 +221,7 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
     key = program if isinstance(program, str) else "" if program is None else None
     if key is None:  # a Program given as a value: no key to keep it under
         yield from audit_in_chunks(catalogs, students, day, program, acting_as=acting_as, workers=workers,
-                                   chunk=chunk, detail="summary")
+                                   chunk=chunk, detail="summary", executor=executor)
         return
     with store.write() as conn:
         summary_cache.ensure(conn)
@@ -198,7 +249,7 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
     again = [sid for sid in students if sid not in held]
     fresh = audit_in_chunks(catalogs, again, day, program, acting_as=acting_as,
                             workers=workers if len(again) >= REFRESH_IN_PROCESSES else 1, chunk=chunk,
-                            detail="summary")
+                            detail="summary", executor=executor if len(again) >= REFRESH_IN_PROCESSES else None)
     made: dict[str, AuditSummary | None] = {}
     pending: AuditSummary | None = None
     for sid in students:
@@ -250,25 +301,35 @@ class _NotKept(Exception):
 
 _WORKER_STORES: dict[str, StoredCatalog] = {}
 """In a worker process of a batch audit: the ledger it opened (its store and catalog) for its first chunk, kept for
-the next ones. A worker process's own state, never the asking process's."""
+the next ones. A worker process's own state; in the asking process only while a thread pool's batch runs
+(``audit_on`` closes it after)."""
+_WORKER_STORES_LOCK = threading.Lock()
+
+
+def _close_worker_store(url: str) -> None:
+    with _WORKER_STORES_LOCK:
+        catalogs = _WORKER_STORES.pop(url, None)
+    if catalogs is not None:
+        catalogs.store.close()
 
 
 def audit_in_worker(url: str, students: list[str], as_of: date, program: Any, acting_as: str | None,
                     detail: str = "full") -> list[Any]:
     """A worker process's share of a batch audit (with the same rights as the ledger that asked): reports as JSON,
     summaries as rows."""
-    catalogs = _WORKER_STORES.get(url)
-    if catalogs is None:
-        from multiprocessing.util import Finalize
+    with _WORKER_STORES_LOCK:  # a thread pool's workers share this process's stores
+        catalogs = _WORKER_STORES.get(url)
+        if catalogs is None:
+            from multiprocessing.util import Finalize
 
-        store = Store.open(url)
-        catalogs = _WORKER_STORES[url] = StoredCatalog(store)
-        Finalize(store, store.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
+            store = Store.open(url)
+            catalogs = _WORKER_STORES[url] = StoredCatalog(store)
+            Finalize(store, store.close, exitpriority=10)  # closed when the worker process ends (atexit is not run)
     found = audit_list(catalogs, students, as_of, program, acting_as=acting_as, detail=detail)
     if detail == "summary":
         return [summary.to_row() for summary in found]
     return [report.model_dump_json() for report in found]
 
 
-__all__ = ["WORKER_BREAK_EVEN", "audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list", "default_workers",
-           "refreshed"]
+__all__ = ["EXECUTOR_AHEAD", "WORKER_BREAK_EVEN", "audit_chunk", "audit_in_chunks", "audit_in_worker", "audit_list",
+           "audit_on", "default_workers", "refreshed"]

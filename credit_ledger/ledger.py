@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator
@@ -325,7 +326,7 @@ class Ledger:
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
                   program: Any = None, workers: int | None = None, chunk: int = 100, detail: str = "full",
-                  refresh: bool = False) -> Iterator[Any]:
+                  refresh: bool = False, executor: Executor | None = None) -> Iterator[Any]:
         """Audit many students (default: every student in the ledger, or with ``acting_as`` every one it may read),
         in the order given; a student with no enrolment on ``as_of`` is skipped, one the acting institution may not
         read raises ``PermissionDenied``. ``workers`` > 1 audits in that many processes: this one and
@@ -339,17 +340,26 @@ class Ledger:
         cross between processes as compact rows). ``refresh=True`` (with summaries only): re-audit only the students
         whose record or catalog changed since the ledger's last summary batch, or whose ``stable_until`` has passed,
         and take the others from that batch (kept in the table ``audit_summaries``, outside the hash chain) - the
-        same summaries as a full batch; the batch is kept for the next refresh."""
+        same summaries as a full batch; the batch is kept for the next refresh.
+
+        ``executor``: any ``concurrent.futures.Executor`` (a process pool, a ``dask.distributed`` client's
+        ``get_executor()``) audits every chunk instead of this machine's processes; its workers open the ledger at
+        its URL themselves (a file they all see, or a PostgreSQL server; not an in-memory ledger) with the same
+        rights, and the reports come back in order. Give ``workers`` or ``executor``, not both."""
+        if executor is not None and workers is not None:
+            raise ValueError("give workers (this machine's processes) or an executor, not both")
+        if detail not in ("full", "summary"):
+            raise ValueError(f"detail is \"full\" or \"summary\", not {detail!r}")
         day = as_of or date.today()
         ids = list(students) if students is not None else self.students()
         if refresh:
             if detail != "summary":
                 raise ValueError("refresh=True re-audits summaries: give detail=\"summary\"")
             yield from refreshed(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
-                                 chunk=chunk)
+                                 chunk=chunk, executor=executor)
             return
         yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
-                                   chunk=chunk, detail=detail)
+                                   chunk=chunk, detail=detail, executor=executor)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""

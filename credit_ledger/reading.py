@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
@@ -109,19 +110,23 @@ class StoredCatalog:
         """The hash of that stored catalog."""
         self._checked = False
         """Whether the newest stored catalog was once found to be the one the last checkpoint names."""
+        self._lock = threading.RLock()
+        """One look at a time: threads sharing a ledger (a portal's request threads, a thread pool's batch) would
+        otherwise check the same new catalogs against a position another thread has just moved."""
 
     def sync(self, conn: Connection) -> Catalog:
         """Merge the catalogs stored since the last look (in the transaction of ``conn``); the catalog. The first
         look (when the ledger opens), and every look that finds new catalogs, checks them (``check``)."""
-        rows = self.store.catalogs(conn, after=self._merged)
-        if rows or not self._checked:
-            self.check(conn, rows)
-        if rows:
-            catalog = self.catalog
-            for _seq, _at, content, _prev, _hash in rows:
-                catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
-            self.catalog, self._merged, self._head = catalog, rows[-1][0], rows[-1][4]
-        return self.catalog
+        with self._lock:
+            rows = self.store.catalogs(conn, after=self._merged)
+            if rows or not self._checked:
+                self.check(conn, rows)
+            if rows:
+                catalog = self.catalog
+                for _seq, _at, content, _prev, _hash in rows:
+                    catalog = catalog.merge(Catalog.from_text(content, source="stored catalog", format="json"))
+                self.catalog, self._merged, self._head = catalog, rows[-1][0], rows[-1][4]
+            return self.catalog
 
     def check(self, conn: Connection, rows: Sequence[Any]) -> None:
         """Raise ``IntegrityError`` unless the stored catalogs ``rows`` (those after the last one merged) each match
