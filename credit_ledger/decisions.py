@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Sequence
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from .base import Frozen
 from .base import format_credits as _fmt
@@ -63,9 +63,12 @@ class Decision(Frozen):
     message: str
     event_ids: tuple[str, ...] = ()
     """The events that write the granted credits."""
-    codes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = Field(default=(), description=(
+        "Every code that applies, each once, in the order the rules are tried: the first is `code`; empty exactly "
+        "when `code` is null (an item granted in full)."))
     """Every code that applies, each once, ``code`` first; ``()`` exactly when ``code`` is ``None``."""
-    reasons: tuple[Issue, ...] = ()
+    reasons: tuple[Issue, ...] = Field(default=(), description=(
+        "One reason per code of `codes`, in its order: the stable code and its sentence."))
     """Every reason that applies, one per code of ``codes`` and in its order: the stable code and its sentence."""
 
     @model_validator(mode="before")
