@@ -127,7 +127,20 @@ RECOGNITION_PAIRS = {
     ("agreement_expired", "below_min_grade"): lambda: receive(result("XT-CNC1", 50, on=D(2026, 6, 30)),
                                                               on=D(2029, 3, 1)),
     ("agreement_expired", "too_old"): lambda: receive(result("XT-CNC1", on=D(2023, 6, 30)), on=D(2029, 3, 1)),
+    # an agreement of named parties that leaves this school out: not_in_agreement, then what else it refuses
+    ("not_in_agreement", "below_min_grade"): lambda: receive(result("XT-PUB1", 50), catalog=_parties_only()),
+    ("not_in_agreement", "too_old"): lambda: receive(result("XT-PUB1", on=D(2023, 6, 30)), catalog=_parties_only()),
 }
+
+
+def _parties_only() -> cl.Catalog:
+    """The sample where XT-PUB1 is named only by an agreement between XTJX and ZZJX (min 60, at most 2 years)."""
+    data = _without_pub().model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["agreements"].append(dict(
+        id="AGR-XZ", parties=["XTJX", "ZZJX"], valid_from="2024-01-01", min_grade=60, max_age_years=2,
+        equivalences=[{"from": {"institution": "XTJX", "courses": ["XT-PUB1"]},
+                       "to": {"institution": "HNJX", "courses": ["PUB102"]}}]))
+    return cl.Catalog.from_data(data)
 
 
 def _without_pub() -> cl.Catalog:
