@@ -24,18 +24,32 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Sequence
 
+from pydantic import Field, model_validator
+
 from .base import Frozen
 from .base import format_credits as _fmt
 from .caps import apply_caps
 from .catalog import Catalog, Program, Target, program_in_force
 from .events import CreditRecognized, EntryReversed, Event, OutcomeConverted
 from .history import build_timeline, external_record, transcript_records
-from .records import CreditRecord, Excluded
+from .records import CreditRecord, Excluded, Issue
 
 
 class Decision(Frozen):
     """What was decided for one submitted item: the credits granted, where they count, the rule or agreement used,
-    and when anything was refused, the stable ``code`` and a sentence naming the student, the item and the rule."""
+    and when anything was refused, the stable ``code`` and a sentence naming the student, the item and the rule.
+
+    ``reasons`` names *every* rule that refuses (or trims) the item, each an ``Issue`` (code and sentence), in a
+    stable order: the order the rules are tried in, so the first is always ``code`` (the one reason given before
+    every reason was listed). ``codes`` is their codes. An item granted in full has neither:
+
+    >>> d = Decision(item="r1", accepted=False, code="not_a_member", message="not a member",
+    ...              reasons=(Issue(code="not_a_member", message="not a member"), Issue(code="too_old", message="old")))
+    >>> d.codes
+    ('not_a_member', 'too_old')
+    >>> Decision(item="r2", accepted=False, code="no_rule", message="no rule fits").codes  # one reason, filled in
+    ('no_rule',)
+    """
 
     item: str
     accepted: bool
@@ -49,6 +63,33 @@ class Decision(Frozen):
     message: str
     event_ids: tuple[str, ...] = ()
     """The events that write the granted credits."""
+    codes: tuple[str, ...] = Field(default=(), description=(
+        "Every code that applies, each once, in the order the rules are tried: the first is `code`; empty exactly "
+        "when `code` is null (an item granted in full)."))
+    """Every code that applies, each once, ``code`` first; ``()`` exactly when ``code`` is ``None``."""
+    reasons: tuple[Issue, ...] = Field(default=(), description=(
+        "One reason per code of `codes`, in its order: the stable code and its sentence."))
+    """Every reason that applies, one per code of ``codes`` and in its order: the stable code and its sentence."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_reason(cls, data: Any) -> Any:
+        """A decision given only ``code`` and ``message`` has that one reason."""
+        if isinstance(data, dict) and data.get("code") is not None and not data.get("reasons"):
+            data = {**data, "reasons": (Issue(code=data["code"], message=data.get("message", "")),)}
+        if isinstance(data, dict) and data.get("reasons") and not data.get("codes"):
+            data = {**data, "codes": tuple(r["code"] if isinstance(r, dict) else r.code for r in data["reasons"])}
+        return data
+
+    @model_validator(mode="after")
+    def _codes_agree(self) -> "Decision":
+        if self.codes != tuple(r.code for r in self.reasons):
+            raise ValueError(f"codes {self.codes} are not the codes of the reasons")
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError(f"codes {self.codes} name a code twice")
+        if (self.codes[0] if self.codes else None) != self.code:
+            raise ValueError(f"the first of codes {self.codes} is not code {self.code!r}")
+        return self
 
 
 class RecognitionResult(Frozen):
@@ -81,7 +122,7 @@ class RecognitionResult(Frozen):
                  + (" (dry run, nothing written)" if self.dry_run else "")]
         for d in self.decisions:
             mark = "accepted" if d.accepted else "refused "
-            code = f" [{d.code}]" if d.code else ""
+            code = f" [{', '.join(d.codes)}]" if d.codes else ""
             lines.append(f"  {mark} {d.credits:>6} {d.item}{code}: {d.message}")
         return "\n".join(lines)
 
@@ -224,18 +265,34 @@ def decide_caps(pending: list[Pending], decisions: list[Decision | None], standi
                        + "; ".join(x.message for x in why))
         else:
             message = f"{prefix}{p.item}: refused, nothing counts: " + "; ".join(x.message for x in why)
+        reasons = reasons_of([(x.code, f"{prefix}{p.item}: {x.message}") for x in why]) if credits < asked else ()
         decisions[p.index] = Decision(
             item=p.item, accepted=credits > 0, credits=credits, target=tuple(e.target for e in kept),
             rule=p.rule, code=code if credits < asked else None, message=message,
-            event_ids=tuple(e.event_id for e in kept))
+            event_ids=tuple(e.event_id for e in kept), reasons=reasons)
         for m, name in p.members:
             decisions[m] = Decision(
                 item=name, accepted=credits > 0, rule=p.rule, code=code if credits < asked else None,
                 message=f"{prefix}{name}: decided together with {p.item} (every source of the equivalence is "
-                        "needed, and the target's credits are granted once, on the first)")
+                        "needed, and the target's credits are granted once, on the first)", reasons=reasons)
     return writes
 
 
-def refused(item: str, code: str, message: str, rule: str | None = None) -> Decision:
-    """The decision that grants nothing for ``item``, with the stable ``code`` and sentence of why."""
-    return Decision(item=item, accepted=False, code=code, message=message, rule=rule)
+def refused(item: str, code: str, message: str, rule: str | None = None,
+            more: Sequence[tuple[str, str]] = ()) -> Decision:
+    """The decision that grants nothing for ``item``, with the stable ``code`` and sentence of why, and ``more``
+    reasons that apply too, as (code, sentence), in order (a code already given is not repeated).
+
+    >>> refused("r1", "not_a_member", "m", more=[("too_old", "o"), ("not_a_member", "again")]).codes
+    ('not_a_member', 'too_old')
+    """
+    return Decision(item=item, accepted=False, code=code, message=message, rule=rule,
+                    reasons=reasons_of([(code, message), *more]))
+
+
+def reasons_of(pairs: Sequence[tuple[str, str]]) -> tuple[Issue, ...]:
+    """The reasons from (code, sentence) pairs, in order, each code once (its first sentence)."""
+    seen: dict[str, Issue] = {}
+    for code, message in pairs:
+        seen.setdefault(code, Issue(code=code, message=message))
+    return tuple(seen.values())

@@ -243,32 +243,60 @@ def convert(outcomes: Sequence[Outcome], *, standing: Standing, catalog: Catalog
     rules = _rules_of(catalog, standing.institution, on) if standing.institution else []
     pending: list[Pending] = []
     seen: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], int] = {}
+    for i, outcome in enumerate(outcomes):
+        first.setdefault((outcome.type, outcome.outcome_id), i)
+
+    def every_reason(i: int, outcome: Outcome) -> list[tuple[str, str]]:
+        """Every reason that applies to outcome ``i`` before the caps, in the order the rules are tried."""
+        item, key = outcome.item, (outcome.type, outcome.outcome_id)
+        found = [("not_enrolled", blocked)] if blocked else []
+        if key in standing.converted or first[key] < i:
+            when = "was already converted for the student" if key in standing.converted else (
+                f"is submitted twice (first as item {first[key] + 1})")
+            found.append(("duplicate_outcome", f"{outcome.type.replace('_', ' ')} {outcome.outcome_id} {when}; "
+                          "each outcome converts once"))
+        if outcome.type == "certificate" and outcome.valid_until is not None and outcome.valid_until < on:
+            found.append(("certificate_expired", f"the certificate was valid until {outcome.valid_until}; a "
+                          "certificate's credits count only while it is valid"))
+        if standing.institution is not None:
+            rule, why = _find_rule(outcome, rules)
+            if rule is None:
+                found.append(("no_rule", f"no conversion rule of {standing.institution} fits it ({why})"))
+            else:
+                amount, how = _rule_credits(rule, outcome)
+                if not _conversion_events(outcome, rule, amount, standing=standing, catalog=catalog, on=on):
+                    found.append(("no_rule", f"rule {rule.id} gives no credits for it ({how})"))
+        return [(code, f"{prefix}{item}: {why}") for code, why in found]
+
     for i, outcome in enumerate(outcomes):
         item, key = outcome.item, (outcome.type, outcome.outcome_id)
         if blocked:
-            decisions[i] = refused(item, "not_enrolled", f"{prefix}{item}: {blocked}")
+            decisions[i] = refused(item, "not_enrolled", f"{prefix}{item}: {blocked}", more=every_reason(i, outcome))
             continue
         if key in standing.converted or key in seen:
             when = "was already converted for the student" if key in standing.converted else (
                 f"is submitted twice (first as item {seen[key] + 1})")
             decisions[i] = refused(item, "duplicate_outcome", f"{prefix}{item}: {outcome.type.replace('_', ' ')} "
-                                   f"{outcome.outcome_id} {when}; each outcome converts once")
+                                   f"{outcome.outcome_id} {when}; each outcome converts once",
+                                   more=every_reason(i, outcome))
             continue
         seen[key] = i
         if outcome.type == "certificate" and outcome.valid_until is not None and outcome.valid_until < on:
             decisions[i] = refused(item, "certificate_expired", f"{prefix}{item}: the certificate was valid until "
-                                   f"{outcome.valid_until}; a certificate's credits count only while it is valid")
+                                   f"{outcome.valid_until}; a certificate's credits count only while it is valid",
+                                   more=every_reason(i, outcome))
             continue
         rule, why = _find_rule(outcome, rules)
         if rule is None:
             decisions[i] = refused(item, "no_rule", f"{prefix}{item}: no conversion rule of "
-                                   f"{standing.institution} fits it ({why})")
+                                   f"{standing.institution} fits it ({why})", more=every_reason(i, outcome))
             continue
         amount, how = _rule_credits(rule, outcome)
         events = _conversion_events(outcome, rule, amount, standing=standing, catalog=catalog, on=on)
         if not events:
             decisions[i] = refused(item, "no_rule", f"{prefix}{item}: rule {rule.id} gives no credits for it "
-                                   f"({how})", rule.id)
+                                   f"({how})", rule.id, more=every_reason(i, outcome))
             continue
         toward = ", ".join(target_text(e.target) for e in events)
         pending.append(Pending(i, item, rule.id, events, f"converted under rule {rule.id} ({how}) toward {toward}"))
@@ -374,24 +402,27 @@ def _agreements(catalog: Catalog, on: date) -> tuple[list[Agreement], list[Agree
     return live, dead
 
 
-def _problem(agreement: Agreement, result: StatementResult, *, source: str, home: str, catalog: Catalog,
-             on: date, policy: Policy) -> tuple[str, str] | None:
-    """Why a source result may not be recognised under this agreement, as (code, reason), or ``None``."""
+def _problems(agreement: Agreement, result: StatementResult, *, source: str, home: str, catalog: Catalog,
+              on: date, policy: Policy) -> list[tuple[str, str]]:
+    """Every reason a source result may not be recognised under this agreement, as (code, reason), in the order
+    the rules are tried (membership or parties, grade, age): empty when it may."""
+    found: list[tuple[str, str]] = []
     if agreement.alliance is not None:
         alliance = catalog.alliance(agreement.alliance, result.occurred_on) or catalog.alliance(agreement.alliance)
         for school in (source, home):
             if alliance is None or not alliance.is_member(school, result.occurred_on):
-                return ("not_a_member", f"{school} was not a member of alliance {agreement.alliance} on "
-                        f"{result.occurred_on}, when the source was earned (agreement {agreement.id})")
+                found.append(("not_a_member", f"{school} was not a member of alliance {agreement.alliance} on "
+                              f"{result.occurred_on}, when the source was earned (agreement {agreement.id})"))
+                break
     elif source not in agreement.parties or home not in agreement.parties:
-        return ("not_in_agreement", f"agreement {agreement.id} is between {', '.join(agreement.parties)}")
+        found.append(("not_in_agreement", f"agreement {agreement.id} is between {', '.join(agreement.parties)}"))
     if not meets_min_grade(result.grade, agreement.min_grade, policy=policy):
-        return ("below_min_grade", f"grade {result.grade} ({result.grade.scale.value}) is below the minimum "
-                f"{agreement.min_grade} of agreement {agreement.id}")
+        found.append(("below_min_grade", f"grade {result.grade} ({result.grade.scale.value}) is below the minimum "
+                      f"{agreement.min_grade} of agreement {agreement.id}"))
     if agreement.max_age_years is not None and add_years(result.occurred_on, agreement.max_age_years) < on:
-        return ("too_old", f"the source of {result.occurred_on} is older than the {agreement.max_age_years} years "
-                f"agreement {agreement.id} allows on {on}")
-    return None
+        found.append(("too_old", f"the source of {result.occurred_on} is older than the {agreement.max_age_years} "
+                      f"years agreement {agreement.id} allows on {on}"))
+    return found
 
 
 def received_elsewhere(statement: TransferStatement, student_id: str, received: Mapping[ReceiptKey, str]
@@ -442,34 +473,47 @@ def recognize(statement: TransferStatement, *, standing: Standing, catalog: Cata
     decisions: list[Decision | None] = [None] * len(results)
     blocked = not_studying(standing, on)
     elsewhere = received_elsewhere(statement, standing.student_id, received or {})
+    live, dead = _agreements(catalog, on)
+
+    def every_reason(i: int) -> list[tuple[str, str]]:
+        """Every reason that applies to result ``i``, whatever refused it first, in the order the rules are tried."""
+        result = results[i]
+        found = [(code, f"{prefix}{result.item}: {why}")
+                 for code, why in _checks(i, results, source=source, standing=standing, on=on, blocked=blocked,
+                                                  elsewhere=elsewhere)]
+        found += [(code, f"{prefix}{result.item}: {why}") for code, why, _ in _agreement_problems(
+            i, results, live, dead, source=source, home=home, catalog=catalog, on=on, policy=policy)]
+        return found
+
     open_items: list[int] = []
     seen: dict[str, int] = {}
     for i, result in enumerate(results):
         if blocked:
-            decisions[i] = refused(result.item, "not_enrolled", f"{prefix}{result.item}: {blocked}")
+            decisions[i] = refused(result.item, "not_enrolled", f"{prefix}{result.item}: {blocked}",
+                                   more=every_reason(i))
         elif elsewhere:
-            decisions[i] = refused(result.item, "duplicate_outcome", f"{prefix}{result.item}: {elsewhere}")
+            decisions[i] = refused(result.item, "duplicate_outcome", f"{prefix}{result.item}: {elsewhere}",
+                                   more=every_reason(i))
         elif (source, result.course) in standing.recognized or result.course in seen:
             when = ("was already recognised for the student" if (source, result.course) in standing.recognized
                     else f"is listed twice (first as item {seen[result.course] + 1})")
             decisions[i] = refused(result.item, "duplicate_outcome", f"{prefix}{result.item}: the result {when}; "
-                                   "each result is recognised once")
+                                   "each result is recognised once", more=every_reason(i))
         elif result.occurred_on > on:
             decisions[i] = refused(result.item, "source_after_recognition", f"{prefix}{result.item}: the source of "
-                                   f"{result.occurred_on} is later than its recognition on {on}")
+                                   f"{result.occurred_on} is later than its recognition on {on}", more=every_reason(i))
         else:
             seen[result.course] = i
             open_items.append(i)
 
-    live, dead = _agreements(catalog, on)
     failures: dict[int, tuple[str, str, str]] = {}
     pending: list[Pending] = []
     claimed: set[int] = set()
     for agreement, src, dst in _ordered(live, source, home):
         for group in _groups(src, results, [i for i in open_items if i not in claimed]):
-            problems = [(i, _problem(agreement, results[i], source=source, home=home, catalog=catalog, on=on,
-                                     policy=policy)) for i in group]
-            bad = [(i, p) for i, p in problems if p is not None]
+            problems = [(i, _problems(agreement, results[i], source=source, home=home, catalog=catalog, on=on,
+                                      policy=policy)) for i in group]
+            bad = [(i, p[0]) for i, p in problems if p]
             for i, (code, why) in bad:
                 failures.setdefault(i, (code, why, agreement.id))
             if bad:
@@ -482,25 +526,88 @@ def recognize(statement: TransferStatement, *, standing: Standing, catalog: Cata
             continue
         result = results[i]
         if i in failures:
-            code, why, agreement_id = failures[i]
-            decisions[i] = refused(result.item, code, f"{prefix}{result.item}: {why}", agreement_id)
+            code, why, named = failures[i]
+            decisions[i] = refused(result.item, code, f"{prefix}{result.item}: {why}", named,
+                                   more=every_reason(i))
             continue
-        expired = [a for a in dead if any(list(_groups(s, results, [i])) for s, _ in _directed(a, source, home))]
-        if expired:
-            a = expired[0]
-            window = f"{a.valid_from or 'the start'} to {a.valid_until or 'open end'}"
-            decisions[i] = refused(result.item, "agreement_expired", f"{prefix}{result.item}: agreement {a.id} "
-                                   f"covers it but is in force from {window}, not on {on}", a.id)
-            continue
-        one_way = [a for a in live if not a.mutual and any(
-            list(_groups(s, results, [i])) for s, _ in _directed(a.model_copy(update={"mutual": True}), source, home))]
-        why = (f"agreement {one_way[0].id} is one-way, recognising credit from {home} at {source} only" if one_way
-               else f"no agreement in force recognises {source}'s {result.course} ({result.category}) at {home}")
-        decisions[i] = refused(result.item, "not_in_agreement", f"{prefix}{result.item}: {why}",
-                               one_way[0].id if one_way else None)
+        code, why, one = _uncovered(i, results, live, dead, source=source, home=home, on=on)
+        decisions[i] = refused(result.item, code, f"{prefix}{result.item}: {why}", one, more=every_reason(i))
     writes = decide_caps(pending, decisions, standing, catalog=catalog, on=on, prefix=prefix) if pending else []
     return RecognitionResult(student_id=standing.student_id, decisions=tuple(_decided(decisions)),
                              events=tuple(writes), statement_id=statement.statement_id)
+
+
+def _checks(i: int, results: Sequence[StatementResult], *, source: str, standing: Standing, on: date,
+            blocked: str | None, elsewhere: str | None) -> list[tuple[str, str]]:
+    """Every check of result ``i`` before the agreements, as (code, reason), in the order they are tried: the
+    student studying, the statement not received for another student, the result not recognised before nor listed
+    before, its date not after the day of recognition."""
+    result = results[i]
+    found: list[tuple[str, str]] = []
+    if blocked:
+        found.append(("not_enrolled", blocked))
+    if elsewhere:
+        found.append(("duplicate_outcome", elsewhere))
+    if (source, result.course) in standing.recognized:
+        found.append(("duplicate_outcome", "the result was already recognised for the student; each result is "
+                      "recognised once"))
+    earlier = next((j for j in range(i) if results[j].course == result.course), None)
+    if earlier is not None:
+        found.append(("duplicate_outcome", f"the result is listed twice (first as item {earlier + 1}); each result "
+                      "is recognised once"))
+    if result.occurred_on > on:
+        found.append(("source_after_recognition", f"the source of {result.occurred_on} is later than its "
+                      f"recognition on {on}"))
+    return found
+
+
+def _uncovered(i: int, results: Sequence[StatementResult], live: Sequence[Agreement], dead: Sequence[Agreement], *,
+               source: str, home: str, on: date) -> tuple[str, str, str | None]:
+    """Why no agreement in force takes result ``i`` when none names it: one that covers it is out of its date
+    window (``agreement_expired``), or none in force covers it in this direction (``not_in_agreement``); as
+    (code, reason, agreement id)."""
+    expired = [a for a in dead if any(list(_groups(s, results, [i])) for s, _ in _directed(a, source, home))]
+    if expired:
+        a = expired[0]
+        window = f"{a.valid_from or 'the start'} to {a.valid_until or 'open end'}"
+        return "agreement_expired", f"agreement {a.id} covers it but is in force from {window}, not on {on}", a.id
+    one_way = [a for a in live if not a.mutual and any(
+        list(_groups(s, results, [i])) for s, _ in _directed(a.model_copy(update={"mutual": True}), source, home))]
+    result = results[i]
+    why = (f"agreement {one_way[0].id} is one-way, recognising credit from {home} at {source} only" if one_way
+           else f"no agreement in force recognises {source}'s {result.course} ({result.category}) at {home}")
+    return "not_in_agreement", why, one_way[0].id if one_way else None
+
+
+def _agreement_problems(i: int, results: Sequence[StatementResult], live: Sequence[Agreement],
+                        dead: Sequence[Agreement], *, source: str, home: str, catalog: Catalog, on: date,
+                        policy: Policy) -> list[tuple[str, str, str | None]]:
+    """Every reason the agreements refuse result ``i``, as (code, reason, agreement id), judged as if it were the
+    only claim on them: each problem under each agreement in force that covers it (in ``_ordered`` order), then
+    ``agreement_expired`` when an agreement out of its window covers it (and what else that agreement refuses), or
+    ``not_in_agreement`` when nothing covers it. Empty when an agreement in force would take it, or when the student
+    has no school to recognise it at."""
+    if not home:
+        return []
+    others = [i] + [j for j in range(len(results)) if j != i]
+    found: list[tuple[str, str, str | None]] = []
+    covered = False
+    for agreement, src, _ in _ordered(live, source, home):
+        if not any(i in group for group in _groups(src, results, others)):
+            continue
+        covered = True
+        problems = _problems(agreement, results[i], source=source, home=home, catalog=catalog, on=on, policy=policy)
+        if not problems:
+            return []
+        found += [(code, why, agreement.id) for code, why in problems]
+    code, why, agreement_id = _uncovered(i, results, live, dead, source=source, home=home, on=on)
+    if code == "agreement_expired" or not covered:
+        found.append((code, why, agreement_id))
+    expired = next((a for a in dead if a.id == agreement_id), None) if code == "agreement_expired" else None
+    if expired is not None:  # what else it would refuse, were it in force
+        found += [(c, w, expired.id) for c, w in _problems(expired, results[i], source=source, home=home,
+                                                              catalog=catalog, on=on, policy=policy)]
+    return found
 
 
 def _groups(side: _Side, results: Sequence[StatementResult], open_items: Sequence[int]) -> Iterable[list[int]]:
