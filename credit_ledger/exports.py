@@ -6,7 +6,8 @@ five flat tables, one row per
 
 - ``students``: student (the latest enrolment's institution, program and mode; status on the export date);
 - ``enrolments``: ``Enrolled`` event (入学);
-- ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on titles;
+- ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on codes
+  and titles that finds two Chinese characters (``analysis_db``);
 - ``audits``: graduation audit (毕业审核) of an enrolled student;
 - ``decisions``: recognition (学分认定, ``CreditRecognized``) or conversion (学分转换, ``OutcomeConverted``) event,
   with ``counted`` saying whether it is still in the transcript (not reversed, not revoked).
@@ -33,14 +34,15 @@ ISO strings in SQLite and timestamps in pandas.
 from __future__ import annotations
 
 import csv
+import json
 import re
-import sqlite3
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
+from .analysis_db import FULL_TEXT, SEARCH_COLUMN, datasette_metadata, search_terms
 from .errors import OutputIsLedger
 from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
 from .extras import require as require  # re-exported, as above
@@ -215,6 +217,24 @@ def audit_row(report: AuditReport | AuditSummary) -> dict[str, Any]:
     }
 
 
+def _sqlite_row(row: dict[str, Any], sources: tuple[str, ...] | None) -> dict[str, Any]:
+    """A row as the SQLite file holds it, with its ``search_terms`` when its table is searchable."""
+    out = {k: _sqlite_value(v) for k, v in row.items()}
+    if sources:
+        out[SEARCH_COLUMN] = search_terms(*(out[column] for column in sources))
+    return out
+
+
+def metadata_path(path: str | Path) -> Path:
+    """Where ``export_sqlite`` writes the Datasette metadata of the file ``path``: beside it, its name with
+    ``.metadata.json`` for its suffix (``day.db`` -> ``day.metadata.json``).
+
+    >>> metadata_path("out/day.db").as_posix()
+    'out/day.metadata.json'
+    """
+    return Path(path).with_suffix(".metadata.json")
+
+
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
@@ -231,15 +251,21 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None = None,
-                  workers: int = 1) -> dict[str, int]:
+                  workers: int = 1, metadata: bool = True) -> dict[str, int]:
     """Write the analysis tables to the SQLite file ``path`` (created, or its tables replaced) and return the
     number of rows per table. The file opens in ``datasette path``: foreign keys to ``students``, indexes on
-    student, course and category, and full-text search on course titles (``transcript_records_fts``; a trigram
-    index, so a Chinese title matches any three characters of it, where SQLite has trigrams). ``path`` may not be the
-    ledger's own file (``OutputIsLedger``, before anything is written)."""
+    student, course and category, and full-text search (``transcript_records_fts`` on course codes and titles,
+    ``decisions_fts`` on sources, titles and target courses) that finds a Chinese word of one or more characters
+    (语文, 数控, 机电一体化) and Latin words and codes, whole: each searchable table has a column ``search_terms``
+    (``analysis_db.search_terms``) indexed with the ``unicode61`` tokenizer. With ``metadata`` (the default) the
+    Datasette metadata (``analysis_db.datasette_metadata``: Chinese titles, column names and facets) is written
+    beside it, to ``metadata_path(path)`` (``day.db`` -> ``day.metadata.json``). Neither ``path`` nor the metadata
+    file may be the ledger's own file (``OutputIsLedger``, before anything is written)."""
     import sqlite_utils
 
     refuse_ledger_file(ledger, path)
+    if metadata:
+        refuse_ledger_file(ledger, metadata_path(path))
     rows = analysis_rows(ledger, as_of, workers=workers)
     db = sqlite_utils.Database(str(path))
     try:
@@ -254,13 +280,18 @@ def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None 
         for name, (columns, pk) in TABLES.items():
             fks = [("student_id", "students", "student_id")] if name != "students" else []
             table = db.table(name)
-            table.create(columns, pk=pk, foreign_keys=fks)
-            table.insert_all(({k: _sqlite_value(v) for k, v in row.items()} for row in rows[name]))
+            sources = FULL_TEXT.get(name)
+            table.create({**columns, SEARCH_COLUMN: str} if sources else columns, pk=pk, foreign_keys=fks)
+            table.insert_all(_sqlite_row(row, sources) for row in rows[name])
             for column in INDEXES.get(name, ()):
                 table.create_index([column], if_not_exists=True)
             counts[name] = table.count
-        tokenize = "trigram" if sqlite3.sqlite_version_info >= (3, 34, 0) else None
-        db.table("transcript_records").enable_fts(["title"], tokenize=tokenize, create_triggers=True)
+        for name, sources in FULL_TEXT.items():
+            db.table(name).enable_fts([*sources, SEARCH_COLUMN], tokenize="unicode61", create_triggers=True)
+        if metadata:
+            meta = metadata_path(path)
+            meta.write_text(json.dumps(datasette_metadata(Path(path).stem), ensure_ascii=False, indent=2) + "\n",
+                            encoding="utf-8")
         return counts
     finally:
         db.close()
