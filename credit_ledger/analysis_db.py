@@ -18,8 +18,8 @@ aside); words typed apart (``数控 编程``) must all be in it.
 
 **Datasette metadata.** ``datasette_metadata`` is the ``metadata.json`` Datasette reads beside the file
 (``datasette analysis.db -m analysis.metadata.json``): each table titled in Chinese (学生, 入学记录, 成绩与学分记录,
-毕业审核, 学分认定与转换), each column described by its Chinese name, the facets a registrar filters by (status,
-program, institution, origin, ...) and the full-text index each searchable table uses.
+毕业审核, 学分认定与转换, 课程目录), each column described by its Chinese name, the facets a registrar filters by
+(status, program, institution, origin, ...) and the full-text index each searchable table uses.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ SEARCH_COLUMN = "search_terms"
 FULL_TEXT: dict[str, tuple[str, ...]] = {
     "transcript_records": ("course", "title"),
     "decisions": ("source", "title", "target_course"),
+    "courses": ("code", "title"),
 }
 """The tables with full-text search (``<table>_fts``) and the columns it reads, with ``SEARCH_COLUMN``."""
 
@@ -73,6 +74,7 @@ TABLE_LABELS: dict[str, str] = {
     "transcript_records": "成绩与学分记录",
     "audits": "毕业审核",
     "decisions": "学分认定与转换",
+    "courses": "课程目录",
 }
 """Each analysis table's Chinese title."""
 
@@ -83,6 +85,7 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
                            "检索课程名称：一两个字即可，如 语文、数控。"),
     "audits": "每名在籍学生的毕业资格审核一行：状态、学分、差额、最早毕业日、截止日期、预计完成日。",
     "decisions": "每次学分认定（CreditRecognized）或学分转换（OutcomeConverted）一行；counted 表示仍计入成绩单。",
+    "courses": "目录中的每门课程（每个版本）一行。检索课程名称：一两个字即可，如 语文、数学。",
 }
 """Each analysis table's description, in Chinese."""
 
@@ -122,6 +125,11 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "statement_id": "成绩证明编号", "valid_until": "有效期至", "counted": "仍计入成绩单",
         "search_terms": "检索词（由来源、名称和计入课程生成，供全文检索）",
     },
+    "courses": {
+        "course_key": "课程版本编号", "institution": "学校", "code": "课程代码", "title": "课程名称", "credits": "学分",
+        "hours": "学时", "practice_weeks": "实训周数", "category": "课程类别", "tags": "标签", "mode": "学习形式",
+        "level": "层次", "valid_from": "生效日期", "search_terms": "检索词（由课程代码和名称生成，供全文检索）",
+    },
 }
 """Each column's Chinese name (Datasette shows it as the column's description)."""
 
@@ -131,6 +139,7 @@ FACETS: dict[str, tuple[str, ...]] = {
     "transcript_records": ("origin", "category", "institution", "attempt"),
     "audits": ("status", "program", "institution", "award"),
     "decisions": ("kind", "source_institution", "counted"),
+    "courses": ("institution", "category", "mode", "level"),
 }
 """The columns a registrar filters each table by (Datasette's facets, shown when the table opens)."""
 

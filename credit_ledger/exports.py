@@ -2,7 +2,7 @@
 
 The analysis tables are a *copy* of what the ledger decides on a day, never a second source of truth: each export
 reads the events, replays them with the same rules as ``Ledger.transcript`` and ``Ledger.audit_all``, and writes
-five flat tables, one row per
+six flat tables, one row per
 
 - ``students``: student (the latest enrolment's institution, program and mode; status on the export date);
 - ``enrolments``: ``Enrolled`` event (入学);
@@ -10,7 +10,8 @@ five flat tables, one row per
   and titles that finds two Chinese characters (``analysis_db``);
 - ``audits``: graduation audit (毕业审核) of an enrolled student;
 - ``decisions``: recognition (学分认定, ``CreditRecognized``) or conversion (学分转换, ``OutcomeConverted``) event,
-  with ``counted`` saying whether it is still in the transcript (not reversed, not revoked).
+  with ``counted`` saying whether it is still in the transcript (not reversed, not revoked);
+- ``courses``: catalog course (课程目录), each version, with full-text search on codes and titles.
 
 Credits are floats in these tables (they are for sums and charts; the ledger keeps the exact decimals), dates are
 ISO strings in SQLite and timestamps in pandas.
@@ -26,7 +27,7 @@ ISO strings in SQLite and timestamps in pandas.
 ...                     course="CNC203", grade=90)])
 >>> tables = analysis_rows(ledger, as_of=date(2026, 2, 1))
 >>> {name: len(rows) for name, rows in tables.items()}
-{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0}
+{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0, 'courses': 47}
 >>> tables["transcript_records"][0]["title"], tables["audits"][0]["status"]
 ('CAD/CAM 应用', 'requirements_missing')
 """
@@ -105,15 +106,20 @@ TABLES: dict[str, tuple[dict[str, type], str]] = {
         "target_category": str, "credits": float, "rule": str, "statement_id": str, "valid_until": str,
         "counted": int,
     }, "event_id"),
+    "courses": ({
+        "course_key": str, "institution": str, "code": str, "title": str, "credits": float, "hours": float,
+        "practice_weeks": float, "category": str, "tags": str, "mode": str, "level": str, "valid_from": str,
+    }, "course_key"),
 }
 DATE_COLUMNS = frozenset({"enrolled_on", "occurred_on", "valid_until", "as_of", "earliest_date", "deadline",
-                          "projection_finish_on", "projection_graduate_on"})
+                          "projection_finish_on", "projection_graduate_on", "valid_from"})
 """The columns holding dates (ISO strings in SQLite, timestamps in pandas)."""
 INDEXES: dict[str, tuple[str, ...]] = {
     "enrolments": ("student_id", "program"),
     "transcript_records": ("student_id", "course", "category", "origin"),
     "audits": ("status", "program"),
     "decisions": ("student_id", "kind"),
+    "courses": ("code", "category"),
 }
 
 
@@ -123,7 +129,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
 
 
 def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: int = 1) -> dict[str, list[dict]]:
-    """The five analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
+    """The analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
     ledger may read, on ``as_of`` (default: today). Each student's events are read once."""
     day = as_of or date.today()
     catalog = ledger.catalog
@@ -165,7 +171,20 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
             if e.kind in ("credit_recognized", "outcome_converted"):
                 out["decisions"].append(decision_row(e, counted=e.event_id in counted))
     out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers, detail="summary")]
+    out["courses"] = [course_row(c) for c in catalog.courses]
     return out
+
+
+def course_row(course: Any) -> dict[str, Any]:
+    """A catalog ``Course`` (one version of it) as one row of the ``courses`` table, keyed ``institution:code``, with
+    ``@valid_from`` for a version in force from a day (``HNJX:CNC203@2026-09-01``)."""
+    key = f"{course.institution}:{course.code}" + (f"@{course.valid_from.isoformat()}" if course.valid_from else "")
+    return {
+        "course_key": key, "institution": course.institution, "code": course.code, "title": course.title,
+        "credits": course.credits, "hours": course.hours, "practice_weeks": course.practice_weeks,
+        "category": course.category, "tags": ",".join(course.tags), "mode": course.mode, "level": course.level,
+        "valid_from": course.valid_from,
+    }
 
 
 def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
@@ -278,7 +297,7 @@ def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None 
                     old.drop()
         counts: dict[str, int] = {}
         for name, (columns, pk) in TABLES.items():
-            fks = [("student_id", "students", "student_id")] if name != "students" else []
+            fks = [("student_id", "students", "student_id")] if name != "students" and "student_id" in columns else []
             table = db.table(name)
             sources = FULL_TEXT.get(name)
             table.create({**columns, SEARCH_COLUMN: str} if sources else columns, pk=pk, foreign_keys=fks)

@@ -107,6 +107,28 @@ def test_nothing_is_found_that_is_not_there(day_db):
         assert match(day_db, "transcript_records", query) == set(), query
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("语文", {"HNJX:PUB102"}), ("数学", {"HNJX:PUB103"}), ("英语", {"HNJX:PUB104"}),
+    ("数控车床", {"HNJX:CNC201"}), ("PUB102", {"HNJX:PUB102"}),
+    ("CAD", {"HNJX:CNC203", "HNJX:CNC203@2026-09-01"}), ("2026版", {"HNJX:CNC203@2026-09-01"}),
+    ("PLC 编程", {"HNJX:MT102"}), ("PLC编程与应用", {"HNJX:MT102"}), ("PLC编程", set()),
+])
+def test_the_catalog_courses_are_searchable(day_db, query, expected):
+    """``sqlite-utils search day.db courses 语文``: the course a registrar looks for, whoever took it."""
+    for extra in ((), ("--quote",)):
+        got = {r["course_key"] for r in cli_search(day_db, "courses", query, *extra) if r["institution"] == "HNJX"}
+        assert got == expected, (query, extra)
+
+
+def test_every_version_of_every_catalog_course_is_a_row(ledger, day_db):
+    db = sqlite_utils.Database(str(day_db))
+    assert db["courses"].count == len(ledger.catalog.courses)
+    assert len({(c.institution, c.code, c.valid_from) for c in ledger.catalog.courses}) == db["courses"].count
+    row = db["courses"].get("HNJX:PUB102")
+    assert (row["title"], row["credits"], row["category"]) == ("语文", 4.0, "public")
+    assert db["courses"].foreign_keys == []
+
+
 def test_a_code_prefix_matches_in_raw_mode(day_db):
     got = {r["event_id"] for r in cli_search(day_db, "transcript_records", "CNC*") if r["student_id"] == "R1"}
     assert got == {"R1-CNC201", "R1-CNC203"}
