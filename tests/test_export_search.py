@@ -5,11 +5,14 @@ it: Chinese labels for every table and column that exists, and nothing that does
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlite_utils
@@ -173,6 +176,41 @@ def test_the_terms_keep_every_character_that_is_not_chinese(text):
     terms = search_terms(text).split()
     assert set(HAN_RUN.sub(" ", text).split()) <= set(terms)
     assert {c for c in text if HAN_RUN.fullmatch(c)} <= set(terms)  # and every Chinese character is a term
+
+
+# -- Datasette itself, where it is installed -------------------------------------------------------------------------
+# Datasette is no dependency: set CREDIT_LEDGER_TEST_DATASETTE to its command (or put it on PATH) to run these.
+
+DATASETTE = os.environ.get("CREDIT_LEDGER_TEST_DATASETTE") or shutil.which("datasette")
+needs_datasette = pytest.mark.skipif(DATASETTE is None, reason="datasette is not installed "
+                                     "(CREDIT_LEDGER_TEST_DATASETTE names its command)")
+
+
+def datasette_get(path: Path, url: str) -> str:
+    done = subprocess.run([str(DATASETTE), str(path), "-m", str(metadata_path(path)), "--get", url],
+                          capture_output=True, text=True, encoding="utf-8", check=True)
+    return done.stdout
+
+
+@needs_datasette
+@pytest.mark.parametrize(("table", "query", "titles"), [
+    ("courses", "语文", {"语文"}), ("courses", "数学", {"数学"}), ("courses", "机电", {"机电设备安装与维修"}),
+    ("courses", "数控车床", {"数控车床编程与操作"}), ("transcript_records", "英语", {"英语"}),
+    ("transcript_records", "一体化", {CONTEST}), ("decisions", "机电一体化", {CONTEST}),
+])
+def test_datasette_search_box_finds_the_word(day_db, table, query, titles):
+    rows = json.loads(datasette_get(day_db, f"/day/{table}.json?_search={quote(query)}&_shape=array&_size=max"))
+    assert {r["title"] for r in rows} == titles
+
+
+@needs_datasette
+def test_datasette_shows_the_chinese_titles_and_the_facets(day_db):
+    page = datasette_get(day_db, "/day/students")
+    assert "<h1>学生</h1>" in page and "学籍状态" in page
+    got = json.loads(datasette_get(day_db, "/day/students.json?_extra=facet_results&_size=0"))
+    facets = got["facet_results"]
+    facets = facets.get("results", facets)  # Datasette 1.0 nests them
+    assert {"status", "program", "institution"} <= set(facets)
 
 
 # -- metadata.json ---------------------------------------------------------------------------------------------------
