@@ -2,14 +2,16 @@
 
 The analysis tables are a *copy* of what the ledger decides on a day, never a second source of truth: each export
 reads the events, replays them with the same rules as ``Ledger.transcript`` and ``Ledger.audit_all``, and writes
-five flat tables, one row per
+six flat tables, one row per
 
 - ``students``: student (the latest enrolment's institution, program and mode; status on the export date);
 - ``enrolments``: ``Enrolled`` event (入学);
-- ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on titles;
+- ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on codes
+  and titles that finds two Chinese characters (``analysis_db``);
 - ``audits``: graduation audit (毕业审核) of an enrolled student;
 - ``decisions``: recognition (学分认定, ``CreditRecognized``) or conversion (学分转换, ``OutcomeConverted``) event,
-  with ``counted`` saying whether it is still in the transcript (not reversed, not revoked).
+  with ``counted`` saying whether it is still in the transcript (not reversed, not revoked);
+- ``courses``: catalog course (课程目录), each version, with full-text search on codes and titles.
 
 Credits are floats in these tables (they are for sums and charts; the ledger keeps the exact decimals), dates are
 ISO strings in SQLite and timestamps in pandas.
@@ -25,7 +27,7 @@ ISO strings in SQLite and timestamps in pandas.
 ...                     course="CNC203", grade=90)])
 >>> tables = analysis_rows(ledger, as_of=date(2026, 2, 1))
 >>> {name: len(rows) for name, rows in tables.items()}
-{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0}
+{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0, 'courses': 47}
 >>> tables["transcript_records"][0]["title"], tables["audits"][0]["status"]
 ('CAD/CAM 应用', 'requirements_missing')
 """
@@ -33,14 +35,15 @@ ISO strings in SQLite and timestamps in pandas.
 from __future__ import annotations
 
 import csv
+import json
 import re
-import sqlite3
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
+from .analysis_db import FULL_TEXT, SEARCH_COLUMN, datasette_metadata, search_terms
 from .errors import OutputIsLedger
 from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
 from .extras import require as require  # re-exported, as above
@@ -103,15 +106,20 @@ TABLES: dict[str, tuple[dict[str, type], str]] = {
         "target_category": str, "credits": float, "rule": str, "statement_id": str, "valid_until": str,
         "counted": int,
     }, "event_id"),
+    "courses": ({
+        "course_key": str, "institution": str, "code": str, "title": str, "credits": float, "hours": float,
+        "practice_weeks": float, "category": str, "tags": str, "mode": str, "level": str, "valid_from": str,
+    }, "course_key"),
 }
 DATE_COLUMNS = frozenset({"enrolled_on", "occurred_on", "valid_until", "as_of", "earliest_date", "deadline",
-                          "projection_finish_on", "projection_graduate_on"})
+                          "projection_finish_on", "projection_graduate_on", "valid_from"})
 """The columns holding dates (ISO strings in SQLite, timestamps in pandas)."""
 INDEXES: dict[str, tuple[str, ...]] = {
     "enrolments": ("student_id", "program"),
     "transcript_records": ("student_id", "course", "category", "origin"),
     "audits": ("status", "program"),
     "decisions": ("student_id", "kind"),
+    "courses": ("code", "category"),
 }
 
 
@@ -121,7 +129,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
 
 
 def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: int = 1) -> dict[str, list[dict]]:
-    """The five analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
+    """The analysis tables as lists of plain rows (dates and decimals as Python values), for the students the
     ledger may read, on ``as_of`` (default: today). Each student's events are read once."""
     day = as_of or date.today()
     catalog = ledger.catalog
@@ -163,7 +171,20 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
             if e.kind in ("credit_recognized", "outcome_converted"):
                 out["decisions"].append(decision_row(e, counted=e.event_id in counted))
     out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers, detail="summary")]
+    out["courses"] = [course_row(c) for c in catalog.courses]
     return out
+
+
+def course_row(course: Any) -> dict[str, Any]:
+    """A catalog ``Course`` (one version of it) as one row of the ``courses`` table, keyed ``institution:code``, with
+    ``@valid_from`` for a version in force from a day (``HNJX:CNC203@2026-09-01``)."""
+    key = f"{course.institution}:{course.code}" + (f"@{course.valid_from.isoformat()}" if course.valid_from else "")
+    return {
+        "course_key": key, "institution": course.institution, "code": course.code, "title": course.title,
+        "credits": course.credits, "hours": course.hours, "practice_weeks": course.practice_weeks,
+        "category": course.category, "tags": ",".join(course.tags), "mode": course.mode, "level": course.level,
+        "valid_from": course.valid_from,
+    }
 
 
 def decision_row(event: Any, *, counted: bool = True) -> dict[str, Any]:
@@ -215,6 +236,24 @@ def audit_row(report: AuditReport | AuditSummary) -> dict[str, Any]:
     }
 
 
+def _sqlite_row(row: dict[str, Any], sources: tuple[str, ...] | None) -> dict[str, Any]:
+    """A row as the SQLite file holds it, with its ``search_terms`` when its table is searchable."""
+    out = {k: _sqlite_value(v) for k, v in row.items()}
+    if sources:
+        out[SEARCH_COLUMN] = search_terms(*(out[column] for column in sources))
+    return out
+
+
+def metadata_path(path: str | Path) -> Path:
+    """Where ``export_sqlite`` writes the Datasette metadata of the file ``path``: beside it, its name with
+    ``.metadata.json`` for its suffix (``day.db`` -> ``day.metadata.json``).
+
+    >>> metadata_path("out/day.db").as_posix()
+    'out/day.metadata.json'
+    """
+    return Path(path).with_suffix(".metadata.json")
+
+
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
@@ -231,15 +270,21 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None = None,
-                  workers: int = 1) -> dict[str, int]:
+                  workers: int = 1, metadata: bool = True) -> dict[str, int]:
     """Write the analysis tables to the SQLite file ``path`` (created, or its tables replaced) and return the
     number of rows per table. The file opens in ``datasette path``: foreign keys to ``students``, indexes on
-    student, course and category, and full-text search on course titles (``transcript_records_fts``; a trigram
-    index, so a Chinese title matches any three characters of it, where SQLite has trigrams). ``path`` may not be the
-    ledger's own file (``OutputIsLedger``, before anything is written)."""
+    student, course and category, and full-text search (``transcript_records_fts`` on course codes and titles,
+    ``decisions_fts`` on sources, titles and target courses) that finds a Chinese word of one or more characters
+    (语文, 数控, 机电一体化) and Latin words and codes, whole: each searchable table has a column ``search_terms``
+    (``analysis_db.search_terms``) indexed with the ``unicode61`` tokenizer. With ``metadata`` (the default) the
+    Datasette metadata (``analysis_db.datasette_metadata``: Chinese titles, column names and facets) is written
+    beside it, to ``metadata_path(path)`` (``day.db`` -> ``day.metadata.json``). Neither ``path`` nor the metadata
+    file may be the ledger's own file (``OutputIsLedger``, before anything is written)."""
     import sqlite_utils
 
     refuse_ledger_file(ledger, path)
+    if metadata:
+        refuse_ledger_file(ledger, metadata_path(path))
     rows = analysis_rows(ledger, as_of, workers=workers)
     db = sqlite_utils.Database(str(path))
     try:
@@ -252,15 +297,20 @@ def export_sqlite(ledger: LedgerReader, path: str | Path, *, as_of: date | None 
                     old.drop()
         counts: dict[str, int] = {}
         for name, (columns, pk) in TABLES.items():
-            fks = [("student_id", "students", "student_id")] if name != "students" else []
+            fks = [("student_id", "students", "student_id")] if name != "students" and "student_id" in columns else []
             table = db.table(name)
-            table.create(columns, pk=pk, foreign_keys=fks)
-            table.insert_all(({k: _sqlite_value(v) for k, v in row.items()} for row in rows[name]))
+            sources = FULL_TEXT.get(name)
+            table.create({**columns, SEARCH_COLUMN: str} if sources else columns, pk=pk, foreign_keys=fks)
+            table.insert_all(_sqlite_row(row, sources) for row in rows[name])
             for column in INDEXES.get(name, ()):
                 table.create_index([column], if_not_exists=True)
             counts[name] = table.count
-        tokenize = "trigram" if sqlite3.sqlite_version_info >= (3, 34, 0) else None
-        db.table("transcript_records").enable_fts(["title"], tokenize=tokenize, create_triggers=True)
+        for name, sources in FULL_TEXT.items():
+            db.table(name).enable_fts([*sources, SEARCH_COLUMN], tokenize="unicode61", create_triggers=True)
+        if metadata:
+            meta = metadata_path(path)
+            meta.write_text(json.dumps(datasette_metadata(Path(path).stem), ensure_ascii=False, indent=2) + "\n",
+                            encoding="utf-8")
         return counts
     finally:
         db.close()

@@ -101,7 +101,7 @@ def main(db_url: str | None = None) -> dict[str, Any]:
         else:
             stem = "cohort"
 
-        # %% export for Datasette: `datasette cohort-analysis.db`
+        # %% export for Datasette, labels beside it: `datasette cohort-analysis.db -m cohort-analysis.metadata.json`
         analysis = out / f"{stem}-analysis.db"
         counts = export_sqlite(ledger, analysis, as_of=AS_OF)
         print("exported", ", ".join(f"{k} {v}" for k, v in counts.items()), "->", analysis.name)

@@ -104,7 +104,7 @@ def test_a_reversed_record_is_not_exported_and_a_conversion_is_a_decision(export
 def test_foreign_keys_point_at_students_and_hold(exported):
     _, db = exported
     for name in TABLES:
-        if name == "students":
+        if name in ("students", "courses"):  # the catalog's courses are nobody's
             continue
         assert [(fk.column, fk.other_table, fk.other_column) for fk in db[name].foreign_keys] == [
             ("student_id", "students", "student_id")]
