@@ -179,9 +179,12 @@ def test_the_terms_keep_every_character_that_is_not_chinese(text):
 
 
 # -- Datasette itself, where it is installed -------------------------------------------------------------------------
-# Datasette is no dependency: set CREDIT_LEDGER_TEST_DATASETTE to its command (or put it on PATH) to run these.
+# Datasette is a test dependency (the dev extra), no dependency of the library: found beside this Python, on PATH, or
+# named by CREDIT_LEDGER_TEST_DATASETTE.
 
-DATASETTE = os.environ.get("CREDIT_LEDGER_TEST_DATASETTE") or shutil.which("datasette")
+_BESIDE = Path(sys.executable).parent / "datasette"
+DATASETTE = (os.environ.get("CREDIT_LEDGER_TEST_DATASETTE") or (str(_BESIDE) if _BESIDE.exists() else None)
+             or shutil.which("datasette"))
 needs_datasette = pytest.mark.skipif(DATASETTE is None, reason="datasette is not installed "
                                      "(CREDIT_LEDGER_TEST_DATASETTE names its command)")
 
