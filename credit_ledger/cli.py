@@ -37,6 +37,23 @@ DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchem
 AS_OF = typer.Option(None, "--as-of", help="Judge the record as it stood on this date (YYYY-MM-DD).")
 ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
 
+NO_SUCH_STUDENT = 4
+"""The exit status of a command naming a student the ledger (or the acting school) has no record of."""
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"credit-ledger {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the package's version and exit.")) -> None:
+    """Keep and query an append-only ledger of students' credits."""
+
 
 def _fail(message: str) -> NoReturn:
     """Say what went wrong on one line of stderr (a message of several lines is joined) and exit 1."""
@@ -72,6 +89,16 @@ def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) 
         ledger.close()
 
 
+def _known(ledger: Ledger, student: str) -> str:
+    """``student``, when the ledger holds a record of them (that the acting school may read); else one line on
+    stderr and exit ``NO_SUCH_STUDENT`` (4), so that a script can tell "no such student" from other errors."""
+    if not ledger.events(student):
+        reader = f" that {ledger.acting_as} may read" if ledger.acting_as else ""
+        typer.echo(f"error: no student {student!r} in the ledger at {ledger.url}{reader}", err=True)
+        raise typer.Exit(code=NO_SUCH_STUDENT)
+    return student
+
+
 def _date(value: Optional[str]) -> Optional[date]:
     if value is None:
         return None
@@ -96,7 +123,7 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
 
 
 @app.command()
-def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
+def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
                json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Print a student's effective credit records.
 
@@ -104,7 +131,8 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     """
     from .demo import render_transcript
 
-    with _session(db) as ledger:
+    with _session(db, acting_as) as ledger:
+        _known(ledger, student)
         if json_out:
             typer.echo(ledger.transcript(student, _date(as_of)).model_dump_json(indent=2))
         else:
@@ -112,17 +140,18 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
 
 
 @app.command()
-def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF) -> None:
+def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
     """Print a student's credits by origin and category, as JSON.
 
     Example: credit-ledger balance HNJX-2024-PT-0317 --db demo.db
     """
-    with _session(db) as ledger:
+    with _session(db, acting_as) as ledger:
+        _known(ledger, student)
         typer.echo(ledger.balance(student, _date(as_of)).model_dump_json(indent=2))
 
 
 @app.command()
-def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
+def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
           program: Optional[str] = typer.Option(None, "--program", help="Audit against another program (what-if)."),
           fmt: str = typer.Option("text", "--format", help="text, json or html.")) -> None:
     """May the student graduate? The requirement tree with ✓/✗, stages, projection and issues.
@@ -133,8 +162,8 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     """
     if fmt not in ("text", "json", "html"):
         _fail(f"--format {fmt!r} is not one of text, json, html")
-    with _session(db) as ledger:
-        report = ledger.audit(student, program=program, as_of=_date(as_of))
+    with _session(db, acting_as) as ledger:
+        report = ledger.audit(_known(ledger, student), program=program, as_of=_date(as_of))
     typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
@@ -202,7 +231,7 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
         _fail(f"{outcomes}: expected a JSON list of outcomes")
     with _session(db, acting_as) as ledger:
         try:
-            result = ledger.convert(student, items, as_of=_date(as_of), dry_run=dry_run)
+            result = ledger.convert(_known(ledger, student), items, as_of=_date(as_of), dry_run=dry_run)
         except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
             _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
@@ -244,7 +273,7 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
             if cohort:
                 plot_cohort(list(ledger.audit_all(as_of=_date(as_of), detail="summary")), out)
             else:
-                plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
+                plot_student(ledger.audit(_known(ledger, str(student)), as_of=_date(as_of)), out)
         except ImportError as exc:  # the notebook extra is not installed
             _fail(str(exc))
     typer.echo(str(out))
@@ -310,7 +339,7 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
     private = _private_key(key)
     with _session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)
-        statement = ledger.issue_statement(student, key=private, as_of=_date(as_of))
+        statement = ledger.issue_statement(_known(ledger, student), key=private, as_of=_date(as_of))
     out.write_text(statement.to_json(), encoding="utf-8")
     typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
 

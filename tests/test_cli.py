@@ -65,6 +65,6 @@ def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
     html = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "html"])
     assert html.stdout.startswith("<div")
     unknown = runner.invoke(app, ["audit", "NOBODY", "--db", db])
-    assert unknown.exit_code == 1 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
+    assert unknown.exit_code == 4 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
     bad = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "pdf"])
     assert bad.exit_code == 1 and "--format" in bad.stderr

@@ -1,0 +1,71 @@
+"""The command explains itself (issue 14): --version, one line and exit 4 for an unknown student, --as-of in every
+date form the imports read, errors that name the field, output paths checked before any work, plot formats by
+suffix, the students and events commands, and human tables beside --json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import credit_ledger as cl
+from credit_ledger import demo
+from credit_ledger.cli import NO_SUCH_STUDENT, app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> str:
+    db = str(tmp_path_factory.mktemp("demo") / "demo.db")
+    result = runner.invoke(app, ["demo", "--db", db])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def one_line_error(result, *, code: int = 1) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_version_prints_the_package_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"credit-ledger {cl.__version__}"
+
+
+@pytest.mark.parametrize("command", [
+    ["transcript", "NOBODY"], ["transcript", "NOBODY", "--json"], ["balance", "NOBODY"], ["audit", "NOBODY"],
+    ["audit", "NOBODY", "--format", "json"],
+])
+def test_an_unknown_student_is_one_line_and_exit_4(demo_db, command):
+    result = runner.invoke(app, [*command, "--db", demo_db])
+    line = one_line_error(result, code=NO_SUCH_STUDENT)
+    assert NO_SUCH_STUDENT == 4 and "'NOBODY'" in line and "no student" in line
+    assert result.stdout == ""  # no empty table
+
+
+def test_an_unknown_student_converts_nothing(demo_db, tmp_path):
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text("[]", encoding="utf-8")
+    before = cl.Ledger.open(demo_db).count()
+    result = runner.invoke(app, ["convert", "NOBODY", str(outcomes), "--db", demo_db])
+    one_line_error(result, code=NO_SUCH_STUDENT)
+    assert cl.Ledger.open(demo_db).count() == before
+
+
+def test_a_school_asking_for_a_student_it_may_not_read_is_told_so_not_that_none_exists(demo_db):
+    """With --acting-as the ledger's tenancy answers first: one line, exit 1, whether or not the student exists
+    (a school learns nothing of other schools' students)."""
+    line = one_line_error(runner.invoke(app, ["balance", "NOBODY", "--db", demo_db, "--acting-as", "XTJX"]))
+    assert "not_own_student" in line
+
+
+def test_a_known_student_is_not_refused(demo_db):
+    result = runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db])
+    assert result.exit_code == 0, result.output
