@@ -34,7 +34,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Keep and query an append-only ledger of students' credits.")
 
 DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchemy URL.")
-AS_OF = typer.Option(None, "--as-of", help="Judge the record as it stood on this date (YYYY-MM-DD).")
+AS_OF = typer.Option(None, "--as-of", help=(
+    "Judge the record as it stood on this date: 2026-07-01, 2026/7/1, 2026.7.1 or 2026年7月1日."))
 ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
 
 NO_SUCH_STUDENT = 4
@@ -102,10 +103,12 @@ def _known(ledger: Ledger, student: str) -> str:
 def _date(value: Optional[str]) -> Optional[date]:
     if value is None:
         return None
+    from .eventfiles import parse_date  # the imports' one reader of dates: 2026-07-01, 2026/7/1, 2026年7月1日
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"--as-of {value!r} is not a date like 2026-07-01")
+        return parse_date(value)
+    except ValueError as exc:
+        _fail(f"--as-of: {exc}")
 
 
 @app.command()

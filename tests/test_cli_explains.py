@@ -69,3 +69,19 @@ def test_a_school_asking_for_a_student_it_may_not_read_is_told_so_not_that_none_
 def test_a_known_student_is_not_refused(demo_db):
     result = runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("spelled", ["2025-06-30", "2025/6/30", "2025/06/30", "2025.6.30", "2025年6月30日",
+                                     " 2025-06-30 "])
+def test_as_of_reads_every_date_form_the_imports_read(demo_db, spelled):
+    iso = runner.invoke(app, ["transcript", demo.STUDENT, "--db", demo_db, "--as-of", "2025-06-30", "--json"])
+    other = runner.invoke(app, ["transcript", demo.STUDENT, "--db", demo_db, "--as-of", spelled, "--json"])
+    assert other.exit_code == 0, other.output
+    assert json.loads(other.stdout) == json.loads(iso.stdout)
+    assert json.loads(other.stdout)["as_of"] == "2025-06-30"
+
+
+@pytest.mark.parametrize("bad", ["2025/13/40", "2025-02-30", "yesterday", "30/6/2025", "2025年2月30日", ""])
+def test_a_bad_as_of_is_one_line_naming_the_option(demo_db, bad):
+    line = one_line_error(runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db, "--as-of", bad]))
+    assert line.startswith("error: --as-of") and repr(bad) in line
