@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional
 
 import typer
+from pydantic import ValidationError
 
+from .cli_checks import validation_lines
 from .errors import BadSignature, CatalogError, CreditLedgerError, LedgerNotFound
 from .ledger import Ledger
 
@@ -77,6 +79,14 @@ def _open(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> 
         _fail(f"cannot open {db}: {exc.__class__.__name__}: {first_line}")
 
 
+def _invalid(exc: ValidationError, record: str, *, code: int = 1) -> NoReturn:
+    """Say each problem of a record that does not validate on a line of its own, naming the record and the field's
+    path (``cli_checks.validation_lines``), and exit ``code``."""
+    for line in validation_lines(exc, record):
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(code=code)
+
+
 @contextmanager
 def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Iterator[Ledger]:
     """The ledger at ``db`` for one command (acting as ``acting_as``; made where there is none only with ``create``):
@@ -86,6 +96,8 @@ def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) 
         yield ledger
     except CreditLedgerError as exc:
         _fail(str(exc))
+    except ValidationError as exc:  # a record the library built from what it was given, and refused
+        _invalid(exc, exc.title)
     finally:
         ledger.close()
 
@@ -232,12 +244,26 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
     items = _read_json(outcomes)
     if not isinstance(items, list):
         _fail(f"{outcomes}: expected a JSON list of outcomes")
+    problems = [line for number, item in enumerate(items, 1) for line in _outcome_problems(item, number, outcomes)]
+    if problems:  # every outcome that is not one, each problem on a line naming the outcome and the field
+        for line in problems:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(code=1)
     with _session(db, acting_as) as ledger:
-        try:
-            result = ledger.convert(_known(ledger, student), items, as_of=_date(as_of), dry_run=dry_run)
-        except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
-            _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
+        result = ledger.convert(_known(ledger, student), items, as_of=_date(as_of), dry_run=dry_run)
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+
+
+def _outcome_problems(item: Any, number: int, file: Path) -> list[str]:
+    """Why the ``number``-th item of an outcomes file is not an outcome, one line a problem (none when it is)."""
+    from .transfer import Outcome
+
+    named = f" ({item['outcome_id']})" if isinstance(item, dict) and isinstance(item.get("outcome_id"), str) else ""
+    try:
+        Outcome.model_validate(item)
+    except ValidationError as exc:
+        return validation_lines(exc, f"{file}: outcome {number}{named}")
+    return []
 
 
 @app.command()
@@ -356,12 +382,12 @@ def statement_verify(statement: Path, trusted: Path = typer.Option(..., "--trust
     """
     from .transfer import TransferStatement
 
+    text = _read_text(statement)
     try:
-        parsed = TransferStatement.from_json(_read_text(statement))
+        parsed = TransferStatement.from_json(text)
         parsed.verify(_read_json(trusted))
     except BadSignature as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+        _bad_statement(exc, text, statement)
     typer.echo(f"ok: statement {parsed.statement_id} of {parsed.issuer} for {parsed.student_id}, "
                f"{len(parsed.results)} results")
 
@@ -378,14 +404,28 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
 
     Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
     """
+    text = _read_text(statement)
     with _session(db, acting_as) as ledger:
         try:
-            result = ledger.receive_statement(_read_text(statement), trusted_keys=_read_json(trusted),
+            result = ledger.receive_statement(text, trusted_keys=_read_json(trusted),
                                               as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
         except BadSignature as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+            _bad_statement(exc, text, statement)
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+
+
+def _bad_statement(exc: BadSignature, text: str, path: Path) -> NoReturn:
+    """A statement refused: exit 2 with one line, or, for a file that is no statement, a line for each field."""
+    from .transfer import TransferStatement
+
+    try:
+        TransferStatement.model_validate_json(text)
+    except ValidationError as invalid:
+        _invalid(invalid, f"{path}: not a transfer statement", code=2)
+    except ValueError:  # not JSON at all: the statement's own words say so
+        pass
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code=2) from None
 
 
 def _read_text(path: Path) -> str:
@@ -590,6 +630,10 @@ def main() -> None:
     """The console script: the app, with any error nobody foresaw still told in one line (never a traceback)."""
     try:
         app()
+    except ValidationError as exc:  # a record refused outside any session: each problem on a line with its field
+        for line in validation_lines(exc, exc.title):
+            typer.echo(f"error: {line}", err=True)
+        raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - the last guard of a command line tool
         first_line = (str(exc).splitlines() or [""])[0]
         typer.echo(f"error: {type(exc).__name__}: {first_line}", err=True)

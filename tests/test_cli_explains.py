@@ -5,6 +5,7 @@ suffix, the students and events commands, and human tables beside --json."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
@@ -85,3 +86,61 @@ def test_as_of_reads_every_date_form_the_imports_read(demo_db, spelled):
 def test_a_bad_as_of_is_one_line_naming_the_option(demo_db, bad):
     line = one_line_error(runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db, "--as-of", bad]))
     assert line.startswith("error: --as-of") and repr(bad) in line
+
+
+def test_outcomes_that_do_not_validate_say_each_record_and_field(demo_db, tmp_path):
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text(json.dumps([
+        {"type": "competition", "outcome_id": "A1", "title": "x", "level": "省级", "rank": 2, "issued_on": "2026-05-20"},
+        {"type": "competition", "outcome_id": "A2", "title": "y", "level": "省级", "rank": "two",
+         "issued_on": "2026-13-20"},
+        {"type": "competition", "outcome_id": "A3", "title": "z", "level": "省级"},
+    ]), encoding="utf-8")
+    before = cl.Ledger.open(demo_db).count()
+    result = runner.invoke(app, ["convert", demo.STUDENT, str(outcomes), "--db", demo_db, "--as-of", "2026-06-01"])
+    assert result.exit_code == 1 and "Traceback" not in result.output and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(f"error: {outcomes}: outcome ") for line in lines), lines
+    assert "validation error" not in result.stderr
+    assert any("outcome 2 (A2): rank:" in line and "'two'" in line and "[int_parsing]" in line for line in lines)
+    assert any("outcome 2 (A2): issued_on:" in line and "'2026-13-20'" in line for line in lines)
+    assert any("outcome 3 (A3): (the whole record):" in line and "rank" in line for line in lines)
+    assert not any("outcome 1 " in line for line in lines)
+    assert len(lines) == 3
+    assert cl.Ledger.open(demo_db).count() == before
+
+
+def test_a_statement_file_that_is_no_statement_names_its_fields(tmp_path):
+    statement = tmp_path / "statement.json"
+    statement.write_text(json.dumps({"statement_id": "S-1", "issuer": 7}), encoding="utf-8")
+    trusted = tmp_path / "keys.json"
+    trusted.write_text("{}", encoding="utf-8")
+    result = runner.invoke(app, ["statement", "verify", str(statement), "--trusted", str(trusted)])
+    assert result.exit_code == 2 and "validation error" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith(f"error: {statement}: not a transfer statement: ") for line in lines)
+    assert any(": issuer: " in line for line in lines)
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("not json", encoding="utf-8")
+    result = runner.invoke(app, ["statement", "verify", str(garbled), "--trusted", str(trusted)])
+    assert one_line_error(result, code=2)
+
+
+def test_a_validation_error_anywhere_in_a_command_is_told_field_by_field(demo_db, monkeypatch):
+    """The session's guard: any record the library refuses to build prints one line per problem, not pydantic's
+    ``N validation errors for X``."""
+    from pydantic import BaseModel
+
+    class Thing(BaseModel):
+        count: int
+        when: date
+
+    def broken(self, *args, **kwargs):
+        Thing.model_validate({"count": "many", "when": "soon"})
+
+    monkeypatch.setattr(cl.Ledger, "balance", broken)
+    result = runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: Thing: count: ") and "'many'" in lines[0]
+    assert lines[1].startswith("error: Thing: when: ")
