@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, O
 import typer
 from pydantic import ValidationError
 
-from .cli_checks import validation_lines
+from .cli_checks import output_problem, validation_lines
 from .errors import BadSignature, CatalogError, CreditLedgerError, LedgerNotFound
 from .ledger import Ledger
 
@@ -100,6 +100,14 @@ def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) 
         _invalid(exc, exc.title)
     finally:
         ledger.close()
+
+
+def _writable(path: Path | str, suffixes: Iterable[str] = (), *, what: str = "file") -> None:
+    """Fail in one line, before any work, when the command could not write ``path`` (``cli_checks.output_problem``:
+    a suffix it cannot write, a folder that is missing or not writable)."""
+    problem = output_problem(path, suffixes, what=what)
+    if problem is not None:
+        _fail(problem)
 
 
 def _known(ledger: Ledger, student: str) -> str:
@@ -198,20 +206,19 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
 
     Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
     """
-    if out.suffix not in (".csv", ".jsonl"):
-        _fail(f"--out {out} must end in .csv or .jsonl")
+    _writable(out, (".csv", ".jsonl"), what="--out file")
     from rich.console import Console
     from rich.table import Table
 
     from .exports import audits_csv, audits_jsonl, refuse_ledger_file
 
-    write = audits_csv if out.suffix == ".csv" else audits_jsonl
+    write = audits_csv if out.suffix.lower() == ".csv" else audits_jsonl
     statuses: Counter[str] = Counter()
     with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         refuse_ledger_file(ledger, out)
         students = ledger.students()
         reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers,
-                                   detail="summary" if out.suffix == ".csv" else "full")
+                                   detail="summary" if out.suffix.lower() == ".csv" else "full")
         write(_counted(reports, statuses, progress, len(students)), out)
     table = Table(title=f"{statuses.total()} students audited")
     table.add_column("status")
@@ -277,6 +284,7 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
     """
     from .exports import export_sqlite
 
+    _writable(out, (".db", ".sqlite", ".sqlite3"), what="SQLite file")
     with _session(db, acting_as) as ledger:
         counts = export_sqlite(ledger, out, as_of=_date(as_of))
     typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
@@ -284,20 +292,23 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
 
 @app.command()
 def plot(student: Optional[str] = typer.Argument(None, help="The student (omit with --cohort)."),
-         out: Path = typer.Option(..., "--out", help="The PNG file to write."),
+         out: Path = typer.Option(..., "--out", help="The picture to write: .png, .svg or .pdf."),
          cohort: bool = typer.Option(False, "--cohort", help="Every student: on track, early, at risk, late."),
          db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
     """Draw a student's credits stage by stage against the program's total and deadline (or the cohort's).
 
-    Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.png
+    The format is the one --out's suffix names: PNG, SVG or PDF.
+
+    Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.svg
     """
     if (student is None) != cohort:
         _fail("name a student, or give --cohort (not both)")
     from .exports import refuse_ledger_file
-    from .plots import plot_cohort, plot_student
+    from .plots import PICTURE_FORMATS, plot_cohort, plot_student
 
     with _session(db, acting_as) as ledger:
-        refuse_ledger_file(ledger, out)
+        refuse_ledger_file(ledger, out)  # the ledger's own file first, then whether the picture can be written
+        _writable(out, PICTURE_FORMATS, what="picture")
         try:
             if cohort:
                 plot_cohort(list(ledger.audit_all(as_of=_date(as_of), detail="summary")), out)
@@ -348,6 +359,7 @@ def statement_keygen(out: Path = typer.Option(..., "--out", help="Where to write
 
     if out.exists():
         _fail(f"{out} exists; a signing key is never overwritten")
+    _writable(out, what="key file")
     key = Ed25519PrivateKey.generate()
     out.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
@@ -365,6 +377,7 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
     """
     from .exports import refuse_ledger_file
 
+    _writable(out, what="statement")
     private = _private_key(key)
     with _session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)
@@ -404,8 +417,8 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
 
     Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
     """
-    text = _read_text(statement)
     with _session(db, acting_as) as ledger:
+        text = _read_text(statement)
         try:
             result = ledger.receive_statement(text, trusted_keys=_read_json(trusted),
                                               as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
@@ -596,6 +609,8 @@ def import_(file: str, db: str = DB,
         _fail(f"cannot read {file}: no such file")
     if rejects is None and skip_bad:
         rejects = f"{file}.rejects.csv"
+    if rejects is not None:
+        _writable(rejects, what="rejects file")
     with _session(db) as ledger, _progress_bar(f"importing {file}") as progress:
         target = ledger.acting_for(acting_as) if acting_as else ledger
         if rejects is not None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import credit_ledger as cl
 from credit_ledger import demo
 from credit_ledger.cli import NO_SUCH_STUDENT, app
+from notebook_extra import needs_matplotlib
 
 runner = CliRunner()
 
@@ -144,3 +145,112 @@ def test_a_validation_error_anywhere_in_a_command_is_told_field_by_field(demo_db
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("error: Thing: count: ") and "'many'" in lines[0]
     assert lines[1].startswith("error: Thing: when: ")
+
+
+def _no_audit_runs(monkeypatch):
+    """Any audit or export started fails the test: the refusal must come before the work."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(cl.Ledger, "audit_all", forbidden)
+    monkeypatch.setattr(cl.Ledger, "audit", forbidden)
+    monkeypatch.setattr("credit_ledger.exports.analysis_rows", forbidden)
+
+
+@pytest.mark.parametrize("command", [
+    ["audit-all", "--out", "{out}"], ["export", "{out}"], ["plot", "--cohort", "--out", "{out}"],
+    ["plot", demo.STUDENT, "--out", "{out}"],
+])
+@pytest.mark.parametrize("case", ["missing folder", "file as folder", "bad suffix", "folder as file"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(demo_db, tmp_path, monkeypatch, command, case):
+    good = {"audit-all": ".csv", "export": ".db", "plot": ".png"}[command[0]]
+    (tmp_path / "plain").write_text("x", encoding="utf-8")
+    (tmp_path / f"folder{good}").mkdir()
+    out = {"missing folder": tmp_path / "no" / "such" / f"out{good}",
+           "file as folder": tmp_path / "plain" / f"out{good}",
+           "bad suffix": tmp_path / "out.jpg",
+           "folder as file": tmp_path / f"folder{good}"}[case]
+    _no_audit_runs(monkeypatch)
+    args = [a.format(out=out) for a in command]
+    line = one_line_error(runner.invoke(app, [*args, "--db", demo_db]))
+    assert str(out) in line and "cannot write" in line
+    if case == "bad suffix":
+        assert ".jpg" in line and good in line
+    assert not out.exists() or out.is_dir()
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_unwritable_folder_is_refused_before_any_work(demo_db, tmp_path, monkeypatch):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root)")
+        _no_audit_runs(monkeypatch)
+        line = one_line_error(runner.invoke(app, ["audit-all", "--out", str(locked / "a.csv"), "--db", demo_db]))
+        assert "not writable" in line and str(locked) in line
+    finally:
+        locked.chmod(0o700)
+
+
+def test_output_problem_reads_the_file_system_honestly(tmp_path):
+    from credit_ledger.cli_checks import output_problem
+
+    assert output_problem(tmp_path / "a.csv", [".csv"]) is None
+    assert output_problem(tmp_path / "A.CSV", [".csv"]) is None  # a suffix in capitals is the same suffix
+    assert output_problem(tmp_path / "a", [".csv"]) == f"{tmp_path / 'a'}: cannot write a file without a suffix; " \
+                                                       "use .csv"
+    assert output_problem(tmp_path / "anything.xyz", []) is None  # no suffix asked for: any is fine
+    readonly = tmp_path / "r.csv"
+    readonly.write_text("", encoding="utf-8")
+    readonly.chmod(0o400)
+    import os
+
+    expected = None if os.access(readonly, os.W_OK) else f"cannot write {readonly}: the file is read-only"
+    assert output_problem(readonly, [".csv"]) == expected
+
+
+def test_rejects_and_statement_outputs_are_checked_before_the_work(demo_db, tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text("kind,event_id,student_id,occurred_on\n", encoding="utf-8")
+    rejects = tmp_path / "no" / "rejects.csv"
+    line = one_line_error(runner.invoke(app, ["import", str(events), "--db", demo_db, "--skip-bad",
+                                              "--rejects", str(rejects)]))
+    assert "cannot write" in line and str(rejects) in line
+    key = tmp_path / "k.pem"
+    assert runner.invoke(app, ["statement", "keygen", "--out", str(key)]).exit_code == 0
+    out = tmp_path / "no" / "statement.json"
+    line = one_line_error(runner.invoke(app, ["statement", "issue", demo.STUDENT, "--key", str(key), "--out",
+                                              str(out), "--db", demo_db, "--acting-as", "HNJX"]))
+    assert "cannot write" in line and str(out) in line
+    line = one_line_error(runner.invoke(app, ["statement", "keygen", "--out", str(tmp_path / "no" / "k.pem")]))
+    assert "cannot write" in line
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF"),
+                                           (".SVG", b"<?xml")])
+def test_plot_writes_the_format_its_suffix_names(demo_db, tmp_path, suffix, magic):
+    for args in ([demo.STUDENT, "--as-of", "2028-07-10"], ["--cohort"]):
+        out = tmp_path / f"picture{suffix}"
+        result = runner.invoke(app, ["plot", *args, "--db", demo_db, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes().startswith(magic)
+        if suffix.lower() == ".svg":
+            assert b"<svg" in out.read_bytes()[:2000]
+        out.unlink()
+
+
+@needs_matplotlib
+def test_the_library_writes_the_format_of_the_path_and_png_without_one(demo_db, tmp_path):
+    from credit_ledger.plots import plot_cohort
+
+    ledger = cl.Ledger.open(demo_db)
+    report = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
+    svg = cl.plot_student(report, tmp_path / "s.svg")
+    assert svg.startswith(b"<?xml") and (tmp_path / "s.svg").read_bytes() == svg
+    assert cl.plot_student(report).startswith(b"\x89PNG")
+    assert plot_cohort([report], tmp_path / "c.pdf").startswith(b"%PDF")
