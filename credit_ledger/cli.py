@@ -17,16 +17,15 @@ import os
 import sys
 from collections import Counter
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 import typer
 from pydantic import ValidationError
 
-from .cli_checks import output_problem, validation_lines
-from .errors import BadSignature, CatalogError, CreditLedgerError, LedgerNotFound
-from .ledger import Ledger
+from .cli_checks import (as_of_date, bad_statement, fail, known, outcome_problems, private_key, read_json, read_text,
+                         session, validation_lines, writable)
+from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reports import AuditReport
@@ -39,10 +38,6 @@ DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchem
 AS_OF = typer.Option(None, "--as-of", help=(
     "Judge the record as it stood on this date: 2026-07-01, 2026/7/1, 2026.7.1 or 2026年7月1日."))
 ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
-
-NO_SUCH_STUDENT = 4
-"""The exit status of a command naming a student the ledger (or the acting school) has no record of."""
-
 
 def _print_version(value: bool) -> None:
     if value:
@@ -58,79 +53,6 @@ def _main(version: bool = typer.Option(False, "--version", callback=_print_versi
     """Keep and query an append-only ledger of students' credits."""
 
 
-def _fail(message: str) -> NoReturn:
-    """Say what went wrong on one line of stderr (a message of several lines is joined) and exit 1."""
-    typer.echo(f"error: {' '.join(message.splitlines())}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _open(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Ledger:
-    """The ledger at ``db``; only ``init`` (and ``demo``) create one. A missing ledger is one line naming the path."""
-    try:
-        return Ledger.open(db, acting_as=acting_as, create=create)
-    except LedgerNotFound as exc:
-        if exc.code in ("ledger_missing", "ledger_empty"):  # say how to make one, in the command's words
-            _fail(f"{str(exc).split('; nothing was created')[0]}; `credit-ledger init --db {db}` makes a new one")
-        _fail(str(exc))
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    except Exception as exc:  # a driver's error when the database can't be opened: one line, no traceback
-        first_line = (str(exc).splitlines() or [""])[0]
-        _fail(f"cannot open {db}: {exc.__class__.__name__}: {first_line}")
-
-
-def _invalid(exc: ValidationError, record: str, *, code: int = 1) -> NoReturn:
-    """Say each problem of a record that does not validate on a line of its own, naming the record and the field's
-    path (``cli_checks.validation_lines``), and exit ``code``."""
-    for line in validation_lines(exc, record):
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(code=code)
-
-
-@contextmanager
-def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Iterator[Ledger]:
-    """The ledger at ``db`` for one command (acting as ``acting_as``; made where there is none only with ``create``):
-    a ledger's refusal becomes the command's one-line error; closed after."""
-    ledger = _open(db, acting_as, create=create)
-    try:
-        yield ledger
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    except ValidationError as exc:  # a record the library built from what it was given, and refused
-        _invalid(exc, exc.title)
-    finally:
-        ledger.close()
-
-
-def _writable(path: Path | str, suffixes: Iterable[str] = (), *, what: str = "file") -> None:
-    """Fail in one line, before any work, when the command could not write ``path`` (``cli_checks.output_problem``:
-    a suffix it cannot write, a folder that is missing or not writable)."""
-    problem = output_problem(path, suffixes, what=what)
-    if problem is not None:
-        _fail(problem)
-
-
-def _known(ledger: Ledger, student: str) -> str:
-    """``student``, when the ledger holds a record of them (that the acting school may read); else one line on
-    stderr and exit ``NO_SUCH_STUDENT`` (4), so that a script can tell "no such student" from other errors."""
-    if not ledger.events(student):
-        reader = f" that {ledger.acting_as} may read" if ledger.acting_as else ""
-        typer.echo(f"error: no student {student!r} in the ledger at {ledger.url}{reader}", err=True)
-        raise typer.Exit(code=NO_SUCH_STUDENT)
-    return student
-
-
-def _date(value: Optional[str]) -> Optional[date]:
-    if value is None:
-        return None
-    from .eventfiles import parse_date  # the imports' one reader of dates: 2026-07-01, 2026/7/1, 2026年7月1日
-
-    try:
-        return parse_date(value)
-    except ValueError as exc:
-        _fail(f"--as-of: {exc}")
-
-
 @app.command()
 def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo ledger.")) -> None:
     """Record a worker-student's part-time study in stages; print the transcript, balance and audits.
@@ -142,7 +64,7 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
     try:
         main(db)
     except CreditLedgerError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -154,12 +76,12 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_
     """
     from .demo import render_transcript
 
-    with _session(db, acting_as) as ledger:
-        _known(ledger, student)
+    with session(db, acting_as) as ledger:
+        known(ledger, student)
         if json_out:
-            typer.echo(ledger.transcript(student, _date(as_of)).model_dump_json(indent=2))
+            typer.echo(ledger.transcript(student, as_of_date(as_of)).model_dump_json(indent=2))
         else:
-            typer.echo(render_transcript(ledger, student, _date(as_of)))
+            typer.echo(render_transcript(ledger, student, as_of_date(as_of)))
 
 
 @app.command()
@@ -168,9 +90,9 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as:
 
     Example: credit-ledger balance HNJX-2024-PT-0317 --db demo.db
     """
-    with _session(db, acting_as) as ledger:
-        _known(ledger, student)
-        typer.echo(ledger.balance(student, _date(as_of)).model_dump_json(indent=2))
+    with session(db, acting_as) as ledger:
+        known(ledger, student)
+        typer.echo(ledger.balance(student, as_of_date(as_of)).model_dump_json(indent=2))
 
 
 @app.command()
@@ -184,9 +106,9 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: O
     Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format text
     """
     if fmt not in ("text", "json", "html"):
-        _fail(f"--format {fmt!r} is not one of text, json, html")
-    with _session(db, acting_as) as ledger:
-        report = ledger.audit(_known(ledger, student), program=program, as_of=_date(as_of))
+        fail(f"--format {fmt!r} is not one of text, json, html")
+    with session(db, acting_as) as ledger:
+        report = ledger.audit(known(ledger, student), program=program, as_of=as_of_date(as_of))
     typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
@@ -206,7 +128,7 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
 
     Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
     """
-    _writable(out, (".csv", ".jsonl"), what="--out file")
+    writable(out, (".csv", ".jsonl"), what="--out file")
     from rich.console import Console
     from rich.table import Table
 
@@ -214,10 +136,10 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
 
     write = audits_csv if out.suffix.lower() == ".csv" else audits_jsonl
     statuses: Counter[str] = Counter()
-    with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
+    with session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         refuse_ledger_file(ledger, out)
         students = ledger.students()
-        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers,
+        reports = ledger.audit_all(students, as_of_date(as_of), program=program, workers=workers,
                                    detail="summary" if out.suffix.lower() == ".csv" else "full")
         write(_counted(reports, statuses, progress, len(students)), out)
     table = Table(title=f"{statuses.total()} students audited")
@@ -248,29 +170,17 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
 
     Example: credit-ledger convert HN-2025-0301 outcomes.json --db records.db --as-of 2025-09-12 --dry-run
     """
-    items = _read_json(outcomes)
+    items = read_json(outcomes)
     if not isinstance(items, list):
-        _fail(f"{outcomes}: expected a JSON list of outcomes")
-    problems = [line for number, item in enumerate(items, 1) for line in _outcome_problems(item, number, outcomes)]
+        fail(f"{outcomes}: expected a JSON list of outcomes")
+    problems = [line for number, item in enumerate(items, 1) for line in outcome_problems(item, number, outcomes)]
     if problems:  # every outcome that is not one, each problem on a line naming the outcome and the field
         for line in problems:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(code=1)
-    with _session(db, acting_as) as ledger:
-        result = ledger.convert(_known(ledger, student), items, as_of=_date(as_of), dry_run=dry_run)
+    with session(db, acting_as) as ledger:
+        result = ledger.convert(known(ledger, student), items, as_of=as_of_date(as_of), dry_run=dry_run)
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
-
-
-def _outcome_problems(item: Any, number: int, file: Path) -> list[str]:
-    """Why the ``number``-th item of an outcomes file is not an outcome, one line a problem (none when it is)."""
-    from .transfer import Outcome
-
-    named = f" ({item['outcome_id']})" if isinstance(item, dict) and isinstance(item.get("outcome_id"), str) else ""
-    try:
-        Outcome.model_validate(item)
-    except ValidationError as exc:
-        return validation_lines(exc, f"{file}: outcome {number}{named}")
-    return []
 
 
 @app.command()
@@ -284,9 +194,9 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
     """
     from .exports import export_sqlite
 
-    _writable(out, (".db", ".sqlite", ".sqlite3"), what="SQLite file")
-    with _session(db, acting_as) as ledger:
-        counts = export_sqlite(ledger, out, as_of=_date(as_of))
+    writable(out, (".db", ".sqlite", ".sqlite3"), what="SQLite file")
+    with session(db, acting_as) as ledger:
+        counts = export_sqlite(ledger, out, as_of=as_of_date(as_of))
     typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
 
 
@@ -302,20 +212,20 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
     Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.svg
     """
     if (student is None) != cohort:
-        _fail("name a student, or give --cohort (not both)")
+        fail("name a student, or give --cohort (not both)")
     from .exports import refuse_ledger_file
     from .plots import PICTURE_FORMATS, plot_cohort, plot_student
 
-    with _session(db, acting_as) as ledger:
+    with session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)  # the ledger's own file first, then whether the picture can be written
-        _writable(out, PICTURE_FORMATS, what="picture")
+        writable(out, PICTURE_FORMATS, what="picture")
         try:
             if cohort:
-                plot_cohort(list(ledger.audit_all(as_of=_date(as_of), detail="summary")), out)
+                plot_cohort(list(ledger.audit_all(as_of=as_of_date(as_of), detail="summary")), out)
             else:
-                plot_student(ledger.audit(_known(ledger, str(student)), as_of=_date(as_of)), out)
+                plot_student(ledger.audit(known(ledger, str(student)), as_of=as_of_date(as_of)), out)
         except ImportError as exc:  # the notebook extra is not installed
-            _fail(str(exc))
+            fail(str(exc))
     typer.echo(str(out))
 
 
@@ -331,7 +241,7 @@ def schema(name: Optional[str] = typer.Argument(None, help="One model (default: 
     schemas = json_schemas()
     if name is not None:
         if name not in schemas:
-            _fail(f"no model {name!r}; one of: {', '.join(sorted(schemas))}")
+            fail(f"no model {name!r}; one of: {', '.join(sorted(schemas))}")
         schemas = {name: schemas[name]}
     if out is None:
         typer.echo(json.dumps(schemas if name is None else schemas[name], ensure_ascii=False, indent=2))
@@ -358,8 +268,8 @@ def statement_keygen(out: Path = typer.Option(..., "--out", help="Where to write
     from .transfer import public_key_hex
 
     if out.exists():
-        _fail(f"{out} exists; a signing key is never overwritten")
-    _writable(out, what="key file")
+        fail(f"{out} exists; a signing key is never overwritten")
+    writable(out, what="key file")
     key = Ed25519PrivateKey.generate()
     out.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
@@ -377,11 +287,11 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
     """
     from .exports import refuse_ledger_file
 
-    _writable(out, what="statement")
-    private = _private_key(key)
-    with _session(db, acting_as) as ledger:
+    writable(out, what="statement")
+    private = private_key(key)
+    with session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)
-        statement = ledger.issue_statement(_known(ledger, student), key=private, as_of=_date(as_of))
+        statement = ledger.issue_statement(known(ledger, student), key=private, as_of=as_of_date(as_of))
     out.write_text(statement.to_json(), encoding="utf-8")
     typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
 
@@ -395,12 +305,12 @@ def statement_verify(statement: Path, trusted: Path = typer.Option(..., "--trust
     """
     from .transfer import TransferStatement
 
-    text = _read_text(statement)
+    text = read_text(statement)
     try:
         parsed = TransferStatement.from_json(text)
-        parsed.verify(_read_json(trusted))
+        parsed.verify(read_json(trusted))
     except BadSignature as exc:
-        _bad_statement(exc, text, statement)
+        bad_statement(exc, text, statement)
     typer.echo(f"ok: statement {parsed.statement_id} of {parsed.issuer} for {parsed.student_id}, "
                f"{len(parsed.results)} results")
 
@@ -417,55 +327,14 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
 
     Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
     """
-    with _session(db, acting_as) as ledger:
-        text = _read_text(statement)
+    with session(db, acting_as) as ledger:
+        text = read_text(statement)
         try:
-            result = ledger.receive_statement(text, trusted_keys=_read_json(trusted),
-                                              as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
+            result = ledger.receive_statement(text, trusted_keys=read_json(trusted),
+                                              as_of=as_of_date(as_of), student_id=student_id, dry_run=dry_run)
         except BadSignature as exc:
-            _bad_statement(exc, text, statement)
+            bad_statement(exc, text, statement)
     typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
-
-
-def _bad_statement(exc: BadSignature, text: str, path: Path) -> NoReturn:
-    """A statement refused: exit 2 with one line, or, for a file that is no statement, a line for each field."""
-    from .transfer import TransferStatement
-
-    try:
-        TransferStatement.model_validate_json(text)
-    except ValidationError as invalid:
-        _invalid(invalid, f"{path}: not a transfer statement", code=2)
-    except ValueError:  # not JSON at all: the statement's own words say so
-        pass
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(code=2) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(_read_text(path))
-    except ValueError as exc:
-        _fail(f"{path} is not JSON: {exc}")
-
-
-def _private_key(path: Path) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        _fail(f"cannot read a private key from {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-    if not isinstance(key, Ed25519PrivateKey):
-        _fail(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return key
 
 
 @app.command()
@@ -474,7 +343,7 @@ def verify(db: str = DB) -> None:
 
     Example: credit-ledger verify --db records.db
     """
-    with _session(db) as ledger:
+    with session(db) as ledger:
         report = ledger.verify()
     typer.echo(json.dumps(report.model_dump(), ensure_ascii=False))
     if not report.ok:
@@ -498,7 +367,7 @@ def _catalog_file(path: str) -> "Catalog":
         first = exc.problems[0] if exc.problems else "invalid catalog"
         more = f" (and {len(exc.problems) - 1} more; see: credit-ledger catalog check {path})" \
             if len(exc.problems) > 1 else ""
-        _fail(f"{path}: {first}{more}")
+        fail(f"{path}: {first}{more}")
 
 
 def _summary(catalog: "Catalog") -> str:
@@ -518,7 +387,7 @@ def init(db: str = DB,
     from .models import Catalog
 
     loaded = _catalog_file(catalog) if catalog else None
-    with _session(db, create=True) as ledger:
+    with session(db, create=True) as ledger:
         if sample:
             ledger.load_catalog(Catalog.sample())
         if loaded is not None:
@@ -536,7 +405,7 @@ def catalog_load(file: str, db: str = DB,
     Example: credit-ledger catalog load catalog-2026.yaml --db records.db
     """
     loaded = _catalog_file(file)
-    with _session(db) as ledger:
+    with session(db) as ledger:
         (ledger.acting_for(acting_as) if acting_as else ledger).load_catalog(loaded)
         typer.echo(f"loaded {file}; catalog: {_summary(ledger.catalog)}")
 
@@ -548,8 +417,8 @@ def catalog_show(db: str = DB, fmt: str = typer.Option("yaml", "--format", help=
     Example: credit-ledger catalog show --db records.db --format json
     """
     if fmt not in ("yaml", "json"):
-        _fail(f"--format {fmt!r} is not one of yaml, json")
-    with _session(db) as ledger:
+        fail(f"--format {fmt!r} is not one of yaml, json")
+    with session(db) as ledger:
         data = json.loads(ledger.catalog.to_json())
     if fmt == "json":
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -604,14 +473,14 @@ def import_(file: str, db: str = DB,
     from .imports import import_events
 
     if fmt is not None and fmt not in ("csv", "jsonl"):
-        _fail(f"--format {fmt!r} is not one of csv, jsonl")
+        fail(f"--format {fmt!r} is not one of csv, jsonl")
     if not os.path.isfile(file):
-        _fail(f"cannot read {file}: no such file")
+        fail(f"cannot read {file}: no such file")
     if rejects is None and skip_bad:
         rejects = f"{file}.rejects.csv"
     if rejects is not None:
-        _writable(rejects, what="rejects file")
-    with _session(db) as ledger, _progress_bar(f"importing {file}") as progress:
+        writable(rejects, what="rejects file")
+    with session(db) as ledger, _progress_bar(f"importing {file}") as progress:
         target = ledger.acting_for(acting_as) if acting_as else ledger
         if rejects is not None:
             refuse_ledger_file(ledger, rejects)
@@ -619,7 +488,7 @@ def import_(file: str, db: str = DB,
             result = import_events(target, file, format=fmt, mapping=map_file, skip_bad=skip_bad,
                                    rejects=rejects, batch=batch, progress=progress)
         except OSError as exc:
-            _fail(f"cannot write {rejects}: {exc.strerror or exc}")
+            fail(f"cannot write {rejects}: {exc.strerror or exc}")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "
             f"{result.already_present} already present, {result.rejected} rejected")
     if result.rejected:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 import credit_ledger as cl
 from credit_ledger import demo
-from credit_ledger.cli import NO_SUCH_STUDENT, app
+from credit_ledger.cli import app
+from credit_ledger.cli_checks import NO_SUCH_STUDENT
 from notebook_extra import needs_matplotlib
 
 runner = CliRunner()
