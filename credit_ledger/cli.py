@@ -85,6 +85,38 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_
 
 
 @app.command()
+def students(db: str = DB, acting_as: Optional[str] = ACTING_AS,
+             json_out: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
+    """List the students in the ledger (with --acting-as, those the school may read), one id a line.
+
+    Example: credit-ledger students --db records.db --acting-as HNJX
+    """
+    with session(db, acting_as) as ledger:
+        ids = ledger.students()
+    if json_out:
+        typer.echo(json.dumps(ids, ensure_ascii=False))
+    elif ids:
+        typer.echo("\n".join(ids))
+
+
+@app.command()
+def events(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+           json_out: bool = typer.Option(False, "--json", help="Print the events as a JSON list.")) -> None:
+    """Print a student's events in recording order: date, kind, event id, course or target, grade, recorded by.
+
+    Example: credit-ledger events HNJX-2024-PT-0317 --db demo.db --as-of 2026/7/31
+    """
+    from .cli_tables import events_table
+
+    with session(db, acting_as) as ledger:
+        history = ledger.events(known(ledger, student), as_of_date(as_of))
+    if json_out:
+        typer.echo(json.dumps([e.model_dump(mode="json") for e in history], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(events_table(student, history))
+
+
+@app.command()
 def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
     """Print a student's credits by origin and category, as JSON.
 

@@ -78,7 +78,7 @@ def _render(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[s
         table.add_row(*row)
     buffer = io.StringIO()
     Console(file=buffer, width=160, no_color=True, highlight=False, emoji=False).print(table)
-    return buffer.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())
 
 
 def events_table(student_id: str, events: Sequence[Any]) -> str:

@@ -255,3 +255,96 @@ def test_the_library_writes_the_format_of_the_path_and_png_without_one(demo_db, 
     assert svg.startswith(b"<?xml") and (tmp_path / "s.svg").read_bytes() == svg
     assert cl.plot_student(report).startswith(b"\x89PNG")
     assert plot_cohort([report], tmp_path / "c.pdf").startswith(b"%PDF")
+
+
+@pytest.fixture(scope="module")
+def two_schools(tmp_path_factory) -> str:
+    """A ledger with the demo's HNJX student and a student of XTJX (schools of one alliance)."""
+    db = str(tmp_path_factory.mktemp("two") / "two.db")
+    assert runner.invoke(app, ["demo", "--db", db]).exit_code == 0
+    with cl.Ledger.open(db) as ledger:
+        ledger.append(cl.Enrolled(event_id="XT-9-enrol", student_id="XT-9", occurred_on=date(2026, 9, 1),
+                                  institution="XTJX", program="XT-CNC-2024"))
+    return db
+
+
+def test_students_lists_every_student_or_those_the_school_may_read(two_schools):
+    every = runner.invoke(app, ["students", "--db", two_schools])
+    assert every.exit_code == 0 and every.stdout.splitlines() == sorted([demo.STUDENT, "XT-9"])
+    ledger = cl.Ledger.open(two_schools)
+    for school in ("HNJX", "XTJX", "SANY-HV"):  # an alliance's schools read each other's; the enterprise none
+        listed = runner.invoke(app, ["students", "--db", two_schools, "--acting-as", school])
+        assert listed.exit_code == 0 and listed.stdout.splitlines() == ledger.acting_for(school).students()
+    nobody = runner.invoke(app, ["students", "--db", two_schools, "--acting-as", "SANY-HV", "--json"])
+    assert nobody.exit_code == 0 and json.loads(nobody.stdout) == []
+    as_json = runner.invoke(app, ["students", "--db", two_schools, "--json"])
+    assert json.loads(as_json.stdout) == sorted([demo.STUDENT, "XT-9"])
+
+
+def test_students_of_an_empty_ledger_is_empty_not_an_error(tmp_path):
+    db = str(tmp_path / "empty.db")
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    listed = runner.invoke(app, ["students", "--db", db])
+    assert listed.exit_code == 0 and listed.stdout == ""
+    assert json.loads(runner.invoke(app, ["students", "--db", db, "--json"]).stdout) == []
+
+
+def test_events_prints_a_students_events_as_a_table_or_json(two_schools):
+    ledger = cl.Ledger.open(two_schools)
+    stored = ledger.events(demo.STUDENT)
+    table = runner.invoke(app, ["events", demo.STUDENT, "--db", two_schools])
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert lines[0] == f"{demo.STUDENT}: {len(stored)} events"
+    assert lines[1].split() == ["date", "kind", "event", "id", "course", "/", "target", "grade", "recorded", "by"]
+    assert len(lines) == 2 + len(stored)
+    for line, event in zip(lines[2:], stored):  # in recording order, one a row
+        assert line.startswith(event.occurred_on.isoformat()) and event.event_id in line and event.kind in line
+    assert "MT101 (makeup)" in table.stdout and "良" in table.stdout and all(not l.endswith(" ") for l in lines)
+    as_json = json.loads(runner.invoke(app, ["events", demo.STUDENT, "--db", two_schools, "--json"]).stdout)
+    assert as_json == [e.model_dump(mode="json") for e in stored]
+    early = json.loads(runner.invoke(app, ["events", demo.STUDENT, "--db", two_schools, "--json",
+                                           "--as-of", "2025年1月12日"]).stdout)
+    assert [e["event_id"] for e in early] == [e.event_id for e in stored if e.occurred_on <= date(2025, 1, 12)]
+    assert 0 < len(early) < len(stored)
+
+
+def test_events_of_an_unknown_or_unreadable_student_is_one_line(two_schools):
+    one_line_error(runner.invoke(app, ["events", "NOBODY", "--db", two_schools]), code=NO_SUCH_STUDENT)
+    line = one_line_error(runner.invoke(app, ["events", demo.STUDENT, "--db", two_schools, "--acting-as",
+                                              "SANY-HV"]))
+    assert "not_own_student" in line
+
+
+def test_every_kind_of_event_has_a_row():
+    from credit_ledger.cli_tables import EVENT_COLUMNS, event_row
+    from credit_ledger.models import EVENT_CLASSES
+
+    samples = {
+        "enrolled": dict(institution="HNJX", program="P1"),
+        "suspended": {}, "resumed": {}, "withdrawn": {},
+        "program_changed": dict(program="P2"),
+        "course_completed": dict(institution="HNJX", course="C1", grade="85", attempt="retake"),
+        "credit_recognized": dict(source_institution="XTJX", source_course="X1", source_credits="2",
+                                  source_grade="90", source_date=date(2025, 1, 1), target={"category": "elective"},
+                                  credits="2", agreement_id="A1"),
+        "outcome_converted": dict(outcome_type="certificate", outcome_id="CERT-1", title="电工",
+                                  target={"course": "C2"}, credits="4", rule_id="R1"),
+        "outcome_revoked": dict(outcome_type="certificate", outcome_id="CERT-1"),
+        "entry_reversed": dict(target_event_id="e-1", reason="typo"),
+        "grade_corrected": dict(target_event_id="e-2", grade="70"),
+        "exception_granted": dict(requirement_id="core", action="waive"),
+        "graduated": dict(award="completion"),
+    }
+    assert set(samples) == set(EVENT_CLASSES)
+    for kind, cls in EVENT_CLASSES.items():
+        event = cls(event_id=f"e-{kind}", student_id="S1", occurred_on=date(2025, 6, 1), **samples[kind])
+        row = event_row(event)
+        assert len(row) == len(EVENT_COLUMNS) and row[:3] == ("2025-06-01", kind, f"e-{kind}")
+    rows = {kind: event_row(cls(event_id="e", student_id="S1", occurred_on=date(2025, 6, 1), **samples[kind]))
+            for kind, cls in EVENT_CLASSES.items()}
+    assert rows["course_completed"][3:5] == ("C1 (retake)", "85")
+    assert rows["credit_recognized"][3:5] == ("X1 -> category elective", "90")
+    assert rows["outcome_converted"][3] == "CERT-1 -> C2"
+    assert rows["grade_corrected"][3:5] == ("-> e-2", "70")
+    assert rows["graduated"][3] == "completion"
