@@ -29,6 +29,7 @@ from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reports import AuditReport
+    from .transfer import RecognitionResult
     from .models import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -38,6 +39,7 @@ DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchem
 AS_OF = typer.Option(None, "--as-of", help=(
     "Judge the record as it stood on this date: 2026-07-01, 2026/7/1, 2026.7.1 or 2026年7月1日."))
 ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
+JSON_OUT = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 def _print_version(value: bool) -> None:
     if value:
@@ -117,14 +119,17 @@ def events(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: 
 
 
 @app.command()
-def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
-    """Print a student's credits by origin and category, as JSON.
+def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+            json_out: bool = JSON_OUT) -> None:
+    """Print a student's credits: the total, by origin and by category (--json: the Balance as JSON).
 
     Example: credit-ledger balance HNJX-2024-PT-0317 --db demo.db
     """
+    from .cli_tables import balance_table
+
     with session(db, acting_as) as ledger:
-        known(ledger, student)
-        typer.echo(ledger.balance(student, as_of_date(as_of)).model_dump_json(indent=2))
+        result = ledger.balance(known(ledger, student), as_of_date(as_of))
+    typer.echo(result.model_dump_json(indent=2) if json_out else balance_table(result))
 
 
 @app.command()
@@ -195,10 +200,11 @@ def _counted(reports: Iterable["AuditReport"], statuses: Counter[str],
 @app.command()
 def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file: a list of outcomes."),
             db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
-            dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
+            dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing."),
+            json_out: bool = JSON_OUT) -> None:
     """Convert learning outcomes (certificates, awards, work, apprenticeship, online courses) into credits.
 
-    Prints one decision per outcome as JSON; accepted ones are appended (unless --dry-run).
+    Prints one decision per outcome (a table, or JSON with --json); accepted ones are appended (unless --dry-run).
 
     Example: credit-ledger convert HN-2025-0301 outcomes.json --db records.db --as-of 2025-09-12 --dry-run
     """
@@ -212,7 +218,7 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
         raise typer.Exit(code=1)
     with session(db, acting_as) as ledger:
         result = ledger.convert(known(ledger, student), items, as_of=as_of_date(as_of), dry_run=dry_run)
-    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+    _decisions(result, json_out)
 
 
 @app.command()
@@ -352,8 +358,9 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
         "A JSON file mapping institution codes to trusted public keys (hex).")),
         db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
         student_id: Optional[str] = typer.Option(None, "--student-id", help="The student's id here, if other."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
-    """Verify a statement and recognise its results under the agreements; prints the decisions as JSON.
+        dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing."),
+        json_out: bool = JSON_OUT) -> None:
+    """Verify a statement and recognise its results under the agreements; prints the decisions (--json: as JSON).
 
     An altered, unsigned or untrusted statement exits 2 and writes nothing.
 
@@ -366,18 +373,27 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
                                               as_of=as_of_date(as_of), student_id=student_id, dry_run=dry_run)
         except BadSignature as exc:
             bad_statement(exc, text, statement)
-    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+    _decisions(result, json_out)
+
+
+def _decisions(result: "RecognitionResult", json_out: bool) -> None:
+    """The decisions of a conversion or a received statement: a table, or the JSON of before (without events)."""
+    from .cli_tables import decisions_table
+
+    typer.echo(result.model_dump_json(indent=2, exclude={"events"}) if json_out else decisions_table(result))
 
 
 @app.command()
-def verify(db: str = DB) -> None:
+def verify(db: str = DB, json_out: bool = JSON_OUT) -> None:
     """Recheck every row's hash chain and checkpoint; exit 2 when the ledger was altered.
 
     Example: credit-ledger verify --db records.db
     """
+    from .cli_tables import verify_table
+
     with session(db) as ledger:
         report = ledger.verify()
-    typer.echo(json.dumps(report.model_dump(), ensure_ascii=False))
+    typer.echo(json.dumps(report.model_dump(), ensure_ascii=False) if json_out else verify_table(report))
     if not report.ok:
         raise typer.Exit(code=2)
 

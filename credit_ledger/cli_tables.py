@@ -71,14 +71,15 @@ def _render(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[s
     from rich.table import Table
 
     aligned = set(right)
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, header_style="bold")
     for column in columns:
         table.add_column(column, justify="right" if column in aligned else "left", overflow="fold")
     for row in rows:
         table.add_row(*row)
     buffer = io.StringIO()
     Console(file=buffer, width=160, no_color=True, highlight=False, emoji=False).print(table)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())
+    lines = [line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines()]
+    return "\n".join(([title] if title else []) + lines)
 
 
 def events_table(student_id: str, events: Sequence[Any]) -> str:
@@ -120,16 +121,20 @@ def verify_table(report: "VerifyReport") -> str:
 
 def decisions_table(result: "RecognitionResult") -> str:
     """One row per submitted item: accepted or refused, credits granted, where they count, the rule or agreement,
-    and the codes of the rules that refused it; the total and whether anything was written."""
-    rows = []
+    and the codes of the rules that refused or trimmed it (every code, where a decision lists several); the total
+    and whether anything was written above; below, for each refused or trimmed item, the sentence that says why."""
+    rows, reasons = [], []
     for d in result.decisions:
         codes = getattr(d, "codes", None) or ([d.code] if d.code else [])
         rows.append(("yes" if d.accepted else "no", _credits(d.credits), ", ".join(_target(t) for t in d.target),
-                     d.item, d.rule or "", ", ".join(codes), d.message))
+                     d.item, d.rule or "", ", ".join(codes)))
+        if codes:  # refused, or trimmed by a cap: the sentence that says why
+            reasons.append(f"- {d.item}: [{', '.join(codes)}] {d.message}")
     source = f" from statement {result.statement_id}" if result.statement_id else ""
     written = "nothing written (dry run)" if result.dry_run else (
         f"{len(result.events)} events written" if result.events else "nothing written")
     title = (f"{result.student_id}{source}: {len(result.accepted)} of {len(result.decisions)} accepted, "
              f"{_credits(result.credits)} credits; {written}")
-    return _render(title, ("accepted", "credits", "counts toward", "item", "rule", "codes", "why"), rows,
-                   right=("credits",))
+    table = _render(title, ("accepted", "credits", "counts toward", "item", "rule", "codes"), rows,
+                    right=("credits",))
+    return table + ("\n\nwhy:\n" + "\n".join(reasons) if reasons else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
@@ -348,3 +349,135 @@ def test_every_kind_of_event_has_a_row():
     assert rows["outcome_converted"][3] == "CERT-1 -> C2"
     assert rows["grade_corrected"][3:5] == ("-> e-2", "70")
     assert rows["graduated"][3] == "completion"
+
+
+# -- human tables, and --json exactly as before --------------------------------------------------------------------
+
+
+def test_balance_is_a_table_and_json_keeps_the_model(demo_db):
+    ledger = cl.Ledger.open(demo_db)
+    expected = ledger.balance(demo.STUDENT, date(2026, 7, 31))
+    as_json = runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db, "--as-of", "2026/7/31", "--json"])
+    assert as_json.stdout == expected.model_dump_json(indent=2) + "\n"
+    table = runner.invoke(app, ["balance", demo.STUDENT, "--db", demo_db, "--as-of", "2026/7/31"])
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0] == f"{demo.STUDENT}: {expected.total:.2f} credits as of 2026-07-31"
+    assert lines[2].split() == ["total", f"{expected.total:.2f}"]
+    for origin, n in expected.by_origin.items():
+        assert ["origin", origin, f"{n:.2f}"] in [line.split() for line in lines]
+    for category, n in expected.by_category.items():
+        assert ["category", category, f"{n:.2f}"] in [line.split() for line in lines]
+    assert len(lines) == 3 + len(expected.by_origin) + len(expected.by_category)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(table.stdout)
+
+
+def test_verify_is_a_table_and_json_keeps_the_line(demo_db, tmp_path):
+    import shutil
+    import sqlite3
+
+    ok_json = runner.invoke(app, ["verify", "--db", demo_db, "--json"])
+    report = cl.Ledger.open(demo_db).verify()
+    assert ok_json.stdout == json.dumps(report.model_dump(), ensure_ascii=False) + "\n"
+    ok = runner.invoke(app, ["verify", "--db", demo_db])
+    assert ok.exit_code == 0 and "ok: every row is what the library wrote" in ok.stdout
+    assert ["rows", "checked", str(report.checked)] in [line.split() for line in ok.stdout.splitlines()]
+    altered = str(tmp_path / "altered.db")
+    shutil.copy(demo_db, altered)
+    con = sqlite3.connect(altered, isolation_level=None)
+    con.execute("DROP TRIGGER events_no_update")
+    con.execute("UPDATE events SET payload = replace(payload, '\"grade\"', '\"grade\" ') WHERE seq = 3")
+    con.close()
+    bad = runner.invoke(app, ["verify", "--db", altered])
+    assert bad.exit_code == 2 and "ALTERED: row 3 is not what the library wrote" in bad.stdout
+    assert ["first", "bad", "row", "3"] in [line.split() for line in bad.stdout.splitlines()]
+    assert runner.invoke(app, ["verify", "--db", altered, "--json"]).exit_code == 2
+
+
+OUTCOMES = [{"type": "competition", "outcome_id": "HN-JNDS-2026-0001", "title": "湖南省职业技能大赛 数控车",
+             "level": "省级", "rank": 2, "issued_on": "2026-05-20"},
+            {"type": "certificate", "outcome_id": "X-1", "title": "电工", "level": "中级", "issued_on": "2026-05-20"}]
+
+
+def test_convert_is_a_table_of_decisions_and_json_keeps_the_result(demo_db, tmp_path):
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text(json.dumps(OUTCOMES, ensure_ascii=False), encoding="utf-8")
+    args = ["convert", demo.STUDENT, str(outcomes), "--db", demo_db, "--as-of", "2026-06-01", "--dry-run"]
+    expected = cl.Ledger.open(demo_db).convert(demo.STUDENT, OUTCOMES, as_of=date(2026, 6, 1), dry_run=True)
+    as_json = runner.invoke(app, [*args, "--json"])
+    assert as_json.stdout == expected.model_dump_json(indent=2, exclude={"events"}) + "\n"
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    accepted = sum(d.accepted for d in expected.decisions)
+    assert table.stdout.splitlines()[0] == (f"{demo.STUDENT}: {accepted} of {len(expected.decisions)} accepted, "
+                                            f"{expected.credits:.2f} credits; nothing written (dry run)")
+    for decision in expected.decisions:
+        row = next(line for line in table.stdout.splitlines() if decision.item in line and not line.startswith("-"))
+        assert row.split()[:2] == ["yes" if decision.accepted else "no", f"{decision.credits:.2f}"]
+        if decision.code:
+            assert decision.code in row and f"- {decision.item}: [{decision.code}]" in table.stdout
+    assert any(d.code for d in expected.decisions) and "why:" in table.stdout
+
+
+def test_a_conversion_that_writes_says_so(tmp_path):
+    db = str(tmp_path / "w.db")
+    assert runner.invoke(app, ["demo", "--db", db]).exit_code == 0
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text(json.dumps(OUTCOMES[:1], ensure_ascii=False), encoding="utf-8")
+    before = cl.Ledger.open(db).count()
+    written = runner.invoke(app, ["convert", demo.STUDENT, str(outcomes), "--db", db, "--as-of", "2026-06-01"])
+    assert written.exit_code == 0, written.output
+    added = cl.Ledger.open(db).count() - before
+    assert added > 0 and f"; {added} events written" in written.stdout.splitlines()[0]
+
+
+def test_decisions_table_lists_every_code_of_a_decision():
+    """A decision that several rules refuse shows every code (``codes``, where decisions carry them); one with only
+    ``code`` shows that."""
+    from credit_ledger.cli_tables import decisions_table
+    from credit_ledger.transfer import Decision, RecognitionResult
+
+    one = Decision(item="certificate C-1 (电工)", accepted=False, code="not_a_member", message="too late")
+    result = RecognitionResult(student_id="S1", decisions=(one,), dry_run=True)
+    assert "- certificate C-1 (电工): [not_a_member] too late" in decisions_table(result)
+
+    class Several:
+        item, accepted, credits, target, rule = "course X1", False, Decimal("0"), (), "AG-1"
+        code, codes, message = "not_a_member", ["not_a_member", "too_old"], "refused"
+
+    class Result:
+        student_id, statement_id, dry_run, events = "S1", "ST-1", False, ()
+        decisions = (Several(),)
+        accepted, credits = (), Decimal("0")
+
+    text = decisions_table(Result())
+    assert "not_a_member, too_old" in text and "[not_a_member, too_old] refused" in text
+    assert text.splitlines()[0] == "S1 from statement ST-1: 0 of 1 accepted, 0.00 credits; nothing written"
+
+
+def test_statement_receive_is_a_table_and_json_keeps_the_result(demo_db, tmp_path):
+    key = tmp_path / "hnjx.pem"
+    made = runner.invoke(app, ["statement", "keygen", "--out", str(key)])
+    trusted = tmp_path / "keys.json"
+    trusted.write_text(json.dumps({"HNJX": made.stdout.strip()}), encoding="utf-8")
+    statement = tmp_path / "statement.json"
+    assert runner.invoke(app, ["statement", "issue", demo.STUDENT, "--key", str(key), "--out", str(statement),
+                               "--db", demo_db, "--acting-as", "HNJX"]).exit_code == 0
+    partner = str(tmp_path / "xtjx.db")
+    with cl.Ledger.open(partner, create=True) as setup:
+        setup.load_catalog(cl.Catalog.sample())
+        setup.append(cl.Enrolled(event_id="XT-9-enrol", student_id="XT-9", occurred_on=date(2026, 9, 1),
+                                 institution="XTJX", program="XT-CNC-2024"))
+    args = ["statement", "receive", str(statement), "--trusted", str(trusted), "--db", partner, "--acting-as", "XTJX",
+            "--student-id", "XT-9", "--as-of", "2026-09-10", "--dry-run"]
+    as_json = runner.invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    result = cl.RecognitionResult.model_validate_json(as_json.stdout)
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    head = table.stdout.splitlines()[0]
+    assert head.startswith(f"XT-9 from statement {result.statement_id}: {len(result.accepted)} of "
+                           f"{len(result.decisions)} accepted") and head.endswith("nothing written (dry run)")
+    for decision in result.decisions:
+        assert decision.item in table.stdout
