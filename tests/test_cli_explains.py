@@ -481,3 +481,9 @@ def test_statement_receive_is_a_table_and_json_keeps_the_result(demo_db, tmp_pat
                            f"{len(result.decisions)} accepted") and head.endswith("nothing written (dry run)")
     for decision in result.decisions:
         assert decision.item in table.stdout
+
+
+def test_plot_of_an_unknown_student_is_exit_4_and_draws_nothing(demo_db, tmp_path):
+    out = tmp_path / "nobody.png"
+    one_line_error(runner.invoke(app, ["plot", "NOBODY", "--db", demo_db, "--out", str(out)]), code=NO_SUCH_STUDENT)
+    assert not out.exists()
