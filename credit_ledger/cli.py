@@ -1,10 +1,13 @@
 """The ``credit-ledger`` command.
 
-Errors print one line on stderr and exit non-zero; they never show a traceback.
+Errors print one line on stderr and exit non-zero (4 for a student the ledger has no record of); they never show a
+traceback. What a command checks before it works lives in ``cli_checks``, its human tables in ``cli_tables``.
 
 Example::
 
     credit-ledger demo --db demo.db
+    credit-ledger students --db demo.db
+    credit-ledger events HNJX-2024-PT-0317 --db demo.db --as-of 2026/7/31
     credit-ledger transcript HNJX-2024-PT-0317 --db demo.db
     credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31
     credit-ledger verify --db demo.db
