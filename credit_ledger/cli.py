@@ -1,10 +1,13 @@
 """The ``credit-ledger`` command.
 
-Errors print one line on stderr and exit non-zero; they never show a traceback.
+Errors print one line on stderr and exit non-zero (4 for a student the ledger has no record of); they never show a
+traceback. What a command checks before it works lives in ``cli_checks``, its human tables in ``cli_tables``.
 
 Example::
 
     credit-ledger demo --db demo.db
+    credit-ledger students --db demo.db
+    credit-ledger events HNJX-2024-PT-0317 --db demo.db --as-of 2026/7/31
     credit-ledger transcript HNJX-2024-PT-0317 --db demo.db
     credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31
     credit-ledger verify --db demo.db
@@ -17,68 +20,42 @@ import os
 import sys
 from collections import Counter
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 import typer
+from pydantic import ValidationError
 
-from .errors import BadSignature, CatalogError, CreditLedgerError, LedgerNotFound
-from .ledger import Ledger
+from .cli_checks import (as_of_date, bad_statement, fail, known, outcome_problems, private_key, read_json, read_text,
+                         session, validation_lines, writable)
+from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reports import AuditReport
+    from .transfer import RecognitionResult
     from .models import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Keep and query an append-only ledger of students' credits.")
 
 DB = typer.Option("records.db", "--db", help="A SQLite file path or an SQLAlchemy URL.")
-AS_OF = typer.Option(None, "--as-of", help="Judge the record as it stood on this date (YYYY-MM-DD).")
+AS_OF = typer.Option(None, "--as-of", help=(
+    "Judge the record as it stood on this date: 2026-07-01, 2026/7/1, 2026.7.1 or 2026年7月1日."))
 ACTING_AS = typer.Option(None, "--acting-as", help="Act as this institution (its rights to read and write).")
+JSON_OUT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"credit-ledger {__version__}")
+        raise typer.Exit()
 
 
-def _fail(message: str) -> NoReturn:
-    """Say what went wrong on one line of stderr (a message of several lines is joined) and exit 1."""
-    typer.echo(f"error: {' '.join(message.splitlines())}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _open(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Ledger:
-    """The ledger at ``db``; only ``init`` (and ``demo``) create one. A missing ledger is one line naming the path."""
-    try:
-        return Ledger.open(db, acting_as=acting_as, create=create)
-    except LedgerNotFound as exc:
-        if exc.code in ("ledger_missing", "ledger_empty"):  # say how to make one, in the command's words
-            _fail(f"{str(exc).split('; nothing was created')[0]}; `credit-ledger init --db {db}` makes a new one")
-        _fail(str(exc))
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    except Exception as exc:  # a driver's error when the database can't be opened: one line, no traceback
-        first_line = (str(exc).splitlines() or [""])[0]
-        _fail(f"cannot open {db}: {exc.__class__.__name__}: {first_line}")
-
-
-@contextmanager
-def _session(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Iterator[Ledger]:
-    """The ledger at ``db`` for one command (acting as ``acting_as``; made where there is none only with ``create``):
-    a ledger's refusal becomes the command's one-line error; closed after."""
-    ledger = _open(db, acting_as, create=create)
-    try:
-        yield ledger
-    except CreditLedgerError as exc:
-        _fail(str(exc))
-    finally:
-        ledger.close()
-
-
-def _date(value: Optional[str]) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"--as-of {value!r} is not a date like 2026-07-01")
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the package's version and exit.")) -> None:
+    """Keep and query an append-only ledger of students' credits."""
 
 
 @app.command()
@@ -92,11 +69,11 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
     try:
         main(db)
     except CreditLedgerError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
-def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
+def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
                json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Print a student's effective credit records.
 
@@ -104,25 +81,62 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     """
     from .demo import render_transcript
 
-    with _session(db) as ledger:
+    with session(db, acting_as) as ledger:
+        known(ledger, student)
         if json_out:
-            typer.echo(ledger.transcript(student, _date(as_of)).model_dump_json(indent=2))
+            typer.echo(ledger.transcript(student, as_of_date(as_of)).model_dump_json(indent=2))
         else:
-            typer.echo(render_transcript(ledger, student, _date(as_of)))
+            typer.echo(render_transcript(ledger, student, as_of_date(as_of)))
 
 
 @app.command()
-def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF) -> None:
-    """Print a student's credits by origin and category, as JSON.
+def students(db: str = DB, acting_as: Optional[str] = ACTING_AS,
+             json_out: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
+    """List the students in the ledger (with --acting-as, those the school may read), one id a line.
+
+    Example: credit-ledger students --db records.db --acting-as HNJX
+    """
+    with session(db, acting_as) as ledger:
+        ids = ledger.students()
+    if json_out:
+        typer.echo(json.dumps(ids, ensure_ascii=False))
+    elif ids:
+        typer.echo("\n".join(ids))
+
+
+@app.command()
+def events(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+           json_out: bool = typer.Option(False, "--json", help="Print the events as a JSON list.")) -> None:
+    """Print a student's events in recording order: date, kind, event id, course or target, grade, recorded by.
+
+    Example: credit-ledger events HNJX-2024-PT-0317 --db demo.db --as-of 2026/7/31
+    """
+    from .cli_tables import events_table
+
+    with session(db, acting_as) as ledger:
+        history = ledger.events(known(ledger, student), as_of_date(as_of))
+    if json_out:
+        typer.echo(json.dumps([e.model_dump(mode="json") for e in history], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(events_table(student, history))
+
+
+@app.command()
+def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
+            json_out: bool = JSON_OUT) -> None:
+    """Print a student's credits: the total, by origin and by category (--json: the Balance as JSON).
 
     Example: credit-ledger balance HNJX-2024-PT-0317 --db demo.db
     """
-    with _session(db) as ledger:
-        typer.echo(ledger.balance(student, _date(as_of)).model_dump_json(indent=2))
+    from .cli_tables import balance_table
+
+    with session(db, acting_as) as ledger:
+        result = ledger.balance(known(ledger, student), as_of_date(as_of))
+    typer.echo(result.model_dump_json(indent=2) if json_out else balance_table(result))
 
 
 @app.command()
-def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
+def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
           program: Optional[str] = typer.Option(None, "--program", help="Audit against another program (what-if)."),
           fmt: str = typer.Option("text", "--format", help="text, json or html.")) -> None:
     """May the student graduate? The requirement tree with ✓/✗, stages, projection and issues.
@@ -132,9 +146,9 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF,
     Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format text
     """
     if fmt not in ("text", "json", "html"):
-        _fail(f"--format {fmt!r} is not one of text, json, html")
-    with _session(db) as ledger:
-        report = ledger.audit(student, program=program, as_of=_date(as_of))
+        fail(f"--format {fmt!r} is not one of text, json, html")
+    with session(db, acting_as) as ledger:
+        report = ledger.audit(known(ledger, student), program=program, as_of=as_of_date(as_of))
     typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
@@ -154,20 +168,19 @@ def audit_all(db: str = DB, as_of: Optional[str] = AS_OF,
 
     Example: credit-ledger audit-all --db records.db --as-of 2027-07-01 --out audits.csv
     """
-    if out.suffix not in (".csv", ".jsonl"):
-        _fail(f"--out {out} must end in .csv or .jsonl")
+    writable(out, (".csv", ".jsonl"), what="--out file")
     from rich.console import Console
     from rich.table import Table
 
     from .exports import audits_csv, audits_jsonl, refuse_ledger_file
 
-    write = audits_csv if out.suffix == ".csv" else audits_jsonl
+    write = audits_csv if out.suffix.lower() == ".csv" else audits_jsonl
     statuses: Counter[str] = Counter()
-    with _session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
+    with session(db, acting_as) as ledger, _progress_bar("auditing") as progress:
         refuse_ledger_file(ledger, out)
         students = ledger.students()
-        reports = ledger.audit_all(students, _date(as_of), program=program, workers=workers,
-                                   detail="summary" if out.suffix == ".csv" else "full")
+        reports = ledger.audit_all(students, as_of_date(as_of), program=program, workers=workers,
+                                   detail="summary" if out.suffix.lower() == ".csv" else "full")
         write(_counted(reports, statuses, progress, len(students)), out)
     table = Table(title=f"{statuses.total()} students audited")
     table.add_column("status")
@@ -190,22 +203,25 @@ def _counted(reports: Iterable["AuditReport"], statuses: Counter[str],
 @app.command()
 def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file: a list of outcomes."),
             db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
-            dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
+            dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing."),
+            json_out: bool = JSON_OUT) -> None:
     """Convert learning outcomes (certificates, awards, work, apprenticeship, online courses) into credits.
 
-    Prints one decision per outcome as JSON; accepted ones are appended (unless --dry-run).
+    Prints one decision per outcome (a table, or JSON with --json); accepted ones are appended (unless --dry-run).
 
     Example: credit-ledger convert HN-2025-0301 outcomes.json --db records.db --as-of 2025-09-12 --dry-run
     """
-    items = _read_json(outcomes)
+    items = read_json(outcomes)
     if not isinstance(items, list):
-        _fail(f"{outcomes}: expected a JSON list of outcomes")
-    with _session(db, acting_as) as ledger:
-        try:
-            result = ledger.convert(student, items, as_of=_date(as_of), dry_run=dry_run)
-        except ValueError as exc:  # an outcome that is not one (pydantic's ValidationError)
-            _fail(f"{outcomes}: {str(exc).splitlines()[0]}")
-    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+        fail(f"{outcomes}: expected a JSON list of outcomes")
+    problems = [line for number, item in enumerate(items, 1) for line in outcome_problems(item, number, outcomes)]
+    if problems:  # every outcome that is not one, each problem on a line naming the outcome and the field
+        for line in problems:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(code=1)
+    with session(db, acting_as) as ledger:
+        result = ledger.convert(known(ledger, student), items, as_of=as_of_date(as_of), dry_run=dry_run)
+    _decisions(result, json_out)
 
 
 @app.command()
@@ -219,34 +235,38 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
     """
     from .exports import export_sqlite
 
-    with _session(db, acting_as) as ledger:
-        counts = export_sqlite(ledger, out, as_of=_date(as_of))
+    writable(out, (".db", ".sqlite", ".sqlite3"), what="SQLite file")
+    with session(db, acting_as) as ledger:
+        counts = export_sqlite(ledger, out, as_of=as_of_date(as_of))
     typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
 
 
 @app.command()
 def plot(student: Optional[str] = typer.Argument(None, help="The student (omit with --cohort)."),
-         out: Path = typer.Option(..., "--out", help="The PNG file to write."),
+         out: Path = typer.Option(..., "--out", help="The picture to write: .png, .svg or .pdf."),
          cohort: bool = typer.Option(False, "--cohort", help="Every student: on track, early, at risk, late."),
          db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
     """Draw a student's credits stage by stage against the program's total and deadline (or the cohort's).
 
-    Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.png
+    The format is the one --out's suffix names: PNG, SVG or PDF.
+
+    Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.svg
     """
     if (student is None) != cohort:
-        _fail("name a student, or give --cohort (not both)")
+        fail("name a student, or give --cohort (not both)")
     from .exports import refuse_ledger_file
-    from .plots import plot_cohort, plot_student
+    from .plots import PICTURE_FORMATS, plot_cohort, plot_student
 
-    with _session(db, acting_as) as ledger:
-        refuse_ledger_file(ledger, out)
+    with session(db, acting_as) as ledger:
+        refuse_ledger_file(ledger, out)  # the ledger's own file first, then whether the picture can be written
+        writable(out, PICTURE_FORMATS, what="picture")
         try:
             if cohort:
-                plot_cohort(list(ledger.audit_all(as_of=_date(as_of), detail="summary")), out)
+                plot_cohort(list(ledger.audit_all(as_of=as_of_date(as_of), detail="summary")), out)
             else:
-                plot_student(ledger.audit(str(student), as_of=_date(as_of)), out)
+                plot_student(ledger.audit(known(ledger, str(student)), as_of=as_of_date(as_of)), out)
         except ImportError as exc:  # the notebook extra is not installed
-            _fail(str(exc))
+            fail(str(exc))
     typer.echo(str(out))
 
 
@@ -262,7 +282,7 @@ def schema(name: Optional[str] = typer.Argument(None, help="One model (default: 
     schemas = json_schemas()
     if name is not None:
         if name not in schemas:
-            _fail(f"no model {name!r}; one of: {', '.join(sorted(schemas))}")
+            fail(f"no model {name!r}; one of: {', '.join(sorted(schemas))}")
         schemas = {name: schemas[name]}
     if out is None:
         typer.echo(json.dumps(schemas if name is None else schemas[name], ensure_ascii=False, indent=2))
@@ -289,7 +309,8 @@ def statement_keygen(out: Path = typer.Option(..., "--out", help="Where to write
     from .transfer import public_key_hex
 
     if out.exists():
-        _fail(f"{out} exists; a signing key is never overwritten")
+        fail(f"{out} exists; a signing key is never overwritten")
+    writable(out, what="key file")
     key = Ed25519PrivateKey.generate()
     out.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
@@ -307,10 +328,11 @@ def statement_issue(student: str, key: Path = typer.Option(..., "--key", help="T
     """
     from .exports import refuse_ledger_file
 
-    private = _private_key(key)
-    with _session(db, acting_as) as ledger:
+    writable(out, what="statement")
+    private = private_key(key)
+    with session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)
-        statement = ledger.issue_statement(student, key=private, as_of=_date(as_of))
+        statement = ledger.issue_statement(known(ledger, student), key=private, as_of=as_of_date(as_of))
     out.write_text(statement.to_json(), encoding="utf-8")
     typer.echo(f"{out}: statement {statement.statement_id} of {statement.issuer}, {len(statement.results)} results")
 
@@ -324,12 +346,12 @@ def statement_verify(statement: Path, trusted: Path = typer.Option(..., "--trust
     """
     from .transfer import TransferStatement
 
+    text = read_text(statement)
     try:
-        parsed = TransferStatement.from_json(_read_text(statement))
-        parsed.verify(_read_json(trusted))
+        parsed = TransferStatement.from_json(text)
+        parsed.verify(read_json(trusted))
     except BadSignature as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+        bad_statement(exc, text, statement)
     typer.echo(f"ok: statement {parsed.statement_id} of {parsed.issuer} for {parsed.student_id}, "
                f"{len(parsed.results)} results")
 
@@ -339,59 +361,42 @@ def statement_receive(statement: Path, trusted: Path = typer.Option(..., "--trus
         "A JSON file mapping institution codes to trusted public keys (hex).")),
         db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
         student_id: Optional[str] = typer.Option(None, "--student-id", help="The student's id here, if other."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing.")) -> None:
-    """Verify a statement and recognise its results under the agreements; prints the decisions as JSON.
+        dry_run: bool = typer.Option(False, "--dry-run", help="Decide, write nothing."),
+        json_out: bool = JSON_OUT) -> None:
+    """Verify a statement and recognise its results under the agreements; prints the decisions (--json: as JSON).
 
     An altered, unsigned or untrusted statement exits 2 and writes nothing.
 
     Example: credit-ledger statement receive XT-2024-017.json --trusted keys.json --acting-as HNJX --student-id HN-1
     """
-    with _session(db, acting_as) as ledger:
+    with session(db, acting_as) as ledger:
+        text = read_text(statement)
         try:
-            result = ledger.receive_statement(_read_text(statement), trusted_keys=_read_json(trusted),
-                                              as_of=_date(as_of), student_id=student_id, dry_run=dry_run)
+            result = ledger.receive_statement(text, trusted_keys=read_json(trusted),
+                                              as_of=as_of_date(as_of), student_id=student_id, dry_run=dry_run)
         except BadSignature as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
-    typer.echo(result.model_dump_json(indent=2, exclude={"events"}))
+            bad_statement(exc, text, statement)
+    _decisions(result, json_out)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}")
+def _decisions(result: "RecognitionResult", json_out: bool) -> None:
+    """The decisions of a conversion or a received statement: a table, or the JSON of before (without events)."""
+    from .cli_tables import decisions_table
 
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(_read_text(path))
-    except ValueError as exc:
-        _fail(f"{path} is not JSON: {exc}")
-
-
-def _private_key(path: Path) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        _fail(f"cannot read a private key from {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-    if not isinstance(key, Ed25519PrivateKey):
-        _fail(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return key
+    typer.echo(result.model_dump_json(indent=2, exclude={"events"}) if json_out else decisions_table(result))
 
 
 @app.command()
-def verify(db: str = DB) -> None:
+def verify(db: str = DB, json_out: bool = JSON_OUT) -> None:
     """Recheck every row's hash chain and checkpoint; exit 2 when the ledger was altered.
 
     Example: credit-ledger verify --db records.db
     """
-    with _session(db) as ledger:
+    from .cli_tables import verify_table
+
+    with session(db) as ledger:
         report = ledger.verify()
-    typer.echo(json.dumps(report.model_dump(), ensure_ascii=False))
+    typer.echo(json.dumps(report.model_dump(), ensure_ascii=False) if json_out else verify_table(report))
     if not report.ok:
         raise typer.Exit(code=2)
 
@@ -413,7 +418,7 @@ def _catalog_file(path: str) -> "Catalog":
         first = exc.problems[0] if exc.problems else "invalid catalog"
         more = f" (and {len(exc.problems) - 1} more; see: credit-ledger catalog check {path})" \
             if len(exc.problems) > 1 else ""
-        _fail(f"{path}: {first}{more}")
+        fail(f"{path}: {first}{more}")
 
 
 def _summary(catalog: "Catalog") -> str:
@@ -433,7 +438,7 @@ def init(db: str = DB,
     from .models import Catalog
 
     loaded = _catalog_file(catalog) if catalog else None
-    with _session(db, create=True) as ledger:
+    with session(db, create=True) as ledger:
         if sample:
             ledger.load_catalog(Catalog.sample())
         if loaded is not None:
@@ -451,7 +456,7 @@ def catalog_load(file: str, db: str = DB,
     Example: credit-ledger catalog load catalog-2026.yaml --db records.db
     """
     loaded = _catalog_file(file)
-    with _session(db) as ledger:
+    with session(db) as ledger:
         (ledger.acting_for(acting_as) if acting_as else ledger).load_catalog(loaded)
         typer.echo(f"loaded {file}; catalog: {_summary(ledger.catalog)}")
 
@@ -463,8 +468,8 @@ def catalog_show(db: str = DB, fmt: str = typer.Option("yaml", "--format", help=
     Example: credit-ledger catalog show --db records.db --format json
     """
     if fmt not in ("yaml", "json"):
-        _fail(f"--format {fmt!r} is not one of yaml, json")
-    with _session(db) as ledger:
+        fail(f"--format {fmt!r} is not one of yaml, json")
+    with session(db) as ledger:
         data = json.loads(ledger.catalog.to_json())
     if fmt == "json":
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -519,12 +524,14 @@ def import_(file: str, db: str = DB,
     from .imports import import_events
 
     if fmt is not None and fmt not in ("csv", "jsonl"):
-        _fail(f"--format {fmt!r} is not one of csv, jsonl")
+        fail(f"--format {fmt!r} is not one of csv, jsonl")
     if not os.path.isfile(file):
-        _fail(f"cannot read {file}: no such file")
+        fail(f"cannot read {file}: no such file")
     if rejects is None and skip_bad:
         rejects = f"{file}.rejects.csv"
-    with _session(db) as ledger, _progress_bar(f"importing {file}") as progress:
+    if rejects is not None:
+        writable(rejects, what="rejects file")
+    with session(db) as ledger, _progress_bar(f"importing {file}") as progress:
         target = ledger.acting_for(acting_as) if acting_as else ledger
         if rejects is not None:
             refuse_ledger_file(ledger, rejects)
@@ -532,7 +539,7 @@ def import_(file: str, db: str = DB,
             result = import_events(target, file, format=fmt, mapping=map_file, skip_bad=skip_bad,
                                    rejects=rejects, batch=batch, progress=progress)
         except OSError as exc:
-            _fail(f"cannot write {rejects}: {exc.strerror or exc}")
+            fail(f"cannot write {rejects}: {exc.strerror or exc}")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "
             f"{result.already_present} already present, {result.rejected} rejected")
     if result.rejected:
@@ -558,6 +565,10 @@ def main() -> None:
     """The console script: the app, with any error nobody foresaw still told in one line (never a traceback)."""
     try:
         app()
+    except ValidationError as exc:  # a record refused outside any session: each problem on a line with its field
+        for line in validation_lines(exc, exc.title):
+            typer.echo(f"error: {line}", err=True)
+        raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - the last guard of a command line tool
         first_line = (str(exc).splitlines() or [""])[0]
         typer.echo(f"error: {type(exc).__name__}: {first_line}", err=True)

@@ -74,18 +74,26 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
+PICTURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+"""The formats a picture is written in, by the suffix of the path it is written to (PNG for any other, and
+without a path)."""
+
+
 def _finish(fig: Any, path: str | Path | None) -> bytes:
+    """The picture's bytes in the format its path's suffix names (``PICTURE_FORMATS``), written to ``path``."""
+    fmt = PICTURE_FORMATS.get(Path(path).suffix.lower(), "png") if path is not None else "png"
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    png = buffer.getvalue()
+    fig.savefig(buffer, format=fmt, dpi=100, bbox_inches="tight")
+    picture = buffer.getvalue()
     if path is not None:
-        Path(path).write_bytes(png)
-    return png
+        Path(path).write_bytes(picture)
+    return picture
 
 
 def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes:
     """A PNG of the student's cumulative credits, stage by stage, against the program's credit total, the
-    deadline and the projection at the pace so far; written to ``path`` when given, and returned."""
+    deadline and the projection at the pace so far; written to ``path`` when given (an SVG or PDF for a ``.svg`` or
+    ``.pdf`` path), and returned."""
     fig = _figure(8, 4.5)
     ax = fig.subplots()
     required = float(report.credits.required)
@@ -123,8 +131,8 @@ def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes
 
 def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None) -> bytes:
     """A PNG bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
-    graduated, eligible, early, on track, at risk, past the deadline, suspended, ...; written to ``path`` when given,
-    and returned."""
+    graduated, eligible, early, on track, at risk, past the deadline, suspended, ...; written to ``path`` when given
+    (an SVG or PDF for a ``.svg`` or ``.pdf`` path), and returned."""
     reports = list(reports)
     counts = cohort_counts(reports)
     fig = _figure(8, 4)

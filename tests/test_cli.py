@@ -27,9 +27,9 @@ def test_transcript_balance_and_verify(tmp_path):
     assert table.exit_code == 0 and "as of 2025-06-30" in table.stdout and "MT201" not in table.stdout
     data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
-    balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db]).stdout)
+    balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert balance["total"] == "93.00"
-    verified = runner.invoke(app, ["verify", "--db", db])
+    verified = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
 
 
@@ -39,7 +39,7 @@ def test_verify_exits_2_on_a_tampered_ledger(tmp_path):
     con.execute("DROP TRIGGER events_no_update")
     con.execute("UPDATE events SET payload = replace(payload, '\"grade\"', '\"grade\" ') WHERE seq = 3")
     con.close()
-    result = runner.invoke(app, ["verify", "--db", db])
+    result = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["first_bad_seq"] == 3
 
@@ -65,6 +65,6 @@ def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
     html = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "html"])
     assert html.stdout.startswith("<div")
     unknown = runner.invoke(app, ["audit", "NOBODY", "--db", db])
-    assert unknown.exit_code == 1 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
+    assert unknown.exit_code == 4 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
     bad = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "pdf"])
     assert bad.exit_code == 1 and "--format" in bad.stderr

@@ -85,7 +85,7 @@ def test_import_all_or_nothing_then_again(tmp_path):
     assert "3 rows read, 3 events written, 0 already present, 0 rejected" in result.stdout
     again = runner.invoke(app, ["import", str(events), "--db", db])
     assert "0 events written, 3 already present" in again.stdout
-    verified = runner.invoke(app, ["verify", "--db", db])
+    verified = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert verified.exit_code == 0 and json.loads(verified.stdout)["checked"] == 3
 
 
@@ -95,7 +95,7 @@ def test_import_refuses_a_bad_file_whole_in_one_line(tmp_path):
     events.write_text(EVENTS + BAD_ROW, encoding="utf-8")
     line = _one_line_error(runner.invoke(app, ["import", str(events), "--db", db]))
     assert "line 5, column 'occurred_on': [bad_date]" in line
-    assert json.loads(runner.invoke(app, ["verify", "--db", db]).stdout)["checked"] == 0
+    assert json.loads(runner.invoke(app, ["verify", "--db", db, "--json"]).stdout)["checked"] == 0
 
 
 def test_import_skip_bad_writes_a_rejects_file(tmp_path):
@@ -181,7 +181,7 @@ def test_import_of_a_bad_file_names_the_file_and_line_in_one_line_and_writes_not
         assert skipping.exit_code == 0 and "1 rejected" in skipping.stdout
     else:  # a problem of the whole file: refused, even row by row
         assert _one_line_error(skipping) == line
-    assert json.loads(runner.invoke(app, ["verify", "--db", db]).stdout)["checked"] == 0
+    assert json.loads(runner.invoke(app, ["verify", "--db", db, "--json"]).stdout)["checked"] == 0
 
 
 def test_import_skip_bad_rejects_file_holds_no_formula(tmp_path):

@@ -75,7 +75,7 @@ def test_convert_decides_and_dry_run_writes_nothing(tmp_path):
                                      "issued_on": "2026-05-20"}]), encoding="utf-8")
     before = cl.Ledger.open(db).count()
     dry = runner.invoke(app, ["convert", demo.STUDENT, str(outcomes), "--db", db, "--as-of", "2026-06-01",
-                              "--dry-run"])
+                              "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
     decided = json.loads(dry.stdout)
     assert decided["dry_run"] is True and len(decided["decisions"]) == 1
@@ -114,7 +114,7 @@ def test_statement_keygen_issue_verify_and_receive(tmp_path):
     setup.close()
     received = runner.invoke(app, ["statement", "receive", str(statement), "--trusted", str(trusted), "--db", partner,
                                    "--acting-as", "XTJX", "--student-id", "XT-9", "--as-of", "2026-09-10",
-                                   "--dry-run"])
+                                   "--dry-run", "--json"])
     assert received.exit_code == 0, received.output
     assert json.loads(received.stdout)["decisions"]
     refused = runner.invoke(app, ["statement", "receive", str(tampered), "--trusted", str(trusted), "--db", partner,

@@ -284,7 +284,7 @@ def test_init_makes_a_ledger_and_the_others_then_open_it(tmp_path):
     db = str(tmp_path / "new" / "records.db")
     made = runner.invoke(app, ["init", "--db", db, "--sample"])
     assert made.exit_code == 0, made.output
-    verified = runner.invoke(app, ["verify", "--db", db])
+    verified = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert verified.exit_code == 0 and json.loads(verified.stdout) == {
         "ok": True, "checked": 0, "identifier_issues": [], "first_bad_seq": None, "reason": None}
     assert runner.invoke(app, ["init", "--db", db]).exit_code == 0  # init of an existing ledger opens it
@@ -326,7 +326,7 @@ def test_export_into_the_ledgers_own_file_is_refused(tmp_path, monkeypatch, spel
     [line] = result.stderr.strip().splitlines()
     assert "is the ledger's own file" in line and "nothing was written" in line
     assert {r[1] for r in _objects("day.db") if r[0] == "table"} == ledger_tables  # no analysis table in it
-    assert json.loads(runner.invoke(app, ["verify", "--db", "day.db"]).stdout)["ok"] is True
+    assert json.loads(runner.invoke(app, ["verify", "--db", "day.db", "--json"]).stdout)["ok"] is True
 
 
 def test_no_output_of_the_command_lands_in_the_ledger(tmp_path):

@@ -319,5 +319,5 @@ def test_the_command_refuses_a_tampered_ledger_in_one_line(populated, ledger_url
         assert line.startswith("error: ") and says in line, (args, line)
         assert "Traceback" not in result.output
     assert not (tmp_path / "analysis.db").exists()
-    verified = runner.invoke(app, ["verify", "--db", ledger_url])
+    verified = runner.invoke(app, ["verify", "--db", ledger_url, "--json"])
     assert verified.exit_code == 2 and json.loads(verified.stdout)["ok"] is False
