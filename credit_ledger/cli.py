@@ -227,18 +227,20 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
 @app.command()
 def export(out: Path = typer.Argument(..., help="The SQLite file to write (for datasette, pandas, SQL)."),
            db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
-    """Export analysis tables (students, enrolments, transcript records, audits, decisions) to a SQLite file.
+    """Export analysis tables (students, enrolments, transcript records, audits, decisions, courses) to a SQLite file.
 
-    Foreign keys, indexes and full-text search on course titles: ready for `datasette OUT.db`.
+    Foreign keys, indexes and full-text search that finds two-character course names (语文, 数控), and OUT.metadata.json
+    beside it (Chinese labels and facets): ready for `datasette OUT.db -m OUT.metadata.json`.
 
     Example: credit-ledger export analysis.db --db records.db --as-of 2027-07-01
     """
-    from .exports import export_sqlite
+    from .exports import export_sqlite, metadata_path
 
     writable(out, (".db", ".sqlite", ".sqlite3"), what="SQLite file")
     with session(db, acting_as) as ledger:
         counts = export_sqlite(ledger, out, as_of=as_of_date(as_of))
     typer.echo(f"{out}: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+    typer.echo(f"{metadata_path(out)}: labels and facets for datasette")
 
 
 @app.command()

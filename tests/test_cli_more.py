@@ -171,6 +171,9 @@ def test_export_and_schema_commands(tmp_path):
     assert con.execute("SELECT status FROM audits WHERE student_id = ?", (demo.STUDENT,)).fetchone() == ("graduated",)
     assert con.execute("SELECT COUNT(*) FROM transcript_records").fetchone()[0] == 22
     con.close()
+    labels = tmp_path / "analysis.metadata.json"
+    assert f"{labels}: labels and facets for datasette" in exported.stdout
+    assert json.loads(labels.read_text(encoding="utf-8"))["databases"]["analysis"]["tables"]["courses"]
     one = runner.invoke(app, ["schema", "AuditReport"])
     assert one.exit_code == 0 and "status" in json.loads(one.stdout)["properties"]
     folder = tmp_path / "schemas"
