@@ -516,7 +516,9 @@ def import_(file: str, db: str = DB,
                                                   "(default: FILE.rejects.csv)."),
             acting_as: Optional[str] = typer.Option(None, "--acting-as", help="Record as this institution."),
             batch: int = typer.Option(5000, "--batch", min=1,
-                                      help="Rows read and written at a time (each a commit with --skip-bad).")
+                                      help="Rows read and written at a time (each a commit with --skip-bad)."),
+            encoding: str = typer.Option("utf-8", "--encoding", help="The file's encoding: utf-8 (with or without "
+                                         "a BOM) or gb18030 (also reads GBK and GB2312, older school systems')."),
             ) -> None:
     """Import events from a CSV or JSON Lines file: all or nothing, unless --skip-bad.
 
@@ -539,7 +541,7 @@ def import_(file: str, db: str = DB,
             refuse_ledger_file(ledger, rejects)
         try:
             result = import_events(target, file, format=fmt, mapping=map_file, skip_bad=skip_bad,
-                                   rejects=rejects, batch=batch, progress=progress)
+                                   rejects=rejects, batch=batch, progress=progress, encoding=encoding)
         except OSError as exc:
             fail(f"cannot write {rejects}: {exc.strerror or exc}")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "

@@ -89,6 +89,11 @@ than 500; the rest is room for the long remarks of columns a mapping leaves out.
 MAX_DEPTH = 32
 """The deepest nesting of a JSON Lines row (an event nests two deep: the row, and its ``target``)."""
 
+ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig",
+             "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
+"""The encodings a file of events may be read in (``read_rows(..., encoding=)``, ``import --encoding``) and the codec
+each is read with: UTF-8 with or without a byte order mark, and GB18030 for GBK and GB2312 (its subsets)."""
+
 _UNREADABLE = re.compile("[\x00\ud800-\udfff]")
 """A NUL, or a lone surrogate: what reading with ``surrogateescape`` makes of a byte that is not UTF-8."""
 
@@ -213,7 +218,7 @@ def parse_date(value: Any) -> date:
 
 
 def read_rows(path: str | Path, *, format: str | None = None,
-              mapping: ColumnMap | str | Path | None = None) -> Iterator[ImportRow]:
+              mapping: ColumnMap | str | Path | None = None, encoding: str = "utf-8") -> Iterator[ImportRow]:
     """Read a CSV or JSON Lines file of events, one ``ImportRow`` per line (blank lines are skipped).
 
     A file that can't be read at all (missing, not UTF-8, binary, a CSV row beyond the line limit: see the module's
@@ -223,13 +228,18 @@ def read_rows(path: str | Path, *, format: str | None = None,
         path: the file; its suffix gives the format unless ``format`` is given.
         format: ``"csv"`` or ``"jsonl"``.
         mapping: a ``ColumnMap`` or the path of a mapping file; ``None`` reads the default layout.
+        encoding: one of ``ENCODINGS`` (another: ``unknown_encoding``); a byte not of it is ``bad_encoding``.
     """
     fmt = format_of(path, format)
+    codec = {k.replace("-", ""): v for k, v in ENCODINGS.items()}.get(re.sub("[-_]", "", encoding.lower()))
+    if codec is None:
+        raise ImportFileError([ImportProblem(line=1, code="unknown_encoding", message=f"{_printable(encoding)} is "
+                                             f"not an encoding read here: one of {', '.join(ENCODINGS)}")], str(path))
     if mapping is not None and not isinstance(mapping, ColumnMap):
         mapping = ColumnMap.from_file(mapping)
     try:
         # surrogateescape: a byte that is not UTF-8 becomes a lone surrogate, found and named by the line reader
-        handle = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        handle = open(path, encoding=codec, errors="surrogateescape", newline="")
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL in it
         raise ImportFileError([ImportProblem(line=1, code="unreadable_file",
                                              message=getattr(exc, "strerror", None) or str(exc))],
@@ -277,7 +287,8 @@ def _break_length(text: str) -> int:
     return 2 if text.endswith("\r\n") else 1 if text.endswith(("\n", "\r")) else 0
 
 
-def _check_characters(text: str, *, line: int, column_of: Callable[[str], str | None] | None = None) -> None:
+def _check_characters(text: str, *, line: int, column_of: Callable[[str], str | None] | None = None,
+                      encoding: str | None = None) -> None:
     """Stop at a NUL or at a byte that is not UTF-8 in ``text``, line ``line`` of the file; ``column_of`` names the
     column that the line's text up to the character ends in (asked only then: it may have a whole row to read)."""
     found = _UNREADABLE.search(text)
@@ -285,11 +296,11 @@ def _check_characters(text: str, *, line: int, column_of: Callable[[str], str | 
         return
     at = found.start()
     column = column_of(text[:at]) if column_of is not None else None
-    raise _Unreadable(_unreadable_character(text, at, line=line, column=column))
+    raise _Unreadable(_unreadable_character(text, at, line=line, column=column, gb=encoding == "gb18030"))
 
 
-def _unreadable_character(text: str, at: int, *, line: int, column: str | None) -> ImportProblem:
-    """The problem of the NUL or the not-UTF-8 byte at ``text[at]``."""
+def _unreadable_character(text: str, at: int, *, line: int, column: str | None, gb: bool = False) -> ImportProblem:
+    """The problem of the NUL or the byte not of the file's encoding (UTF-8, or GB18030 when ``gb``) at ``text[at]``."""
     char = text[at]
     where = f"character {at + 1} of line {line}"
     if char == "\x00":
@@ -303,11 +314,15 @@ def _unreadable_character(text: str, at: int, *, line: int, column: str | None) 
         return ImportProblem(line=line, column=column, code="bad_encoding",
                              message="the file is UTF-16 (it begins with a UTF-16 byte order mark), not UTF-8; "
                                      "save it as UTF-8 (CSV UTF-8)")
+    if gb:
+        return ImportProblem(line=line, column=column, code="bad_encoding",
+                             message=f"byte 0x{ord(char) - 0xDC00:02X} at {where} is not GB18030 (nor GBK)")
     hint = ""
     try:
         guess = text.encode("utf-8", "surrogateescape").decode("gb18030")
         if re.search("[\u4e00-\u9fff]", guess):
-            hint = " (the line reads as GBK/GB18030, the Chinese encoding of older spreadsheets)"
+            hint = (" (the line reads as GBK/GB18030, the Chinese encoding of older spreadsheets: read it with "
+                    "encoding gb18030, --encoding gb18030 in the command)")
     except UnicodeError:
         pass
     return ImportProblem(line=line, column=column, code="bad_encoding",
@@ -338,7 +353,8 @@ class _CsvLines:
             if not text:
                 return
             self.line += 1
-            _check_characters(text, line=self.line, column_of=lambda head: self.column_of("".join(self.row) + head))
+            _check_characters(text, line=self.line, column_of=lambda head: self.column_of("".join(self.row) + head),
+                              encoding=getattr(self.handle, "encoding", None))
             self.row.append(text)
             self._size += len(text)
             if self._size - _break_length(text) > MAX_LINE_CHARS:
@@ -419,7 +435,7 @@ def _read_jsonl(handle: IO[str], mapping: ColumnMap | None) -> Iterator[ImportRo
         if not text:
             return
         line += 1
-        _check_characters(text, line=line)
+        _check_characters(text, line=line, encoding=getattr(handle, "encoding", None))
         if len(text) - _break_length(text) > MAX_LINE_CHARS:
             _skip_rest_of_line(handle, text, line)
             yield ImportRow(line=line, raw=_clip(text), error=ImportProblem(
@@ -458,7 +474,7 @@ def _skip_rest_of_line(handle: IO[str], text: str, line: int) -> None:
     """Read on to the end of an overlong line, checking what is skipped as every line is checked."""
     while text and not _break_length(text):
         text = _next_line(handle)
-        _check_characters(text, line=line)
+        _check_characters(text, line=line, encoding=getattr(handle, "encoding", None))
 
 
 def _nesting_problem(raw: str, line: int) -> ImportProblem | None:

@@ -60,7 +60,7 @@ is being read, the rows read at the end."""
 def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
                   mapping: ColumnMap | str | Path | None = None, skip_bad: bool = False,
                   rejects: str | Path | None = None, batch: int = 5000,
-                  progress: Progress | None = None) -> ImportResult:
+                  progress: Progress | None = None, encoding: str = "utf-8") -> ImportResult:
     """Import a file of events into ``ledger``.
 
     All-or-nothing by default: any row that can't be read, or any event the ledger refuses, raises
@@ -79,21 +79,22 @@ def import_events(ledger: Any, path: str | Path, *, format: str | None = None,
 
     Args:
         progress: called with ``(done, total)`` rows as the import goes.
+        encoding: the file's, one of ``eventfiles.ENCODINGS`` (``"gb18030"`` reads GBK and GB2312 too).
     """
     if batch < 1:
         raise ValueError("batch is at least 1")
     counter = _Counter(progress, _line_count(path, format))
-    rows = counter.counted(read_rows(path, format=format, mapping=mapping))
+    rows = counter.counted(read_rows(path, format=format, mapping=mapping, encoding=encoding))
     if skip_bad:
         result = _import_what_can_be(ledger, rows, batch, rejects)
     else:
-        result = _import_all(ledger, path, rows, batch, format=format, mapping=mapping)
+        result = _import_all(ledger, path, rows, batch, format=format, mapping=mapping, encoding=encoding)
     counter.done()
     return result
 
 
 def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch: int, *, format: str | None,
-                mapping: ColumnMap | str | Path | None) -> ImportResult:
+                mapping: ColumnMap | str | Path | None, encoding: str = "utf-8") -> ImportResult:
     """All or nothing: the file's batches appended in one write transaction, rolled back at the first problem."""
     problems: list[ImportProblem] = []
     refusal: RejectedEvent | PermissionDenied | None = None
@@ -114,7 +115,8 @@ def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch:
         if problems:
             raise ImportFileError(problems, str(path))
         if refusal is not None:
-            raise ImportFileError(_refusals_in_file(path, refusal, format=format, mapping=mapping), str(path))
+            raise ImportFileError(_refusals_in_file(path, refusal, format=format, mapping=mapping,
+                                                    encoding=encoding), str(path))
     return ImportResult(read=read, written=written, already_present=good - written, rejected=0)
 
 
@@ -204,7 +206,7 @@ def _line_count(path: str | Path, format: str | None) -> int:
 
 
 def _refusals_in_file(path: str | Path, exc: CreditLedgerError, *, format: str | None,
-                      mapping: ColumnMap | str | Path | None) -> list[ImportProblem]:
+                      mapping: ColumnMap | str | Path | None, encoding: str = "utf-8") -> list[ImportProblem]:
     """The ledger's refusal as problems naming the lines of the refused events, every line of the file with a
     refused id (the file is read once more, keeping only those lines); or, as ever, the problems of reading the
     file, when the rows after the refused batch have any."""
@@ -213,7 +215,7 @@ def _refusals_in_file(path: str | Path, exc: CreditLedgerError, *, format: str |
     unread: list[ImportProblem] = []
     good = 0
     first: ImportRow | None = None
-    for row in read_rows(path, format=format, mapping=mapping):
+    for row in read_rows(path, format=format, mapping=mapping, encoding=encoding):
         if row.error is not None:
             unread.append(row.error)
         if row.event is None:
