@@ -543,14 +543,12 @@ def _figures(plan: Plan, node: Any, allocation: Allocation, members: Mapping[int
     return Figures(satisfied, short, False, not satisfied)
 
 
-def evaluate_figures(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
-                     catalog: Catalog | None = None, waived: Iterable[str] = (),
-                     substitutes: Mapping[str, Mapping[str, str]] | None = None,
-                     study: Sequence[tuple[date, date]] | None = None, method: str = "auto",
-                     limits: Sequence[tuple[Sequence[str], Decimal]] = ()) -> tuple[Figures, str]:
-    """``evaluate`` for the figures only: the same allocation (the same problem, solved the same way), and the
-    root's satisfied, shortfall and whether an unmet leaf lies under it, without building the results of the tree
-    (``RequirementResult``, the records counted, their notes): what a summary audit needs."""
+def _solved(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None,
+            catalog: Catalog | None, waived: Iterable[str], substitutes: Mapping[str, Mapping[str, str]] | None,
+            study: Sequence[tuple[date, date]] | None, method: str, limits: Sequence[tuple[Sequence[str], Decimal]]
+            ) -> tuple[list[CreditRecord], set[str], Any, Any]:
+    """What ``evaluate`` and ``evaluate_figures`` share: the records in canonical order, the waived ids, the plan
+    built from the tree and its best allocation."""
     policy = policy or program.policy
     ordered = sorted(records, key=_record_key)
     subs = {k: dict(v) for k, v in (substitutes or {}).items()}
@@ -560,6 +558,20 @@ def evaluate_figures(program: Program, records: Iterable[CreditRecord], *, as_of
                       substitutes=subs, study=study,
                       limits=[([where[e] for e in ids if e in where], cents_down(cap)) for ids, cap in limits])
     allocation = solve(plan.problem, method=method)
+    return ordered, waived_ids, plan, allocation
+
+
+def evaluate_figures(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,
+                     catalog: Catalog | None = None, waived: Iterable[str] = (),
+                     substitutes: Mapping[str, Mapping[str, str]] | None = None,
+                     study: Sequence[tuple[date, date]] | None = None, method: str = "auto",
+                     limits: Sequence[tuple[Sequence[str], Decimal]] = ()) -> tuple[Figures, str]:
+    """``evaluate`` for the figures only: the same allocation (the same problem, solved the same way), and the
+    root's satisfied, shortfall and whether an unmet leaf lies under it, without building the results of the tree
+    (``RequirementResult``, the records counted, their notes): what a summary audit needs."""
+    ordered, waived_ids, plan, allocation = _solved(program, records, as_of=as_of, policy=policy, catalog=catalog,
+                                                    waived=waived, substitutes=substitutes, study=study,
+                                                    method=method, limits=limits)
     members: dict[int, list[int]] = {}
     for i, placed in enumerate(allocation.places):
         if placed is not None:
@@ -582,15 +594,9 @@ def evaluate(program: Program, records: Iterable[CreditRecord], *, as_of: date, 
     requirements stay within (the caps on recognised, converted and online credits); with any, the allocation is
     the integer program's.
     """
-    policy = policy or program.policy
-    ordered = sorted(records, key=_record_key)
-    subs = {k: dict(v) for k, v in (substitutes or {}).items()}
-    waived_ids = set(waived)
-    where = {r.event_id: i for i, r in enumerate(ordered)}
-    plan = build_plan(program, ordered, policy=policy, catalog=catalog, as_of=as_of, waived=waived_ids,
-                      substitutes=subs, study=study,
-                      limits=[([where[e] for e in ids if e in where], cents_down(cap)) for ids, cap in limits])
-    allocation = solve(plan.problem, method=method)
+    ordered, waived_ids, plan, allocation = _solved(program, records, as_of=as_of, policy=policy, catalog=catalog,
+                                                    waived=waived, substitutes=substitutes, study=study,
+                                                    method=method, limits=limits)
     assign = allocation.places
     plan.members = {}
     plan.rank = [0] * len(ordered)
