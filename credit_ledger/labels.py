@@ -1,0 +1,122 @@
+"""The words a reader sees, in Chinese (the default) and English: statuses, awards, cohort groups and the terms of
+pictures and reports.
+
+A registrar at a Chinese technical school reads 毕业, 结业, 肄业 and 截止日期; an analyst abroad asks for ``lang="en"``.
+Codes stay codes (``requirements_missing`` is what a program matches on); these are only their labels.
+
+>>> word("credits"), word("credits", "en")
+('学分', 'credits')
+>>> status_label("too_early"), award_label("partial_study", "en")
+('可提前毕业', 'partial study')
+>>> word("no-such-term")
+'no-such-term'
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Lang = Literal["zh", "en"]
+"""A reader's language: ``"zh"`` (简体中文, the default) or ``"en"``."""
+LANGS: tuple[str, ...] = get_args(Lang)
+DEFAULT_LANG: Lang = "zh"
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "eligible": ("可毕业", "eligible"),
+    "too_early": ("可提前毕业", "early (all met, floor ahead)"),
+    "requirements_missing": ("要求未满足", "requirements missing"),
+    "deadline_passed": ("已过最长学习年限", "deadline passed"),
+    "not_enrolled": ("未注册", "not enrolled"),
+    "suspended": ("休学", "suspended"),
+    "withdrawn": ("退学", "withdrawn"),
+    "graduated": ("已毕业", "graduated"),
+}
+"""An audit status's label, (Chinese, English)."""
+
+AWARD_LABELS: dict[str, tuple[str, str]] = {
+    "graduation": ("毕业", "graduation"),
+    "completion": ("结业", "completion"),
+    "partial_study": ("肄业", "partial study"),
+}
+"""An award's label (毕业 graduation, 结业 completion, 肄业 partial study), (Chinese, English)."""
+
+GROUP_LABELS: dict[str, tuple[str, str]] = {
+    "graduated": ("已毕业", "graduated"),
+    "eligible": ("可毕业", "eligible"),
+    "early": ("可提前毕业", "early"),
+    "on_track": ("进度正常", "on track"),
+    "at_risk": ("有超期风险", "at risk"),
+    "deadline_passed": ("已超期", "deadline passed"),
+    "suspended": ("休学", "suspended"),
+    "withdrawn": ("退学", "withdrawn"),
+    "not_enrolled": ("未注册", "not enrolled"),
+}
+"""A cohort group's label (``plots.COHORT_GROUPS``), (Chinese, English)."""
+
+WORDS: dict[str, tuple[str, str]] = {
+    "credits": ("学分", "credits"),
+    "students": ("学生人数", "students"),
+    "student": ("学生", "student"),
+    "name": ("姓名", "name"),
+    "program": ("专业", "program"),
+    "status": ("状态", "status"),
+    "award": ("结论", "award"),
+    "as_of": ("截至", "as of"),
+    "deadline": ("截止日期", "deadline"),
+    "earliest": ("最早毕业日期", "earliest"),
+    "enrolled": ("入学", "enrolled"),
+    "suspended": ("休学", "suspended"),
+    "resumed": ("复学", "resumed"),
+    "withdrawn": ("退学", "withdrew"),
+    "program_changed": ("转专业", "changed program"),
+    "graduated": ("毕业", "graduated"),
+    "program_total": ("专业总学分", "program total"),
+    "credits_earned": ("已获学分", "credits earned"),
+    "projection": ("按当前进度预计", "projection"),
+    "at_risk": ("有超期风险", "at risk"),
+    "past_deadline": ("超过截止日期", "past the deadline"),
+    "shortfall": ("尚缺学分", "shortfall"),
+    "home": ("本校", "home"),
+    "recognized": ("互认", "recognized"),
+    "converted": ("转换", "converted"),
+    "stages": ("学习阶段", "stages"),
+    "now": ("至今", "now"),
+    "issues": ("问题", "issues"),
+    "exceptions": ("例外", "exceptions"),
+    "not_counted": ("未计入", "not counted"),
+    "missing": ("缺", "missing"),
+    "time_used": ("已用学习时间（年）", "time used (years)"),
+    "entry_year": ("入学年份", "entry year"),
+    "total": ("合计", "total"),
+}
+"""Terms of pictures and reports, (Chinese, English)."""
+
+
+def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """The label of ``key`` in ``lang`` from a (Chinese, English) table; the key itself when it has none."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
+    pair = table.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def word(key: str, lang: str = DEFAULT_LANG) -> str:
+    """A term of pictures and reports (``WORDS``) in ``lang``; the key itself when there is no label for it."""
+    return _pick(WORDS, key, lang)
+
+
+def status_label(status: str, lang: str = DEFAULT_LANG) -> str:
+    """An audit status's label (``STATUS_LABELS``)."""
+    return _pick(STATUS_LABELS, str(status), lang)
+
+
+def award_label(award: str, lang: str = DEFAULT_LANG) -> str:
+    """An award's label: 毕业, 结业, 肄业 (``AWARD_LABELS``)."""
+    return _pick(AWARD_LABELS, str(award), lang)
+
+
+def group_label(group: str, lang: str = DEFAULT_LANG) -> str:
+    """A cohort group's label (``GROUP_LABELS``)."""
+    return _pick(GROUP_LABELS, group, lang)
