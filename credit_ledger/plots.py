@@ -79,9 +79,13 @@ PICTURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 without a path)."""
 
 
-def _finish(fig: Any, path: str | Path | None) -> bytes:
-    """The picture's bytes in the format its path's suffix names (``PICTURE_FORMATS``), written to ``path``."""
-    fmt = PICTURE_FORMATS.get(Path(path).suffix.lower(), "png") if path is not None else "png"
+def _finish(fig: Any, path: str | Path | None, fmt: str | None = None) -> bytes:
+    """The picture's bytes in ``fmt`` (``png``, ``svg`` or ``pdf``), else the format its path's suffix names
+    (``PICTURE_FORMATS``), else PNG; written to ``path`` when given."""
+    if fmt is None:
+        fmt = PICTURE_FORMATS.get(Path(path).suffix.lower(), "png") if path is not None else "png"
+    elif fmt not in PICTURE_FORMATS.values():
+        raise ValueError(f"unknown picture format {fmt!r}: use one of {', '.join(PICTURE_FORMATS.values())}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=100, bbox_inches="tight")
     picture = buffer.getvalue()
@@ -90,7 +94,7 @@ def _finish(fig: Any, path: str | Path | None) -> bytes:
     return picture
 
 
-def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes:
+def plot_student(report: "AuditReport", path: str | Path | None = None, *, fmt: str | None = None) -> bytes:
     """A PNG of the student's cumulative credits, stage by stage, against the program's credit total, the
     deadline and the projection at the pace so far; written to ``path`` when given (an SVG or PDF for a ``.svg`` or
     ``.pdf`` path), and returned."""
@@ -126,10 +130,11 @@ def plot_student(report: "AuditReport", path: str | Path | None = None) -> bytes
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, alpha=0.3)
     fig.autofmt_xdate()
-    return _finish(fig, path)
+    return _finish(fig, path, fmt)
 
 
-def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None) -> bytes:
+def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None, *,
+                fmt: str | None = None) -> bytes:
     """A PNG bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
     graduated, eligible, early, on track, at risk, past the deadline, suspended, ...; written to ``path`` when given
     (an SVG or PDF for a ``.svg`` or ``.pdf`` path), and returned."""
@@ -144,4 +149,4 @@ def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Pat
     ax.set_ylabel("students")
     ax.set_title(f"Cohort of {len(reports)} audited students")
     ax.tick_params(axis="x", labelrotation=20)
-    return _finish(fig, path)
+    return _finish(fig, path, fmt)
