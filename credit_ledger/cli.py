@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 import typer
 from pydantic import ValidationError
 
-from .cli_checks import (as_of_date, bad_statement, fail, known, outcome_problems, private_key, read_json, read_text,
-                         session, validation_lines, writable)
+from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
+                         read_text, session, validation_lines, writable)
 from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -544,6 +544,9 @@ def import_(file: str, db: str = DB,
                                    rejects=rejects, batch=batch, progress=progress, encoding=encoding)
         except OSError as exc:
             fail(f"cannot write {rejects}: {exc.strerror or exc}")
+        except KeyboardInterrupt:
+            interrupted(ledger, f" (batches of {batch} rows, each committed with --skip-bad; importing {file} again "
+                        "writes only what is missing)" if skip_bad else " (an import is all or nothing: run it again)")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "
             f"{result.already_present} already present, {result.rejected} rejected")
     if result.rejected:
