@@ -193,7 +193,7 @@ def transcript_text(student_id: str, transcript: Transcript, as_of: date | None 
             note = f"make-up (补考), counted as {r.score}"
         gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
         lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {fit(r.title, 16)} {r.credits:>7} "
-                     f"{r.grade or '':>6} {gp:>4}  {note}")
+                     f"{' ' * (6 - display_width(r.grade or ''))}{r.grade or ''} {gp:>4}  {note}")
     lines.append(f"{'':<11} {'':<8} {fit('total', 16)} {transcript.total:>7}")
     return "\n".join(lines)
 
