@@ -65,6 +65,8 @@ class Allocated(Frozen):
     hours: Decimal | None = None
     counts_as: str | None = None
     """For a substituted course: the required course it stands for."""
+    occurred_on: date | None = None
+    """The record's date (the student's picture steps at it); ``None`` in reports made before it was kept."""
 
     @classmethod
     def of_record(cls, record: CreditRecord, counts_as: str | None = None) -> Allocated:
@@ -74,7 +76,8 @@ class Allocated(Frozen):
         return cls.trusted_fields({  # every field, in declaration order
             "event_id": record.event_id, "course": record.course, "title": record.title, "credits": record.credits,
             "origin": record.origin, "hours": record.hours,
-            "counts_as": counts_as if counts_as and counts_as != record.course else None}, _ALLOCATED_FIELDS)
+            "counts_as": counts_as if counts_as and counts_as != record.course else None,
+            "occurred_on": record.occurred_on}, _ALLOCATED_FIELDS)
 
 
 _ALLOCATED_FIELDS = frozenset(Allocated.model_fields)
