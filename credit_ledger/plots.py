@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .dates import days_to_years
 from .extras import NOTEBOOK_HINT, require
@@ -383,7 +383,7 @@ def _category(report: "AuditReport | AuditSummary", by: str, lang: str) -> str:
 
 def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None, *,
                 fmt: str | None = None, lang: str = DEFAULT_LANG,
-                by: Literal["status", "program", "entry_year"] = "status") -> bytes:
+                by: str = "status") -> bytes:
     """A bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
     graduated, eligible, early, on track, at risk, past the deadline, suspended, ...: one bar a group (``by="status"``),
     or grouped bars for each program or entry year (``by="program"``, ``by="entry_year"``, from ``enrolled_on``).

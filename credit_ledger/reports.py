@@ -227,13 +227,14 @@ class AuditReport(Frozen):
     def __str__(self) -> str:
         return self.to_text()
 
-    def plot(self, path: Any = None) -> bytes:
-        """The student's credits stage by stage against the program's total, deadline and projection, as PNG bytes
-        (written to ``path`` when given); needs the ``notebook`` extra (matplotlib). In a notebook:
-        ``IPython.display.Image(report.plot())``."""
+    def plot(self, path: Any = None, *, fmt: str | None = None, lang: str = "zh") -> bytes:
+        """The student's credits, stepping at each record's date, against the program's total, deadline and
+        projection, labelled in Chinese (``lang="en"``: English), as PNG bytes (SVG or PDF by ``path``'s suffix or
+        ``fmt``; written to ``path`` when given); needs the ``notebook`` extra (matplotlib and a CJK font). In a
+        notebook: ``IPython.display.Image(report.plot())``."""
         from .plots import plot_student  # imported when a picture is drawn: plots sits above the reports
 
-        return plot_student(self, path)
+        return plot_student(self, path, fmt=fmt, lang=lang)
 
     def _repr_html_(self) -> str:
         """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
