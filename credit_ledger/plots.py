@@ -107,17 +107,14 @@ def _needs_cjk(text: str) -> bool:
 
 
 @contextmanager
-def _style(lang: str, texts: Iterable[str]) -> Iterator[None]:
-    """matplotlib's settings for one picture, drawn and saved inside the block: the CJK font first (warning when
-    there is none and the picture needs one), Type 3 fonts in PDFs, text as paths in SVGs, an ASCII minus."""
+def _style(lang: str) -> Iterator[None]:
+    """matplotlib's settings for one picture, made and saved inside the block: the CJK font first, Type 3 fonts in
+    PDFs, text as paths in SVGs, an ASCII minus."""
     word("credits", lang)  # an unknown language is refused before anything is drawn
     require("matplotlib")
     import matplotlib
 
     family = cjk_font()
-    if family is None and (lang == "zh" or any(_needs_cjk(t) for t in texts)):
-        warnings.warn(f"no CJK font found: Chinese text will draw as empty boxes; {NOTEBOOK_HINT} installs one "
-                      "(mplfonts: Noto Sans CJK SC)", MissingCJKFont, stacklevel=3)
     settings: Any = {"font.family": "sans-serif", "font.sans-serif": ([family] if family else []) + ["DejaVu Sans"],
                 "axes.unicode_minus": False, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path"}
     with matplotlib.rc_context(settings):
@@ -166,9 +163,15 @@ PICTURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 without a path)."""
 
 
-def _finish(fig: Any, path: str | Path | None, fmt: str | None = None) -> bytes:
+def _finish(fig: Any, path: str | Path | None, fmt: str | None = None, lang: str = DEFAULT_LANG) -> bytes:
     """The picture's bytes in ``fmt`` (``png``, ``svg`` or ``pdf``), else the format its path's suffix names
-    (``PICTURE_FORMATS``), else PNG; written to ``path`` when given."""
+    (``PICTURE_FORMATS``), else PNG; written to ``path`` when given. Warns (``MissingCJKFont``) when there is no CJK
+    font and the picture is in Chinese or holds a CJK character."""
+    from matplotlib.text import Text
+
+    if cjk_font() is None and (lang == "zh" or any(_needs_cjk(t.get_text()) for t in fig.findobj(Text))):
+        warnings.warn(f"no CJK font found: Chinese text will draw as empty boxes; {NOTEBOOK_HINT} installs one "
+                      "(mplfonts: Noto Sans CJK SC)", MissingCJKFont, stacklevel=3)
     if fmt is None:
         fmt = PICTURE_FORMATS.get(Path(path).suffix.lower(), "png") if path is not None else "png"
     elif fmt not in PICTURE_FORMATS.values():
@@ -270,19 +273,23 @@ def plot_student(report: "AuditReport", path: str | Path | None = None, *, fmt: 
     projection at the pace so far (cut at the picture's edge, with its date, past the deadline); labelled in Chinese
     (``lang="en"``: English). PNG bytes (an SVG or PDF for a ``.svg`` or ``.pdf`` path, or ``fmt``), written to
     ``path`` when given, and returned."""
-    title = student_title(report, lang)
-    with _style(lang, [title]):
-        from matplotlib import dates as mdates
+    with _style(lang):
+        return _finish(_student_figure(report, lang), path, fmt, lang)
 
-        fig = _figure(9, 4.8)
-        ax = fig.subplots()
-        _draw_student(ax, report, lang)
-        ax.set_title(title, fontsize=11)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
-        ax.grid(True, alpha=0.3)
-        fig.autofmt_xdate()
-        return _finish(fig, path, fmt)
+
+def _student_figure(report: "AuditReport", lang: str) -> Any:
+    """The figure of ``plot_student``."""
+    from matplotlib import dates as mdates
+
+    fig = _figure(9, 4.8)
+    ax = fig.subplots()
+    _draw_student(ax, report, lang)
+    ax.set_title(student_title(report, lang), fontsize=11)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
+    ax.grid(True, alpha=0.3)
+    fig.autofmt_xdate()
+    return fig
 
 
 def _draw_student(ax: Any, report: "AuditReport", lang: str) -> None:
@@ -382,8 +389,7 @@ def _category(report: "AuditReport | AuditSummary", by: str, lang: str) -> str:
 
 
 def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None, *,
-                fmt: str | None = None, lang: str = DEFAULT_LANG,
-                by: str = "status") -> bytes:
+                fmt: str | None = None, lang: str = DEFAULT_LANG, by: str = "status") -> bytes:
     """A bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
     graduated, eligible, early, on track, at risk, past the deadline, suspended, ...: one bar a group (``by="status"``),
     or grouped bars for each program or entry year (``by="program"``, ``by="entry_year"``, from ``enrolled_on``).
@@ -393,43 +399,47 @@ def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Pat
     if by not in COHORT_BY:
         raise ValueError(f"unknown cohort grouping {by!r}: use one of {', '.join(COHORT_BY)}")
     reports = list(reports)
+    with _style(lang):
+        return _finish(_cohort_figure(reports, lang, by), path, fmt, lang)
+
+
+def _cohort_figure(reports: list["AuditReport | AuditSummary"], lang: str, by: str) -> Any:
+    """The figure of ``plot_cohort``."""
     key = {"status": "cohort", "program": "cohort_by_program", "entry_year": "cohort_by_entry_year"}[by]
     title = " · ".join(t for t in (word(key, lang), _student_count(len(reports), lang),
                                     _as_of_text((r.as_of for r in reports), lang)) if t)
-    categories = sorted({_category(r, by, lang) for r in reports}) if by != "status" else []
-    with _style(lang, [title, *categories]):
-        counts = cohort_counts(reports)
-        groups = list(counts)
-        if by == "status":
-            fig = _figure(8, 4.2)
-            ax = fig.subplots()
-            labels = [group_label(g, lang) for g in groups] or [word("total", lang)]
-            values = [counts[g] for g in groups] or [0]
-            bars = ax.bar(labels, values, color=[_COLOURS.get(g, "#cccccc") for g in groups] or ["#cccccc"])
-            ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=9)
-            ax.tick_params(axis="x", labelrotation=20)
-            _count_axis(ax, values, lang)
-        else:
-            table = Counter((_category(r, by, lang), cohort_group(r)) for r in reports)
-            fig = _figure(min(16.0, max(8.0, 0.45 * len(categories) * max(len(groups), 1) + 3)), 4.6)
-            ax = fig.subplots()
-            width = 0.8 / max(len(groups), 1)
-            values = []
-            for i, g in enumerate(groups):
-                xs = [n + (i - (len(groups) - 1) / 2) * width for n, c in enumerate(categories) if table[c, g]]
-                heights = [table[c, g] for c in categories if table[c, g]]
-                values += heights
-                bars = ax.bar(xs, heights, width=width, color=_COLOURS.get(g, "#cccccc"),
-                              label=group_label(g, lang))
-                ax.bar_label(bars, labels=[f"{v:,}" for v in heights], fontsize=7)
-            ax.set_xticks(range(len(categories)), categories)
-            ax.set_xlabel(word("program" if by == "program" else "entry_year", lang))
-            ax.tick_params(axis="x", labelrotation=20 if by == "program" else 0)
-            _count_axis(ax, values, lang)
-            if groups:
-                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
-        ax.set_title(title, fontsize=11)
-        return _finish(fig, path, fmt)
+    counts = cohort_counts(reports)
+    groups = list(counts)
+    if by == "status":
+        fig = _figure(8, 4.2)
+        ax = fig.subplots()
+        labels = [group_label(g, lang) for g in groups] or [word("total", lang)]
+        values = [counts[g] for g in groups] or [0]
+        bars = ax.bar(labels, values, color=[_COLOURS.get(g, "#cccccc") for g in groups] or ["#cccccc"])
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=9)
+        ax.tick_params(axis="x", labelrotation=20)
+        _count_axis(ax, values, lang)
+    else:
+        categories = sorted({_category(r, by, lang) for r in reports})
+        table = Counter((_category(r, by, lang), cohort_group(r)) for r in reports)
+        fig = _figure(min(16.0, max(8.0, 0.45 * len(categories) * max(len(groups), 1) + 3)), 4.6)
+        ax = fig.subplots()
+        width = 0.8 / max(len(groups), 1)
+        values = []
+        for i, g in enumerate(groups):
+            xs = [n + (i - (len(groups) - 1) / 2) * width for n, c in enumerate(categories) if table[c, g]]
+            heights = [table[c, g] for c in categories if table[c, g]]
+            values += heights
+            bars = ax.bar(xs, heights, width=width, color=_COLOURS.get(g, "#cccccc"), label=group_label(g, lang))
+            ax.bar_label(bars, labels=[f"{v:,}" for v in heights], fontsize=7)
+        ax.set_xticks(range(len(categories)), categories)
+        ax.set_xlabel(word("program" if by == "program" else "entry_year", lang))
+        ax.tick_params(axis="x", labelrotation=20 if by == "program" else 0)
+        _count_axis(ax, values, lang)
+        if groups:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=11)
+    return fig
 
 
 def time_used(enrolled_on: date, as_of: date) -> float:
@@ -470,39 +480,43 @@ def plot_wall(reports: Iterable["AuditReport | AuditSummary"], path: str | Path 
     with no enrolment are counted in the title, not drawn. In Chinese (``lang="en"``: English); PNG bytes (SVG or
     PDF by the path's suffix or ``fmt``), written to ``path`` when given, and returned."""
     reports = list(reports)
+    with _style(lang):
+        return _finish(_wall_figure(reports, lang), path, fmt, lang)
+
+
+def _wall_figure(reports: list["AuditReport | AuditSummary"], lang: str) -> Any:
+    """The figure of ``plot_wall``."""
     shown = [(r, r.enrolled_on) for r in reports if r.enrolled_on is not None]
     hidden = len(reports) - len(shown)
     parts = [word("wall", lang), _student_count(len(reports), lang), _as_of_text((r.as_of for r in reports), lang)]
     if hidden:
         parts.append(f"{word('not_shown', lang)} {hidden}")
-    title = " · ".join(p for p in parts if p)
-    with _style(lang, [title]):
-        fig = _figure(9, 5)
-        ax = fig.subplots()
-        points: dict[str, list[tuple[float, float]]] = {}
-        totals: dict[float, set[str]] = {}
-        for r, enrolled_on in shown:
-            earned, required = _credit_figures(r)
-            totals.setdefault(required, set()).add(r.program)
-            x = time_used(enrolled_on, r.as_of) + wall_jitter(r.student_id)
-            points.setdefault(cohort_group(r), []).append((max(x, 0.0), earned))
-        size = 36 if len(shown) <= 200 else 12
-        for g in COHORT_GROUPS:
-            if g in points:
-                xs, ys = zip(*points[g], strict=True)
-                ax.scatter(xs, ys, s=size, alpha=0.75, color=_COLOURS[g], edgecolors="none",
-                           label=f"{group_label(g, lang)} ({len(points[g]):,})")
-        for n, required in enumerate(sorted(totals)):
-            programs = "、".join(sorted(totals[required])) if len(totals) > 1 else ""
-            ax.axhline(required, color="#1b7837", linewidth=1, linestyle="-" if n % 2 == 0 else "--",
-                       label=_bracket(f"{word('program_total', lang)} {required:g}", programs, lang)
-                       if programs else f"{word('program_total', lang)} {required:g}")
-        ax.set_xlim(left=0)
-        ax.set_ylim(bottom=0, top=max([*totals, *(y for pts in points.values() for _x, y in pts), 1.0]) * 1.1)
-        ax.set_xlabel(word("time_used", lang))
-        ax.set_ylabel(word("credits", lang))
-        ax.set_title(title, fontsize=11)
-        ax.grid(True, alpha=0.3)
-        if points or totals:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
-        return _finish(fig, path, fmt)
+    fig = _figure(9, 5)
+    ax = fig.subplots()
+    points: dict[str, list[tuple[float, float]]] = {}
+    totals: dict[float, set[str]] = {}
+    for r, enrolled_on in shown:
+        earned, required = _credit_figures(r)
+        totals.setdefault(required, set()).add(r.program)
+        x = time_used(enrolled_on, r.as_of) + wall_jitter(r.student_id)
+        points.setdefault(cohort_group(r), []).append((max(x, 0.0), earned))
+    size = 36 if len(shown) <= 200 else 12
+    for g in COHORT_GROUPS:
+        if g in points:
+            xs, ys = zip(*points[g], strict=True)
+            ax.scatter(xs, ys, s=size, alpha=0.75, color=_COLOURS[g], edgecolors="none",
+                       label=f"{group_label(g, lang)} ({len(points[g]):,})")
+    for n, required in enumerate(sorted(totals)):
+        programs = "、".join(sorted(totals[required])) if len(totals) > 1 else ""
+        total_label = f"{word('program_total', lang)} {required:g}"
+        ax.axhline(required, color="#1b7837", linewidth=1, linestyle="-" if n % 2 == 0 else "--",
+                   label=_bracket(total_label, programs, lang) if programs else total_label)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0, top=max([*totals, *(y for pts in points.values() for _x, y in pts), 1.0]) * 1.1)
+    ax.set_xlabel(word("time_used", lang))
+    ax.set_ylabel(word("credits", lang))
+    ax.set_title(" · ".join(p for p in parts if p), fontsize=11)
+    ax.grid(True, alpha=0.3)
+    if points or totals:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
+    return fig
