@@ -283,7 +283,8 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
                 if wall:
                     plot_wall(rows, out, lang=lang)
                 else:
-                    plot_cohort(rows, out, lang=lang, by=by)
+                    titles = {p.code: p.title for p in ledger.catalog.programs}  # a summary has the code only
+                    plot_cohort(rows, out, lang=lang, by=by, titles=titles)
             else:
                 plot_student(ledger.audit(known(ledger, str(student)), as_of=as_of_date(as_of)), out, lang=lang)
         except ImportError as exc:  # the notebook extra is not installed

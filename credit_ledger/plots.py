@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .dates import days_to_years
 from .extras import NOTEBOOK_HINT, require
@@ -381,29 +381,35 @@ def _count_axis(ax: Any, values: list[int], lang: str) -> None:
     ax.set_ylabel(label)
 
 
-def _category(report: "AuditReport | AuditSummary", by: str, lang: str) -> str:
-    """The program (its title when the report has one) or the entry year of a report, for ``plot_cohort(by=)``."""
+def _category(report: "AuditReport | AuditSummary", by: str, lang: str,
+              titles: Mapping[str, str] | None = None) -> str:
+    """The program (its title when the report has one, or ``titles`` names it) or the entry year of a report, for
+    ``plot_cohort(by=)``."""
     if by == "program":
-        return _bracket(getattr(report, "program_title", "") or "", report.program, lang)
+        title = getattr(report, "program_title", "") or (titles or {}).get(report.program, "")
+        return _bracket(title, report.program, lang)
     return str(report.enrolled_on.year) if report.enrolled_on is not None else "—"
 
 
 def plot_cohort(reports: Iterable["AuditReport | AuditSummary"], path: str | Path | None = None, *,
-                fmt: str | None = None, lang: str = DEFAULT_LANG, by: str = "status") -> bytes:
+                fmt: str | None = None, lang: str = DEFAULT_LANG, by: str = "status",
+                titles: Mapping[str, str] | None = None) -> bytes:
     """A bar chart (of reports, or of summaries: ``audit_all(..., detail="summary")``) of how many students are
     graduated, eligible, early, on track, at risk, past the deadline, suspended, ...: one bar a group (``by="status"``),
     or grouped bars for each program or entry year (``by="program"``, ``by="entry_year"``, from ``enrolled_on``).
     Every bar is labelled with its count, the ticks are whole students (a log scale when 3 stand beside 2,497), the
     title says how many and the as-of date; in Chinese (``lang="en"``: English). PNG bytes (SVG or PDF by the
-    path's suffix or ``fmt``), written to ``path`` when given, and returned."""
+    path's suffix or ``fmt``), written to ``path`` when given, and returned. ``titles`` (program code → title) names
+    the programs of summaries, which carry only the code (``{p.code: p.title for p in catalog.programs}``)."""
     if by not in COHORT_BY:
         raise ValueError(f"unknown cohort grouping {by!r}: use one of {', '.join(COHORT_BY)}")
     reports = list(reports)
     with _style(lang):
-        return _finish(_cohort_figure(reports, lang, by), path, fmt, lang)
+        return _finish(_cohort_figure(reports, lang, by, titles), path, fmt, lang)
 
 
-def _cohort_figure(reports: list["AuditReport | AuditSummary"], lang: str, by: str) -> Any:
+def _cohort_figure(reports: list["AuditReport | AuditSummary"], lang: str, by: str,
+                   titles: Mapping[str, str] | None = None) -> Any:
     """The figure of ``plot_cohort``."""
     key = {"status": "cohort", "program": "cohort_by_program", "entry_year": "cohort_by_entry_year"}[by]
     title = " · ".join(t for t in (word(key, lang), _student_count(len(reports), lang),
@@ -420,8 +426,8 @@ def _cohort_figure(reports: list["AuditReport | AuditSummary"], lang: str, by: s
         ax.tick_params(axis="x", labelrotation=20)
         _count_axis(ax, values, lang)
     else:
-        categories = sorted({_category(r, by, lang) for r in reports})
-        table = Counter((_category(r, by, lang), cohort_group(r)) for r in reports)
+        categories = sorted({_category(r, by, lang, titles) for r in reports})
+        table = Counter((_category(r, by, lang, titles), cohort_group(r)) for r in reports)
         fig = _figure(min(16.0, max(8.0, 0.45 * len(categories) * max(len(groups), 1) + 3)), 4.6)
         ax = fig.subplots()
         width = 0.8 / max(len(groups), 1)

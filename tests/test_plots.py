@@ -23,7 +23,7 @@ from credit_ledger import demo, plots
 from credit_ledger.cli import app
 from credit_ledger.reports import Projection
 from credit_ledger.plots import COHORT_GROUPS, cohort_counts, cohort_group, plot_cohort, plot_student
-from notebook_extra import needs_matplotlib
+from notebook_extra import needs_cjk_font, needs_matplotlib
 
 PNG = b"\x89PNG"
 
@@ -162,7 +162,7 @@ def _every_picture(cn_ledger, lang, fmt):
     yield final.plot(fmt=fmt, lang=lang)
 
 
-@needs_matplotlib
+@needs_cjk_font
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_picture_draws_chinese_without_a_missing_glyph(cn_ledger, caplog, lang):
     with no_missing_glyphs(caplog):
@@ -217,7 +217,7 @@ def _pdf_fonts(pdf: bytes) -> tuple[set[bytes], list[bytes]]:
     return subtypes, heads
 
 
-@needs_matplotlib
+@needs_cjk_font
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
 def test_every_picture_in_every_format_with_the_cff_font(cn_ledger, caplog, tmp_path, fmt):
     with no_missing_glyphs(caplog):
@@ -398,6 +398,9 @@ def test_the_cohort_by_program_and_by_entry_year(cn_ledger, by):
     report = cn_ledger.audit(CN_STUDENT, as_of=demo.MIDWAY)  # a report knows its program's title
     ticks = [t.get_text() for t in _cohort_axes([report], by="program").get_xticklabels()]
     assert ticks == ["机电一体化（高级工，非全日制）（MECH-PT-2024）"]
+    with plots._style("en"):  # a summary has the code only: titles name it
+        fig = plots._cohort_figure([report.summary()], "en", "program", {"MECH-PT-2024": "机电一体化"})
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["机电一体化 (MECH-PT-2024)"]
 
 
 def test_the_cohort_refuses_an_unknown_grouping_or_language():
