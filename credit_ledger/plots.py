@@ -33,6 +33,7 @@ import functools
 import hashlib
 import importlib.util
 import io
+import threading
 import warnings
 from collections import Counter
 from contextlib import contextmanager
@@ -106,10 +107,15 @@ def _needs_cjk(text: str) -> bool:
     return any(ord(c) >= 0x2E80 for c in text)
 
 
+_DRAWING = threading.Lock()
+"""Held while a picture is made and saved: matplotlib's settings (``rc_context``) are the process's, so two threads
+drawing at once would restore each other's settings mid-picture."""
+
+
 @contextmanager
 def _style(lang: str) -> Iterator[None]:
-    """matplotlib's settings for one picture, made and saved inside the block: the CJK font first, Type 3 fonts in
-    PDFs, text as paths in SVGs, an ASCII minus."""
+    """matplotlib's settings for one picture, made and saved inside the block (one picture at a time in the
+    process): the CJK font first, Type 3 fonts in PDFs, text as paths in SVGs, an ASCII minus."""
     word("credits", lang)  # an unknown language is refused before anything is drawn
     require("matplotlib")
     import matplotlib
@@ -117,7 +123,7 @@ def _style(lang: str) -> Iterator[None]:
     family = cjk_font()
     settings: Any = {"font.family": "sans-serif", "font.sans-serif": ([family] if family else []) + ["DejaVu Sans"],
                 "axes.unicode_minus": False, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path"}
-    with matplotlib.rc_context(settings):
+    with _DRAWING, matplotlib.rc_context(settings):
         yield
 
 

@@ -208,6 +208,16 @@ def test_the_cjk_font_is_the_extras_by_path_else_one_on_the_system(monkeypatch):
         plots.cjk_font.cache_clear()
 
 
+@needs_cjk_font
+def test_pictures_drawn_in_threads_keep_their_font(cn_ledger, caplog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    report = cn_ledger.audit(CN_STUDENT, as_of=demo.MIDWAY)
+    with no_missing_glyphs(caplog), ThreadPoolExecutor(4) as pool:
+        pictures = list(pool.map(lambda lang: plots.plot_student(report, lang=lang), ["zh", "en"] * 4))
+    assert all(p[:4] == PNG for p in pictures) and pictures[0] == pictures[2]
+
+
 def _pdf_fonts(pdf: bytes) -> tuple[set[bytes], list[bytes]]:
     """The font subtypes of a PDF, and the first bytes of each embedded TrueType font file (FontFile2)."""
     subtypes = set(re.findall(rb"/Subtype\s*/(Type3|Type0|TrueType|Type1|CIDFontType[02])", pdf))
