@@ -291,7 +291,9 @@ def _student_figure(report: "AuditReport", lang: str) -> Any:
     ax = fig.subplots()
     _draw_student(ax, report, lang)
     ax.set_title(student_title(report, lang), fontsize=11)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    low, high = ax.get_xlim()  # in days: months name the ticks of a long span, days those of a short one
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=9))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m" if high - low > 400 else "%Y-%m-%d"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, frameon=False)
     ax.grid(True, alpha=0.3)
     fig.autofmt_xdate()

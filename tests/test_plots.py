@@ -12,7 +12,7 @@ import warnings
 import zlib
 from collections import Counter
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -472,3 +472,19 @@ def test_the_plot_command_draws_the_wall_and_the_cohort_by_program(tmp_path):
         out = tmp_path / "refused.png"
         result = runner.invoke(app, ["plot", *args, "--db", db, "--out", str(out)])
         assert result.exit_code == 1 and said in result.output and not out.exists()
+
+
+@needs_matplotlib
+def test_the_students_picture_draws_on_every_day_of_her_study(cn_ledger):
+    # before enrolment, in each period and suspension, at graduation and long after: a picture, and a line that
+    # ends at the credits counted
+    day = date(2024, 6, 1)
+    while day < date(2031, 1, 1):
+        report = cn_ledger.audit(CN_STUDENT, as_of=day, program="MECH-PT-2024")
+        line = plots.credit_line(report)
+        assert line is None or line[1][-1] == float(report.credits.total)
+        assert plots.plot_student(report, lang="zh" if day.month < 7 else "en")[:4] == PNG, day
+        _fig, ax = _student_axes(report)
+        ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), (day, ticks)  # no tick named twice
+        day += timedelta(days=173)
