@@ -29,7 +29,7 @@ from .graduation import (
 from .exports import audits_csv, export_sqlite, to_pandas, transcript_json
 from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
-from .plots import plot_cohort, plot_student
+from .plots import plot_cohort, plot_student, plot_wall
 from .schemas import json_schemas
 from .models import (
     EVENT_ADAPTER,
@@ -150,6 +150,7 @@ __all__ = [
     "json_schemas",
     "plot_cohort",
     "plot_student",
+    "plot_wall",
     "public_key_hex",
     "read_rows",
     "to_pandas",

@@ -88,6 +88,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "time_used": ("已用学习时间（年）", "time used (years)"),
     "entry_year": ("入学年份", "entry year"),
     "total": ("合计", "total"),
+    "expected": ("预计", "expected"),
+    "log_scale": ("对数刻度", "log scale"),
+    "cohort": ("学生情况", "Cohort"),
+    "cohort_by_program": ("各专业学生情况", "Cohort by program"),
+    "cohort_by_entry_year": ("各入学年份学生情况", "Cohort by entry year"),
+    "wall": ("已获学分与已用学习时间", "Credits earned against time used"),
+    "students_count": ("{n} 名学生", "{n} students"),
+    "not_shown": ("未入学、未显示", "not enrolled, not shown"),
 }
 """Terms of pictures and reports, (Chinese, English)."""
 
