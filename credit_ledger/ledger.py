@@ -54,6 +54,7 @@ from .models import (
 from .personal import erase, named, read, write
 from .reading import StoredCatalog, may_read, read_event, read_record, readable_students
 from .roster import PersonalRecord, forget_freed_pages
+from .roster import rows as roster_rows  # (one name: ``rows`` is a local's name here)
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -326,13 +327,14 @@ class Ledger:
         ``UnknownReference`` for a student with no enrolment when no program is named.
         """
         day = as_of or date.today()
-        with self._store.read() as conn:  # a portal's one student: the rows and the catalog in one read
+        with self._store.read() as conn:  # a portal's one student: the rows, catalog and name in one read
             rows = self._store.student_rows(conn, student_id)
             catalog = self._catalogs.sync(conn)
+            kept = roster_rows(self._store, conn, [student_id]).get(student_id)
         events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
         report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
                                method=method)
-        return next(named(self._store, [report]))
+        return report if kept is None or kept.name is None else report.model_copy(update={"student_name": kept.name})
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
                   program: Any = None, workers: int | None = None, chunk: int = 100, detail: str = "full",
