@@ -18,15 +18,16 @@ a field's value of 1 to ``MAX_VALUE_CHARS``, at most ``MAX_FIELDS`` fields whose
 (``identifiers``; at most ``MAX_FIELD_NAME_CHARS``). A value is put in NFC and may hold any script, ``·``
 (阿卜杜·买买提) and inner spaces, but no control, format (zero-width, bidi), private-use or unassigned
 character, no other space and no space at either end. A value that breaks a rule is a ``PersonalDataError`` naming
-the student, the field and the rule's code.
+the student, the field and the rule's code, and the character at fault by its position and code point, never the
+value itself (a refused name is personal data too, and error messages end up in logs).
 
 >>> checked("S1", {"name": "李娜", "gender": "女"})
 {'name': '李娜', 'gender': '女'}
 >>> try:
 ...     checked("S1", {"name": "李\\u202e娜"})
 ... except Exception as exc:
-...     print(exc.code, exc.field, str(exc)[:61])
-personal_forbidden_character name student S1, field name: '李\\u202e娜' holds U+202E RIGHT-TO-LEFT
+...     print(exc.code, exc.field, str(exc)[:81])
+personal_forbidden_character name student S1, field name: character 2 of the value is U+202E RIGHT-TO-LEFT OVERRIDE
 """
 
 from __future__ import annotations
@@ -101,13 +102,12 @@ def checked_value(student_id: str, field: str, value: Any) -> str:
                       f"the value has {len(text):,} characters; at most {limit} are kept")
     for char, where in ((text[0], "begins"), (text[-1], "ends")):
         if char.isspace() or unicodedata.category(char) in ("Zs", "Zl", "Zp"):
-            raise _refuse("personal_surrounding_space", student_id, field,
-                          f"{shown(text)} {where} with {describe(char)}")
-    for char in text:
+            raise _refuse("personal_surrounding_space", student_id, field, f"the value {where} with {describe(char)}")
+    for at, char in enumerate(text, 1):
         category = unicodedata.category(char)
         if char != " " and category in FORBIDDEN_CATEGORIES:
             raise _refuse("personal_forbidden_character", student_id, field,
-                          f"{shown(text)} holds {describe(char)}, {FORBIDDEN_CATEGORIES[category]}")
+                          f"character {at} of the value is {describe(char)}, {FORBIDDEN_CATEGORIES[category]}")
     return text
 
 
