@@ -251,3 +251,15 @@ def test_a_new_student_enrolled_and_named_in_one_session(ledger):
             session.set_personal("S6", name=NAME)
             raise ZeroDivisionError
     assert ledger.personal("S6") is None and "S6" not in ledger.students()
+
+
+def test_a_ledger_with_a_roster_reopens_as_it_was(ledger_url):
+    """No schema version: a ledger with a roster table opens (and upgrades) as any ledger, its roster kept."""
+    led = populate(ledger_url)
+    version = led._store.schema_version()
+    led.acting_for("HNJX").set_personal("S1", name=NAME)
+    led.close()
+    again = cl.Ledger.open(ledger_url)
+    assert again._store.schema_version() == version
+    assert again.personal("S1").name == NAME and again.verify().ok
+    again.close()
