@@ -250,7 +250,7 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
 @app.command()
 def export(out: Path = typer.Argument(..., help="The SQLite file to write (for datasette, pandas, SQL)."),
            db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
-    """Export analysis tables (students, enrolments, transcript records, audits, decisions, courses) to a SQLite file.
+    """Export analysis tables (students, enrolments, transcripts, audits, decisions, courses, attempts) to SQLite.
 
     Foreign keys, indexes and full-text search that finds two-character course names (语文, 数控), and OUT.metadata.json
     beside it (Chinese labels and facets): ready for `datasette OUT.db -m OUT.metadata.json`.
