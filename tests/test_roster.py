@@ -263,3 +263,16 @@ def test_a_ledger_with_a_roster_reopens_as_it_was(ledger_url):
     assert again._store.schema_version() == version
     assert again.personal("S1").name == NAME and again.verify().ok
     again.close()
+
+
+@given(st.text(max_size=120))
+def test_any_text_is_kept_clean_or_refused_with_a_code(text):
+    import unicodedata
+
+    try:
+        kept = roster.checked_value("S1", "name", text)
+    except cl.PersonalDataError as exc:
+        assert exc.code in roster.CODES and exc.student_id == "S1" and exc.field == "name"
+        return
+    assert kept == unicodedata.normalize("NFC", text) and 1 <= len(kept) <= roster.MAX_NAME_CHARS
+    assert kept == kept.strip() and all(c == " " or unicodedata.category(c)[0] not in "CZ" for c in kept)
