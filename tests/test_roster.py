@@ -276,3 +276,14 @@ def test_any_text_is_kept_clean_or_refused_with_a_code(text):
         return
     assert kept == unicodedata.normalize("NFC", text) and 1 <= len(kept) <= roster.MAX_NAME_CHARS
     assert kept == kept.strip() and all(c == " " or unicodedata.category(c)[0] not in "CZ" for c in kept)
+
+
+def test_the_pictures_title_carries_the_name_the_roster_keeps(operator):
+    from credit_ledger.plots import student_title
+
+    hn = operator.acting_for("HNJX")
+    assert NAME not in student_title(hn.audit("S1", as_of=D(2026, 2, 1)))
+    hn.set_personal("S1", name=NAME)
+    assert student_title(hn.audit("S1", as_of=D(2026, 2, 1))).startswith(f"{NAME}（S1）")
+    hn.erase_personal("S1")
+    assert NAME not in student_title(hn.audit("S1", as_of=D(2026, 2, 1)))
