@@ -14,6 +14,7 @@ from .errors import (
     LedgerNotFound,
     OutputIsLedger,
     PermissionDenied,
+    PersonalDataError,
     RejectedEvent,
     UnknownReference,
 )
@@ -29,6 +30,7 @@ from .graduation import (
 from .exports import audits_csv, export_sqlite, to_pandas, transcript_json
 from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
+from .roster import PersonalRecord
 from .plots import plot_cohort, plot_student, plot_wall
 from .schemas import json_schemas
 from .models import (
@@ -124,6 +126,8 @@ __all__ = [
     "OutcomeRevoked",
     "OutputIsLedger",
     "PermissionDenied",
+    "PersonalDataError",
+    "PersonalRecord",
     "Policy",
     "Program",
     "ProgramChanged",

@@ -75,6 +75,7 @@ TABLE_LABELS: dict[str, str] = {
     "audits": "毕业审核",
     "decisions": "学分认定与转换",
     "courses": "课程目录",
+    "attempts": "修读记录",
 }
 """Each analysis table's Chinese title."""
 
@@ -86,13 +87,15 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "audits": "每名在籍学生的毕业资格审核一行：状态、学分、差额、最早毕业日、截止日期、预计完成日。",
     "decisions": "每次学分认定（CreditRecognized）或学分转换（OutcomeConverted）一行；counted 表示仍计入成绩单。",
     "courses": "目录中的每门课程（每个版本）一行。检索课程名称：一两个字即可，如 语文、数学。",
+    "attempts": ("每次修读（初修、补考、重修，含不及格）一行；passed 表示及格，counted 表示计入成绩单。"
+                 "补考名单：未及格且此后未通过的课程。"),
 }
 """Each analysis table's description, in Chinese."""
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
     "students": {
         "student_id": "学号", "institution": "学校", "program": "专业（培养方案）", "mode": "学习形式",
-        "status": "学籍状态", "enrolled_on": "入学日期", "employer": "工作单位",
+        "status": "学籍状态", "enrolled_on": "入学日期", "employer": "工作单位", "name": "姓名（个人信息）",
     },
     "enrolments": {
         "event_id": "事件编号", "student_id": "学号", "institution": "学校", "program": "专业（培养方案）",
@@ -130,6 +133,11 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "hours": "学时", "practice_weeks": "实训周数", "category": "课程类别", "tags": "标签", "mode": "学习形式",
         "level": "层次", "valid_from": "生效日期", "search_terms": "检索词（由课程代码和名称生成，供全文检索）",
     },
+    "attempts": {
+        "event_id": "事件编号", "student_id": "学号", "course": "课程代码", "institution": "学校", "title": "课程名称",
+        "credits": "学分", "occurred_on": "日期", "term": "学期", "attempt": "修读方式（初修、补考、重修）",
+        "grade": "成绩", "score": "分数", "passed": "及格", "counted": "计入成绩单", "corrected": "成绩已更正",
+    },
 }
 """Each column's Chinese name (Datasette shows it as the column's description)."""
 
@@ -140,6 +148,7 @@ FACETS: dict[str, tuple[str, ...]] = {
     "audits": ("status", "program", "institution", "award"),
     "decisions": ("kind", "source_institution", "counted"),
     "courses": ("institution", "category", "mode", "level"),
+    "attempts": ("attempt", "passed", "course", "institution"),
 }
 """The columns a registrar filters each table by (Datasette's facets, shown when the table opens)."""
 

@@ -26,11 +26,15 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 import typer
 from pydantic import ValidationError
 
+from .cli_roster import roster_app
 from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
                          read_text, session, validation_lines, writable)
 from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import date
+
+    from .ledger import Ledger
     from .reports import AuditReport
     from .transfer import RecognitionResult
     from .models import Catalog
@@ -74,34 +78,53 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
 
 @app.command()
 def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
-               json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """Print a student's effective credit records.
+               json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+               every: bool = typer.Option(False, "--all", help=(
+                   "Every attempt: failed ones, make-ups (补考) and retakes (重修), not only what counts."))) -> None:
+    """Print a student's effective credit records (--all: every attempt at a course).
 
-    Example: credit-ledger transcript HNJX-2024-PT-0317 --db demo.db --as-of 2025-12-31
+    Example: credit-ledger transcript HNJX-2024-PT-0317 --db demo.db --as-of 2025-12-31 --all
     """
     from .demo import render_transcript
 
     with session(db, acting_as) as ledger:
         known(ledger, student)
-        if json_out:
+        if every:
+            _attempts(ledger, student, as_of_date(as_of), json_out)
+        elif json_out:
             typer.echo(ledger.transcript(student, as_of_date(as_of)).model_dump_json(indent=2))
         else:
             typer.echo(render_transcript(ledger, student, as_of_date(as_of)))
 
 
+def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out: bool) -> None:
+    """``transcript --all``: every attempt at a course, as a table or JSON."""
+    from .attempts import course_attempts
+    from .cli_tables import attempts_table
+
+    found = course_attempts(ledger.events(student), catalog=ledger.catalog, as_of=as_of)
+    if json_out:
+        typer.echo(json.dumps([a.model_dump(mode="json") for a in found], ensure_ascii=False, indent=2))
+    else:
+        record = ledger.personal(student)
+        typer.echo(attempts_table(student, found, name=record.name if record else None, as_of=as_of))
+
+
 @app.command()
 def students(db: str = DB, acting_as: Optional[str] = ACTING_AS,
              json_out: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
-    """List the students in the ledger (with --acting-as, those the school may read), one id a line.
+    """List the students in the ledger (with --acting-as, those the school may read), one id a line (and a tab and
+    the name, where the roster keeps one).
 
     Example: credit-ledger students --db records.db --acting-as HNJX
     """
     with session(db, acting_as) as ledger:
         ids = ledger.students()
+        names = {s: r.name for s, r in ledger.roster(ids).items() if r.name} if ids else {}
     if json_out:
         typer.echo(json.dumps(ids, ensure_ascii=False))
     elif ids:
-        typer.echo("\n".join(ids))
+        typer.echo("\n".join(f"{s}\t{names[s]}" if s in names else s for s in ids))
 
 
 @app.command()
@@ -227,7 +250,7 @@ def convert(student: str, outcomes: Path = typer.Argument(..., help="A JSON file
 @app.command()
 def export(out: Path = typer.Argument(..., help="The SQLite file to write (for datasette, pandas, SQL)."),
            db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
-    """Export analysis tables (students, enrolments, transcript records, audits, decisions, courses) to a SQLite file.
+    """Export analysis tables (students, enrolments, transcripts, audits, decisions, courses, attempts) to SQLite.
 
     Foreign keys, indexes and full-text search that finds two-character course names (语文, 数控), and OUT.metadata.json
     beside it (Chinese labels and facets): ready for `datasette OUT.db -m OUT.metadata.json`.
@@ -317,6 +340,7 @@ def schema(name: Optional[str] = typer.Argument(None, help="One model (default: 
 
 statement_app = typer.Typer(no_args_is_help=True, help="Signed transfer statements between schools.")
 app.add_typer(statement_app, name="statement")
+app.add_typer(roster_app, name="roster")  # names beside the ledger (``cli_roster``)
 
 
 @statement_app.command("keygen")

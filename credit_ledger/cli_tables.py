@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import Balance, VerifyReport
     from .transfer import RecognitionResult
 
-__all__ = ["EVENT_COLUMNS", "balance_table", "decisions_table", "event_row", "events_table", "verify_table"]
+__all__ = ["EVENT_COLUMNS", "attempts_table", "balance_table", "decisions_table", "event_row", "events_table",
+           "personal_table", "verify_table"]
 
 EVENT_COLUMNS = ("date", "kind", "event id", "course / target", "grade", "recorded by")
 """The columns of ``events_table``, in order."""
@@ -138,3 +139,31 @@ def decisions_table(result: "RecognitionResult") -> str:
     table = _render(title, ("accepted", "credits", "counts toward", "item", "rule", "codes"), rows,
                     right=("credits",))
     return table + ("\n\nwhy:\n" + "\n".join(reasons) if reasons else "")
+
+
+def attempts_table(student_id: str, attempts: Sequence[Any], *, name: str | None = None, as_of: Any = None,
+                   lang: str = "zh") -> str:
+    """Every attempt at a course (``attempts.course_attempts``: failed ones, 补考 make-ups and 重修 retakes too), one
+    a row in date order, with whether it passed and whether the transcript counts it (``transcript --all``)."""
+    from .labels import word
+
+    who = f"{name}（{student_id}）" if name and lang == "zh" else (f"{name} ({student_id})" if name else student_id)
+    title = f"{who} {word('attempts', lang)}" + (f"，{word('as_of', lang)} {as_of}" if as_of and lang == "zh" else
+                                                  (f", {word('as_of', lang)} {as_of}" if as_of else ""))
+    columns = [word(k, lang) for k in ("date", "course", "title", "credits", "grade", "attempt", "result",
+                                       "counted")]
+    rows = [(a.occurred_on.isoformat(), a.course, a.title or "", "" if a.credits is None else _credits(a.credits),
+             a.grade + (f" ({word('corrected', lang)})" if a.corrected else ""), word(a.attempt, lang),
+             word("passed" if a.passed else "failed", lang), "✓" if a.counted else "") for a in attempts]
+    return _render(title, columns, rows, right=(word("credits", lang),))
+
+
+def personal_table(records: Sequence[Any], *, lang: str = "zh") -> str:
+    """Students' personal data (``PersonalRecord``s): one row per student and field, the name first."""
+    from .labels import word
+
+    rows = []
+    for r in records:
+        fields = ([("name", r.name)] if r.name is not None else []) + sorted(r.fields.items())
+        rows += [(r.student_id, word(k, lang) if k == "name" else k, v) for k, v in fields]
+    return _render(None, (word("student", lang), word("field", lang), word("value", lang)), rows)

@@ -126,3 +126,21 @@ class ImportFileError(CreditLedgerError, ValueError):
 def _describe(problem: Any) -> str:
     column = f", column {problem.column!r}" if getattr(problem, "column", None) else ""
     return f"line {problem.line}{column}: [{problem.code}] {problem.message}"
+
+
+class PersonalDataError(CreditLedgerError, ValueError):
+    """A personal field (a name, or a field of the roster a school chose) is not text a roster keeps; nothing was
+    written. ``code``, ``student_id`` and ``field`` name the rule, the student and the field."""
+
+    def __init__(self, code: str, message: str, *, student_id: str | None = None, field: str | None = None):
+        self.code = code
+        self.student_id = student_id
+        self.field = field
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt with its code when sent from a worker process
+        return (_personal_data_error, (self.code, str(self), self.student_id, self.field))
+
+
+def _personal_data_error(code: str, message: str, student_id: str | None, field: str | None) -> PersonalDataError:
+    return PersonalDataError(code, message, student_id=student_id, field=field)

@@ -24,10 +24,10 @@ header is line 1.
       institution: HNJX
     event_id: "{student_id}-{course}-{term}"   # a template for rows without an event id
 
-With a mapping, columns that are neither mapped nor event fields (a name, a class) are ignored; without one, an
-unknown column is a problem of line 1. The ``event_id`` template is a Python format string over the row's fields
-(after renaming and constants); a field it names that the row lacks is a ``missing_field`` problem. Keep it stable:
-importing the same file again then finds every event ``already_present`` and writes nothing.
+A name column (``name``, ``姓名``, or mapped to ``name``) goes to the roster (``ImportRow.personal``). With a
+mapping, other columns neither mapped nor event fields are ignored; without one, an unknown column is a problem.
+The ``event_id`` template is a Python format string over the row's fields (after renaming and constants); a field
+it names that the row lacks is ``missing_field``. Keep it stable: a file imported again is ``already_present``.
 
 **Bad files** are problems too, never a crash. Reading is bounded: a line (a JSON Lines line, or a CSV row with the
 line breaks of its quoted cells) holds at most ``MAX_LINE_CHARS`` characters, a cell (a CSV cell, a JSON key or
@@ -63,6 +63,7 @@ from pydantic import ValidationError, field_validator
 
 from .errors import ImportFileError
 from .models import EVENT_ADAPTER, EVENT_CLASSES, Frozen
+from .roster import NAME_COLUMNS
 
 Format = Literal["csv", "jsonl"]
 
@@ -71,7 +72,8 @@ FORMATS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "json
 _FORMAT_NAMES: dict[str, Format] = {"csv": "csv", "jsonl": "jsonl"}
 
 EVENT_FIELDS = frozenset(name for cls in EVENT_CLASSES.values() for name in cls.model_fields)
-"""Every field name of any event kind: the columns of the default layout."""
+"""Every field name of any event kind: the columns of the default layout (and a name column, ``NAME_COLUMNS``)."""
+_KNOWN = EVENT_FIELDS | NAME_COLUMNS.keys()
 
 DATE_FIELDS = frozenset({"occurred_on", "source_date", "valid_until"})
 """Fields read as dates, in any of the accepted forms."""
@@ -120,6 +122,7 @@ class ImportRow(Frozen):
     event: Any = None
     error: ImportProblem | None = None
     raw: str = ""
+    personal: dict[str, str] | None = None  # the roster's fields the row gives (its name column)
 
 
 class ColumnMap(Frozen):
@@ -404,7 +407,7 @@ def _read_csv(handle: IO[str], mapping: ColumnMap | None) -> Iterator[ImportRow]
                     line=1, code="cell_too_long",
                     message=f"cell {oversized + 1} of the header is longer than {MAX_CELL_CHARS:,} characters"))
                 continue
-            unknown = [c for c in header if c and mapping is None and c not in EVENT_FIELDS and "." not in c]
+            unknown = [c for c in header if c and mapping is None and c not in _KNOWN and "." not in c]
             if unknown:
                 yield ImportRow(line=1, raw=_csv_text(cells), error=ImportProblem(
                     line=1, column=unknown[0], code="unknown_column",
@@ -562,15 +565,15 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
     source: dict[str, str] = {}  # field -> the column it came from, to name it in problems
     fields: dict[str, Any] = {}
     for column, value in values.items():
-        name = column
+        name = NAME_COLUMNS.get(column, column)
         if mapping is not None and column in mapping.columns:
             mapped = mapping.columns[column]
             if not mapped:
                 continue  # mapped to nothing: a column to leave out
             name = mapped
-        elif mapping is not None and column not in EVENT_FIELDS and "." not in column:
+        elif mapping is not None and column not in _KNOWN and "." not in column:
             continue  # another system's column we were not asked to read
-        elif strict_columns and column not in EVENT_FIELDS and "." not in column:
+        elif strict_columns and column not in _KNOWN and "." not in column:
             continue  # reported once, as a problem of the header
         if name in fields:
             return problem(column, "bad_value", f"the field {name!r} is given twice (also by {source[name]!r})")
@@ -586,6 +589,7 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
                 return problem(exc.args[0], "missing_field",
                                f"the event id template {mapping.event_id!r} needs {exc.args[0]!r}, which is empty")
             source["event_id"] = "event_id"
+    personal = {n: str(fields.pop(n)) for n in set(NAME_COLUMNS.values()) & fields.keys()} or None
     for name in DATE_FIELDS & fields.keys():
         try:
             fields[name] = parse_date(fields[name])
@@ -602,7 +606,7 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
         event = EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
         return problem(*_first_problem(exc, source))
-    return ImportRow(line=line, raw=raw, event=event)
+    return ImportRow(line=line, raw=raw, event=event, personal=personal)
 
 
 def _fill(template: str, fields: dict[str, Any]) -> str:

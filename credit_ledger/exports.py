@@ -2,9 +2,10 @@
 
 The analysis tables are a *copy* of what the ledger decides on a day, never a second source of truth: each export
 reads the events, replays them with the same rules as ``Ledger.transcript`` and ``Ledger.audit_all``, and writes
-six flat tables, one row per
+seven flat tables, one row per
 
-- ``students``: student (the latest enrolment's institution, program and mode; status on the export date);
+- ``students``: student (the latest enrolment's institution, program and mode; status on the export date; the
+  ``name`` from the roster, personal data: a copy of it stays in the file after the roster erases it);
 - ``enrolments``: ``Enrolled`` event (入学);
 - ``transcript_records``: effective credit record (best attempt, reversals applied), with full-text search on codes
   and titles that finds two Chinese characters (``analysis_db``);
@@ -12,6 +13,8 @@ six flat tables, one row per
 - ``decisions``: recognition (学分认定, ``CreditRecognized``) or conversion (学分转换, ``OutcomeConverted``) event,
   with ``counted`` saying whether it is still in the transcript (not reversed, not revoked);
 - ``courses``: catalog course (课程目录), each version, with full-text search on codes and titles.
+- ``attempts``: attempt at a course (``attempts.course_attempts``: regular, 补考 make-up, 重修 retake; failed ones
+  too), with ``passed`` and ``counted`` (the attempt the transcript counts), so a make-up list is a query.
 
 Credits are floats in these tables (they are for sums and charts; the ledger keeps the exact decimals), dates are
 ISO strings in SQLite and timestamps in pandas.
@@ -27,7 +30,7 @@ ISO strings in SQLite and timestamps in pandas.
 ...                     course="CNC203", grade=90)])
 >>> tables = analysis_rows(ledger, as_of=date(2026, 2, 1))
 >>> {name: len(rows) for name, rows in tables.items()}
-{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0, 'courses': 47}
+{'students': 1, 'enrolments': 1, 'transcript_records': 1, 'audits': 1, 'decisions': 0, 'courses': 47, 'attempts': 1}
 >>> tables["transcript_records"][0]["title"], tables["audits"][0]["status"]
 ('CAD/CAM 应用', 'requirements_missing')
 """
@@ -43,6 +46,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
+from .attempts import Attempt, course_attempts
 from .analysis_db import FULL_TEXT, SEARCH_COLUMN, datasette_metadata, search_terms
 from .errors import OutputIsLedger
 from .extras import NOTEBOOK_HINT as NOTEBOOK_HINT  # re-exported: its home before extras.py
@@ -79,7 +83,7 @@ class LedgerReader(Protocol):
 TABLES: dict[str, tuple[dict[str, type], str]] = {
     "students": ({
         "student_id": str, "institution": str, "program": str, "mode": str, "status": str, "enrolled_on": str,
-        "employer": str,
+        "employer": str, "name": str,
     }, "student_id"),
     "enrolments": ({
         "event_id": str, "student_id": str, "institution": str, "program": str, "mode": str, "employer": str,
@@ -110,6 +114,11 @@ TABLES: dict[str, tuple[dict[str, type], str]] = {
         "course_key": str, "institution": str, "code": str, "title": str, "credits": float, "hours": float,
         "practice_weeks": float, "category": str, "tags": str, "mode": str, "level": str, "valid_from": str,
     }, "course_key"),
+    "attempts": ({
+        "event_id": str, "student_id": str, "course": str, "institution": str, "title": str, "credits": float,
+        "occurred_on": str, "term": str, "attempt": str, "grade": str, "score": float, "passed": int,
+        "counted": int, "corrected": int,
+    }, "event_id"),
 }
 DATE_COLUMNS = frozenset({"enrolled_on", "occurred_on", "valid_until", "as_of", "earliest_date", "deadline",
                           "projection_finish_on", "projection_graduate_on", "valid_from"})
@@ -120,6 +129,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "audits": ("status", "program"),
     "decisions": ("student_id", "kind"),
     "courses": ("code", "category"),
+    "attempts": ("student_id", "course", "attempt", "passed"),
 }
 
 
@@ -135,6 +145,8 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
     catalog = ledger.catalog
     out: dict[str, list[dict]] = {name: [] for name in TABLES}
     students = ledger.students()
+    roster = getattr(ledger, "roster", None)  # a LedgerReader without a roster: no names
+    names = {s: r.name for s, r in roster(students).items()} if roster is not None and students else {}
     for sid in students:
         events = ledger.events(sid)
         dated = [e for e in events if e.occurred_on <= day]
@@ -149,6 +161,7 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
             "status": state.status,
             "enrolled_on": enrolment.start if enrolment else (enrolments[-1].occurred_on if enrolments else None),
             "employer": enrolment.employer if enrolment else None,
+            "name": names.get(sid),
         })
         for e in enrolments:
             out["enrolments"].append({
@@ -170,9 +183,15 @@ def analysis_rows(ledger: LedgerReader, as_of: date | None = None, *, workers: i
         for e in dated:
             if e.kind in ("credit_recognized", "outcome_converted"):
                 out["decisions"].append(decision_row(e, counted=e.event_id in counted))
+        out["attempts"] += [attempt_row(a) for a in course_attempts(events, catalog=catalog, as_of=day)]
     out["audits"] = [audit_row(r) for r in ledger.audit_all(students, as_of=day, workers=workers, detail="summary")]
     out["courses"] = [course_row(c) for c in catalog.courses]
     return out
+
+
+def attempt_row(attempt: Attempt) -> dict[str, Any]:
+    """An ``Attempt`` (``attempts.course_attempts``) as one row of the ``attempts`` table."""
+    return {column: getattr(attempt, column) for column in TABLES["attempts"][0]}
 
 
 def course_row(course: Any) -> dict[str, Any]:
@@ -332,8 +351,9 @@ def refuse_ledger_file(ledger: Any, path: str | Path) -> None:
 
 
 def to_pandas(ledger: LedgerReader, as_of: date | None = None, *, workers: int = 1) -> dict[str, pandas.DataFrame]:
-    """The analysis tables as pandas DataFrames (credits as floats, dates as timestamps), keyed by table name.
-    Needs the ``notebook`` extra: ``pip install 'credit-ledger[notebook]'``."""
+    """The analysis tables as pandas DataFrames (credits as floats, dates as timestamps), keyed by table name; the
+    ``audits`` frame has a ``name`` column too when the roster keeps any student's name. Needs the ``notebook``
+    extra: ``pip install 'credit-ledger[notebook]'``."""
     pd = require("pandas")
     rows = analysis_rows(ledger, as_of, workers=workers)
     frames = {}
@@ -346,6 +366,9 @@ def to_pandas(ledger: LedgerReader, as_of: date | None = None, *, workers: int =
             elif columns[column] is float:
                 frame[column] = frame[column].astype("float64")
         frames[name] = frame
+    names = {row["student_id"]: row["name"] for row in rows["students"] if row["name"] is not None}
+    if names:  # the audits with the students' names, when the roster keeps any (personal data)
+        frames["audits"]["name"] = frames["audits"]["student_id"].map(names)
     return frames
 
 

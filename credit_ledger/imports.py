@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import CreditLedgerError, ImportFileError, PermissionDenied, RejectedEvent
+from .errors import CreditLedgerError, ImportFileError, PermissionDenied, PersonalDataError, RejectedEvent
 from .eventfiles import (
     DATE_FIELDS,
     EVENT_FIELDS,
@@ -41,6 +41,7 @@ from .eventfiles import (
     read_text,
 )
 from .exports import csv_writer
+from .roster import checked
 
 __all__ = [
     "DATE_FIELDS", "EVENT_FIELDS", "FORMATS", "MAX_CELL_CHARS", "MAX_DEPTH", "MAX_LINE_CHARS", "ColumnMap", "Format",
@@ -99,10 +100,12 @@ def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch:
     problems: list[ImportProblem] = []
     refusal: RejectedEvent | PermissionDenied | None = None
     read = good = written = 0
+    names = _Names()
     with ledger.writing() as session:
         for chunk in _chunks(rows, batch):
             read += len(chunk)
             problems += [r.error for r in chunk if r.error is not None]
+            problems += names.problems(chunk)
             events = [r.event for r in chunk if r.event is not None]
             good += len(events)
             if problems or not events:
@@ -112,6 +115,7 @@ def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch:
             except (RejectedEvent, PermissionDenied) as exc:
                 refusal = exc
                 break
+            problems += names.write(chunk, session.set_personal)  # in the same transaction: all or nothing
         if problems:
             raise ImportFileError(problems, str(path))
         if refusal is not None:
@@ -122,12 +126,17 @@ def _import_all(ledger: Any, path: str | Path, rows: Iterator[ImportRow], batch:
 
 def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
                         rejects: str | Path | None) -> ImportResult:
-    """``skip_bad``: the good rows written ``batch`` at a time, each batch committed; the bad ones set aside."""
+    """``skip_bad``: the good rows written ``batch`` at a time, each batch committed; the bad ones set aside (a row
+    whose name the roster refuses, before its event is written)."""
     rejected: list[ImportRow] = []
     read = good = written = 0
     pending: list[ImportRow] = []
+    names = _Names()
     for row in rows:
         read += 1
+        if row.error is None:
+            bad = names.problems([row])
+            row = row.model_copy(update={"error": bad[0]}) if bad else row
         if row.error is not None:
             rejected.append(row)
             continue
@@ -135,10 +144,11 @@ def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
         pending.append(row)
         if len(pending) >= batch:
             wrote, refused = _append_what_can_be(ledger, pending)
-            written, rejected, pending = written + wrote, rejected + refused, []
+            written, rejected = written + wrote, rejected + refused + _named(names, ledger, pending, refused)
+            pending = []
     if pending:
         wrote, refused = _append_what_can_be(ledger, pending)
-        written, rejected = written + wrote, rejected + refused
+        written, rejected = written + wrote, rejected + refused + _named(names, ledger, pending, refused)
     rejected.sort(key=lambda r: r.line)
     written_to = None
     if rejects is not None:
@@ -147,6 +157,57 @@ def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
     accepted = good - sum(1 for r in rejected if r.event is not None)
     return ImportResult(read=read, written=written, already_present=accepted - written, rejected=len(rejected),
                         rejects_file=written_to)
+
+
+class _Names:
+    """The name column of a file (``ImportRow.personal``): each row's checked by the roster's rules as it is read, a
+    student named differently on two lines refused, and the names written once their events are."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[dict[str, str], int]] = {}
+        """student -> (the personal fields given, the first line giving them)."""
+
+    def problems(self, chunk: list[ImportRow]) -> list[ImportProblem]:
+        found: list[ImportProblem] = []
+        for r in chunk:
+            if r.event is None or not r.personal:
+                continue
+            sid = r.event.student_id
+            try:
+                given = {k: v for k, v in checked(sid, r.personal).items() if v is not None}
+            except PersonalDataError as exc:
+                found.append(ImportProblem(line=r.line, column=exc.field, code=exc.code, message=str(exc)))
+                continue
+            before = self.seen.setdefault(sid, (given, r.line))
+            clash = next((k for k in given if k in before[0] and before[0][k] != given[k]), None)
+            if clash is not None:
+                found.append(ImportProblem(line=r.line, column=clash, code="bad_value", message=(
+                    f"student {sid}'s {clash} differs from line {before[1]}'s; a file gives a student one {clash}")))
+        return found
+
+    def write(self, chunk: list[ImportRow], set_personal: Callable[..., Any]) -> list[ImportProblem]:
+        """Set the names of the chunk's rows (one write per student); the refusals, as problems of their lines."""
+        last: dict[str, ImportRow] = {}
+        for r in chunk:
+            if r.event is not None and r.personal:
+                last[r.event.student_id] = r
+        found: list[ImportProblem] = []
+        for sid, r in last.items():
+            try:
+                set_personal(sid, **(r.personal or {}))
+            except (PersonalDataError, RejectedEvent, PermissionDenied) as exc:
+                code = getattr(exc, "code", None) or next(iter(getattr(exc, "codes", [])), "rejected")
+                found.append(ImportProblem(line=r.line, column=getattr(exc, "field", None) or "name", code=code,
+                                           message=str(exc)))
+        return found
+
+
+def _named(names: _Names, ledger: Any, rows: list[ImportRow], refused: list[ImportRow]) -> list[ImportRow]:
+    """``skip_bad``: the names of the rows written (not ``refused``); a refused name rejects its row."""
+    out = {r.line for r in refused}
+    problems = names.write([r for r in rows if r.line not in out], ledger.set_personal)
+    by_line = {r.line: r for r in rows}
+    return [by_line[p.line].model_copy(update={"error": p}) for p in problems]
 
 
 def _chunks(rows: Iterable[ImportRow], size: int) -> Iterator[list[ImportRow]]:

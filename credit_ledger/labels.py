@@ -96,6 +96,23 @@ WORDS: dict[str, tuple[str, str]] = {
     "wall": ("已获学分与已用学习时间", "Credits earned against time used"),
     "students_count": ("{n} 名学生", "{n} students"),
     "not_shown": ("未入学、未显示", "not enrolled, not shown"),
+    "attempts": ("修读记录", "attempts"),
+    "date": ("日期", "date"),
+    "course": ("课程", "course"),
+    "title": ("课程名称", "title"),
+    "grade": ("成绩", "grade"),
+    "attempt": ("修读方式", "attempt"),
+    "regular": ("初修", "regular"),
+    "makeup": ("补考", "make-up"),
+    "retake": ("重修", "retake"),
+    "result": ("结果", "result"),
+    "passed": ("及格", "passed"),
+    "failed": ("不及格", "failed"),
+    "counted": ("计入成绩单", "counted"),
+    "corrected": ("成绩已更正", "grade corrected"),
+    "personal_data": ("个人信息", "personal data"),
+    "field": ("项目", "field"),
+    "value": ("内容", "value"),
 }
 """Terms of pictures and reports, (Chinese, English)."""
 

@@ -51,7 +51,10 @@ from .models import (
     Transcript,
     VerifyReport,
 )
+from .personal import erase, named, read, write
 from .reading import StoredCatalog, may_read, read_event, read_record, readable_students
+from .roster import PersonalRecord, forget_freed_pages
+from .roster import rows as roster_rows  # (one name: ``rows`` is a local's name here)
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -324,12 +327,14 @@ class Ledger:
         ``UnknownReference`` for a student with no enrolment when no program is named.
         """
         day = as_of or date.today()
-        with self._store.read() as conn:  # a portal's one student: the rows and the catalog in one read
+        with self._store.read() as conn:  # a portal's one student: the rows, catalog and name in one read
             rows = self._store.student_rows(conn, student_id)
             catalog = self._catalogs.sync(conn)
+            kept = roster_rows(self._store, conn, [student_id]).get(student_id)
         events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
-        return audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
-                             method=method)
+        report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
+                               method=method)
+        return report if kept is None or kept.name is None else report.model_copy(update={"student_name": kept.name})
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
                   program: Any = None, workers: int | None = None, chunk: int = 100, detail: str = "full",
@@ -365,8 +370,9 @@ class Ledger:
             yield from refreshed(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
                                  chunk=chunk, executor=executor)
             return
-        yield from audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
-                                   chunk=chunk, detail=detail, executor=executor)
+        reports = audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
+                                  chunk=chunk, detail=detail, executor=executor)
+        yield from (named(self._store, reports, chunk=chunk) if detail == "full" else reports)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""
@@ -386,6 +392,38 @@ class Ledger:
                 return self._store.count(conn)
             readable = readable_students(conn, acting_as=self.acting_as, catalogs=self._catalogs)
             return sum(n for student_id, n in self._store.counts_by_student(conn) if student_id in readable)
+
+    # -- personal data: the roster, outside the hash chain (``roster``, ``personal``) ----------------------------------
+
+    def set_personal(self, student_id: str, **fields: str | None) -> PersonalRecord:
+        """Set or correct the student's personal data: ``name`` and any field a school keeps (``gender="女"``,
+        ``phone=...``); a field given ``None`` is removed, a field not given stays. Returns the row as it now is.
+        Only the student's own school may (``personal``); a bad value is a ``PersonalDataError`` naming the student
+        and the field. Nothing of it enters the hash chain."""
+        with self._store.write() as conn:
+            return write(self._store, conn, student_id, fields, acting_as=self.acting_as, catalogs=self._catalogs,
+                         updated_at=_now())
+
+    def personal(self, student_id: str) -> PersonalRecord | None:
+        """The student's personal data (``None``: none kept); read as the student's record is read."""
+        with self._store.read() as conn:
+            return read(self._store, conn, [student_id], acting_as=self.acting_as,
+                        catalogs=self._catalogs).get(student_id)
+
+    def roster(self, students: Iterable[str] | None = None) -> dict[str, PersonalRecord]:
+        """The personal data of ``students`` (default: every student with a row that this ledger may read)."""
+        with self._store.read() as conn:
+            return read(self._store, conn, None if students is None else list(students), acting_as=self.acting_as,
+                        catalogs=self._catalogs)
+
+    def erase_personal(self, student_id: str) -> bool:
+        """Erase the student's personal data: the row is deleted and no copy is kept (no history; on SQLite its
+        bytes are overwritten and the write-ahead log checkpointed). Every credit record, and ``verify()``, stay as
+        they were. Whether there was a row. Only the student's own school may."""
+        with self._store.write() as conn:
+            found = erase(self._store, conn, student_id, acting_as=self.acting_as, catalogs=self._catalogs)
+        forget_freed_pages(self._store)
+        return found
 
     # -- recognition and conversion ------------------------------------------------------------------------------
 
@@ -547,6 +585,15 @@ class WriteSession:
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given
             return Receipts(chained.seqs, [e.event_id for e in batch], chained.hashes, len(new))
         return _receipts(batch, existing, new, chained.seqs, chained.hashes)
+
+    def set_personal(self, student_id: str, **fields: str | None) -> PersonalRecord:
+        """``Ledger.set_personal`` in the session's transaction (an import's names, all or nothing with its events)."""
+        if self.closed or self.broken:
+            raise RuntimeError("this write session is over" if self.closed else
+                               "this write session failed; its transaction will be rolled back")
+        ledger = self._ledger
+        return write(ledger._store, self._conn, student_id, fields, acting_as=ledger.acting_as,
+                     catalogs=ledger._catalogs, updated_at=_now())
 
 
 def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any], seqs: list[int],

@@ -190,6 +190,9 @@ class AuditReport(Frozen):
     day after the deadline, a certificate's or credit's expiry, a suspension growing past the policy's limit, an
     event or a catalog version dated later, a projection whose date moves with the day); ``None``: nothing ahead
     can change it. Never later than the last such day, it may be earlier (see ``graduation.stable_until``)."""
+    student_name: str | None = None
+    """The student's name from the roster (``Ledger.audit`` and ``audit_all`` fill it when one is kept; ``None``:
+    none). Personal data: the summary (``AuditSummary``) and the summary cache never hold it."""
 
     def summary(self) -> AuditSummary:
         """The report's one row (``AuditSummary``): every figure of the audit, without the tree and the texts."""

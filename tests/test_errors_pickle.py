@@ -30,12 +30,16 @@ EXAMPLES: dict[type, list[BaseException]] = {
     cl.ImportFileError: [cl.ImportFileError([PROBLEM, PROBLEM], source="day.csv"), cl.ImportFileError([])],
     cl.LedgerNotFound: [cl.LedgerNotFound("ledger_missing", "no ledger at x.db")],
     cl.OutputIsLedger: [cl.OutputIsLedger("output_is_ledger", "x.db is the ledger")],
+    cl.PersonalDataError: [cl.PersonalDataError("personal_too_long", "student S1, field name: too long",
+                                                student_id="S1", field="name"),
+                           cl.PersonalDataError("personal_empty", "empty")],
 }
 
 
 def carried(error: BaseException) -> tuple:
     return (type(error), str(error), getattr(error, "issues", None), getattr(error, "codes", None),
-            getattr(error, "problems", None), getattr(error, "source", None), getattr(error, "code", None))
+            getattr(error, "problems", None), getattr(error, "source", None), getattr(error, "code", None),
+            getattr(error, "student_id", None), getattr(error, "field", None))
 
 
 def test_every_public_error_has_examples():

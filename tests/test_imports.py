@@ -149,8 +149,8 @@ def test_jsonl_problems_name_their_line(tmp_path):
 
 
 def test_unknown_columns_and_formats_are_reported(tmp_path):
-    rows = list(read_rows(_write(tmp_path, "e.csv", "kind,姓名\nsuspended,李娜\n")))
-    assert (rows[0].line, rows[0].error.column, rows[0].error.code) == (1, "姓名", "unknown_column")
+    rows = list(read_rows(_write(tmp_path, "e.csv", "kind,班级\nsuspended,数控1班\n")))  # (姓名 is the roster's)
+    assert (rows[0].line, rows[0].error.column, rows[0].error.code) == (1, "班级", "unknown_column")
     with pytest.raises(ImportFileError) as caught:
         list(read_rows(_write(tmp_path, "e.xlsx", "")))
     assert caught.value.codes == ["bad_format"]

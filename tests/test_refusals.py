@@ -1052,3 +1052,16 @@ def test_no_rule(enrolled):
 def test_source_after_recognition_in_a_statement(enrolled):
     res = enrolled.receive_statement(_statement(("XT-CNC1", 80, D(2026, 7, 1))), trusted_keys=_TRUSTED, as_of=_ON)
     decided(enrolled, res, "source_after_recognition", student="S1", item="XT-CNC1", written=0)
+
+
+# -- personal data (the roster, outside the chain: more in test_roster.py) ------------------------------------------
+
+
+def test_personal_data_of_a_student_the_ledger_does_not_know_is_refused(enrolled):
+    before = (enrolled.count(), enrolled.head())
+    with pytest.raises(cl.UnknownReference) as refused:
+        enrolled.set_personal("S9", name="王小明")
+    assert refused.value.issues[0].code == "unknown_student" and "S9" in str(refused.value)
+    with pytest.raises(cl.UnknownReference):
+        enrolled.erase_personal("S9")
+    assert (enrolled.count(), enrolled.head()) == before and enrolled.roster() == {}

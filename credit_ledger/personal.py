@@ -1,0 +1,117 @@
+"""Personal data as the facade reads and writes it: who may set, correct, read and erase a student's row of the
+roster (``roster``), checked against the ledger as it stands in the transaction.
+
+- **Writes** (set, correct, erase): only the student's own school, the school of the student's current (or, after
+  leaving, last) enrolment, when the ledger is opened ``acting_as`` a school; any student with a record, for a
+  ledger opened without it (the operator's). A student with no record in the ledger has no row:
+  ``unknown_student`` (``UnknownReference``) for the operator, ``not_own_student`` for a school (a refusal that does
+  not tell whether the student exists).
+- **Reads** follow the read rights of the student's record (``access``): a school reads the names of the students
+  whose records it may read.
+
+>>> from datetime import date as d
+>>> import credit_ledger as cl
+>>> ledger = cl.Ledger.open()
+>>> ledger.load_catalog(cl.Catalog.sample())
+>>> _ = ledger.append(cl.Enrolled(event_id="e", student_id="S1", occurred_on=d(2025, 9, 1), institution="HNJX",
+...                               program="CNC-SR-2025"))
+>>> ledger.acting_for("HNJX").set_personal("S1", name="李娜", gender="女").name
+'李娜'
+>>> ledger.personal("S1").fields, ledger.erase_personal("S1"), ledger.personal("S1")
+({'gender': '女'}, True, None)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from .access import read_reason, read_refusal
+from .errors import PermissionDenied, UnknownReference
+from .history import build_timeline
+from .reading import StoredCatalog, read_record, readable_students
+from .records import Issue
+from .roster import PersonalRecord, checked, delete, merged, put, rows
+from .storage import Store
+
+
+def require_write(store: Store, conn: Connection, student_id: str, *, acting_as: str | None,
+                  catalogs: StoredCatalog) -> None:
+    """Raise unless ``acting_as`` (``None``: the operator) may set or erase the student's personal data."""
+    found = store.student_rows(conn, student_id)
+    if not found:
+        if acting_as is not None:
+            raise PermissionDenied([read_refusal(acting_as, student_id)])
+        raise UnknownReference([Issue(code="unknown_student", student_id=student_id, message=(
+            f"student {student_id} has no record in this ledger: no personal data is kept for a student the ledger "
+            "does not know (record the enrolment first)"))])
+    events = read_record(student_id, found, acting_as=None, catalogs=catalogs)  # its rows checked
+    if acting_as is None:
+        return
+    enrolment = build_timeline(events).current_enrolment()
+    if enrolment is None or enrolment.institution != acting_as:
+        if read_reason(acting_as, events, catalog=catalogs.sync(conn)) is None:
+            raise PermissionDenied([read_refusal(acting_as, student_id)])  # tells nothing of the record
+        raise PermissionDenied([Issue(code="not_own_student", student_id=student_id, message=(
+            f"{acting_as} may not set or erase the personal data of student {student_id}: only the student's own "
+            "school (of the current, or last, enrolment) may"))])
+
+
+def write(store: Store, conn: Connection, student_id: str, changes: Mapping[str, Any], *, acting_as: str | None,
+          catalogs: StoredCatalog, updated_at: str) -> PersonalRecord:
+    """Set the given fields of the student's row (``None`` removes a field), in the transaction of ``conn``; the row
+    as it now is. The values are checked before the rights (a bad value tells nothing of the student)."""
+    values = checked(student_id, changes)
+    require_write(store, conn, student_id, acting_as=acting_as, catalogs=catalogs)
+    record = merged(student_id, rows(store, conn, [student_id]).get(student_id), values)
+    put(store, conn, record, updated_at)
+    return record
+
+
+def erase(store: Store, conn: Connection, student_id: str, *, acting_as: str | None,
+          catalogs: StoredCatalog) -> bool:
+    """Delete the student's row, in the transaction of ``conn``; whether there was one."""
+    require_write(store, conn, student_id, acting_as=acting_as, catalogs=catalogs)
+    return delete(store, conn, student_id)
+
+
+def read(store: Store, conn: Connection, students: Sequence[str] | None, *, acting_as: str | None,
+         catalogs: StoredCatalog) -> dict[str, PersonalRecord]:
+    """The rows of ``students`` (``None``: every row ``acting_as`` may read), keyed by student id. With
+    ``acting_as``, a named student whose record the school may not read raises ``PermissionDenied``."""
+    found = rows(store, conn, students)
+    if acting_as is None:
+        return found
+    readable = readable_students(conn, acting_as=acting_as, catalogs=catalogs)
+    if students is not None:
+        refused = sorted(set(students) - readable)
+        if refused:
+            raise PermissionDenied([read_refusal(acting_as, s) for s in refused])
+    return {s: r for s, r in found.items() if s in readable}
+
+
+def named(store: Store, reports: Iterable[Any], *, chunk: int = 100) -> Iterator[Any]:
+    """The audit reports, each with ``student_name`` from the roster when it keeps one (read ``chunk`` reports at a
+    time; the reports were read with the record's rights, and so are their names)."""
+    pending: list[Any] = []
+    for report in reports:
+        pending.append(report)
+        if len(pending) >= chunk:
+            yield from _with_names(store, pending)
+            pending = []
+    yield from _with_names(store, pending)
+
+
+def _with_names(store: Store, reports: list[Any]) -> Iterator[Any]:
+    if not reports:
+        return
+    with store.read() as conn:
+        found = rows(store, conn, [r.student_id for r in reports])
+    for report in reports:
+        record = found.get(report.student_id)
+        name = record.name if record is not None else None
+        yield report if name is None else report.model_copy(update={"student_name": name})
+
+
+__all__ = ["erase", "named", "read", "require_write", "write"]
