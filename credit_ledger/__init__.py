@@ -29,6 +29,8 @@ from .graduation import (
 from .exports import audits_csv, export_sqlite, to_pandas, transcript_json
 from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
+from .planner import plan
+from .plans import PlannedTerm, StudyPlan
 from .plots import plot_cohort, plot_student
 from .schemas import json_schemas
 from .models import (
@@ -124,6 +126,7 @@ __all__ = [
     "OutcomeRevoked",
     "OutputIsLedger",
     "PermissionDenied",
+    "PlannedTerm",
     "Policy",
     "Program",
     "ProgramChanged",
@@ -134,6 +137,7 @@ __all__ = [
     "RequirementResult",
     "Resumed",
     "Stage",
+    "StudyPlan",
     "StatementResult",
     "Suspended",
     "Target",
@@ -148,6 +152,7 @@ __all__ = [
     "export_sqlite",
     "import_events",
     "json_schemas",
+    "plan",
     "plot_cohort",
     "plot_student",
     "public_key_hex",
