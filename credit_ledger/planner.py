@@ -131,8 +131,9 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
     calendar = term_calendar(school.terms, start, count)
     skipped: set[int] = set()
     for d in skip_terms:
-        hit = [i for i, t in enumerate(calendar) if t.start <= d <= t.end]
-        if not hit:
+        reach = term_calendar(school.terms, start, max(0, d.year - start.year + 2) * len(school.terms))
+        hit = [i for i, t in enumerate(reach) if t.start <= d <= t.end and i < len(calendar)]
+        if not any(t.start <= d <= t.end for t in reach):
             raise ValueError(f"skip day {d} is inside none of {program.institution}'s terms from {start} on "
                              f"(its terms: {', '.join(f'{t.name} {t.start}..{t.end}' for t in school.terms)})")
         skipped.update(hit)
