@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 import typer
 from pydantic import ValidationError
 
+from . import cli_plan
 from .cli_checks import (as_of_date, bad_statement, fail, known, outcome_problems, private_key, read_json, read_text,
                          session, validation_lines, writable)
 from .errors import BadSignature, CatalogError, CreditLedgerError
@@ -563,6 +564,9 @@ def _progress_bar(label: str) -> Iterator[Optional[Callable[[int, int], None]]]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+app.command("plan")(cli_plan.plan)  # issue 15: the study planner's command lives in cli_plan
 
 
 def main() -> None:

@@ -102,6 +102,25 @@ class StudyPlan(Frozen):
         return pd.DataFrame(rows, columns=["term_no", "term", "start", "end", "skipped", "course", "term_hours",
                                            "term_credits"])
 
+    def to_text(self, lang: str = "zh") -> str:
+        """The plan as text (``credit_ledger.plan_render``), in Chinese by default."""
+        from .plan_render import plan_text
+
+        return plan_text(self, lang)
+
+    def to_html(self, lang: str = "zh") -> str:
+        """The plan as an HTML fragment, in Chinese by default."""
+        from .plan_render import plan_html
+
+        return plan_html(self, lang)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_json(self) -> str:
+        """The plan as JSON (its schema: ``json_schemas()["StudyPlan"]``)."""
+        return self.model_dump_json(indent=2)
+
     def plot(self, path: Any = None, *, lang: str = "zh", fmt: str | None = None) -> Any:
         """A picture of the plan term by term (hours planned against the hours a term, the deadline marked); see
         ``credit_ledger.plan_plots.plot_plan``."""
