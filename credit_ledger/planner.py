@@ -163,7 +163,7 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
                      + (f"the deadline {deadline}" if deadline else f"{max_terms} terms")))
         elif _fewest_terms(model, 1, None, relaxed=True) is not None:
             issue("not_offered_in_time", f"the courses still missing are not offered, in the order their "
-                  f"prerequisites need, within {max_terms} terms from {start}")
+                  f"prerequisites need, in the terms not skipped within {max_terms} terms from {start}")
         else:
             issue("no_course_left", "no choice of the school's courses not yet passed closes the shortfall "
                   f"({report.shortfall} credits)")
@@ -259,7 +259,7 @@ def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = 
                   ) -> tuple[int, dict[int, int]] | None:
     """The fewest terms (counted from the first) a plan needs, at most ``most``, and that plan's courses (candidate
     -> term index) with the fewest hours; ``None`` when none fits. ``cap`` ``None``: any hours; ``relaxed``: every
-    course offered every term, no prerequisite (is the shortfall closable at all?)."""
+    course offered every term, no prerequisite, no term skipped (is the shortfall closable at all?)."""
     if most < 1:
         return None
     found = _solve(model, most, cap, relaxed=relaxed)
@@ -307,7 +307,7 @@ def _solve(model: _Model, terms: int, cap: int | None, *, relaxed: bool = False,
     x: dict[tuple[int, int], int] = {}
     for k in range(k_count):
         for t in range(terms):
-            if t in model.skipped or (not relaxed and offered_in[k] and model.calendar[t].name not in offered_in[k]):
+            if not relaxed and (t in model.skipped or (offered_in[k] and model.calendar[t].name not in offered_in[k])):
                 continue
             x[k, t] = var()
     taken: list[dict[int, float]] = [{x[k, t]: 1.0 for t in range(terms) if (k, t) in x} for k in range(k_count)]

@@ -171,6 +171,13 @@ def test_an_autumn_course_after_its_prerequisite_is_not_offered_in_time():
     assert got.feasible and [t.courses for t in got.terms] == [("A",), (), ("B",)]
 
 
+def test_skipping_the_only_term_is_not_offered_in_time(catalog):
+    program = catalog.program("HNJX", "CNC-TECH-2025")
+    got = cl.plan(program, [], catalog, start=START, hours_per_term=1000, max_terms=1, skip_terms=[date(2026, 10, 1)])
+    assert not got.feasible and [i.code for i in got.issues] == ["not_offered_in_time"]
+    assert got.min_hours_per_term is None
+
+
 @pytest.mark.parametrize(("hours", "terms"), [(-1, 3), (100, 0)])
 def test_bad_arguments_are_refused(catalog, hours, terms):
     with pytest.raises(ValueError, match="hours_per_term|max_terms"):
