@@ -31,7 +31,7 @@ from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_e
 from .ledger import Ledger
 from .planner import plan
 from .plans import PlannedTerm, StudyPlan
-from .plots import plot_cohort, plot_student
+from .plots import plot_cohort, plot_student, plot_wall
 from .schemas import json_schemas
 from .models import (
     EVENT_ADAPTER,
@@ -155,6 +155,7 @@ __all__ = [
     "plan",
     "plot_cohort",
     "plot_student",
+    "plot_wall",
     "public_key_hex",
     "read_rows",
     "to_pandas",

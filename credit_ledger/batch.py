@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any, Iterator
 
 from .errors import UnknownReference
-from .fast import gc_paused
+from .fast import gc_paused, trusted_model_decoder
 from .graduation import AuditReport, AuditSummary, audit_history
 from . import summary_cache
 from .reading import StoredCatalog, read_record, readable_students
@@ -280,10 +280,12 @@ def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], d
     not read back as the summary of ``sid`` on the row's ``as_of`` with the row's ``stable_until``."""
     if row[4] is None:
         return None  # the batch skipped the student (no enrolment on that day)
-    try:
-        summary = AuditSummary.model_validate_json(row[4])  # validated: a row that is not a summary is not one
-    except ValueError:
-        raise _NotKept from None
+    summary = _decode_summary(row[4])  # every field typed and checked, bounds aside (AuditSummary declares none)
+    if summary is None:  # not JSON as the library writes a summary: validated in full, or not a summary at all
+        try:
+            summary = AuditSummary.model_validate_json(row[4])
+        except ValueError:
+            raise _NotKept from None
     ok = (summary.student_id == sid and summary.as_of.isoformat() == row[2]
           and (summary.stable_until.isoformat() if summary.stable_until else None) == row[3])
     if not ok:
@@ -293,6 +295,10 @@ def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], d
     fields = dict(summary.__dict__)
     fields["as_of"] = day
     return AuditSummary.trusted_fields(fields, summary.model_fields_set)
+
+
+_decode_summary = trusted_model_decoder(AuditSummary)
+"""A kept summary's JSON as an ``AuditSummary`` (``fast.trusted_model_decoder``), ``None`` for JSON it does not take."""
 
 
 class _NotKept(Exception):

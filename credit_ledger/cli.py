@@ -27,8 +27,8 @@ import typer
 from pydantic import ValidationError
 
 from . import cli_plan
-from .cli_checks import (as_of_date, bad_statement, fail, known, outcome_problems, private_key, read_json, read_text,
-                         session, validation_lines, writable)
+from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
+                         read_text, session, validation_lines, writable)
 from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -248,26 +248,46 @@ def export(out: Path = typer.Argument(..., help="The SQLite file to write (for d
 def plot(student: Optional[str] = typer.Argument(None, help="The student (omit with --cohort)."),
          out: Path = typer.Option(..., "--out", help="The picture to write: .png, .svg or .pdf."),
          cohort: bool = typer.Option(False, "--cohort", help="Every student: on track, early, at risk, late."),
+         by: str = typer.Option("status", "--by",
+                                help="With --cohort: bars by status, or for each program or entry_year."),
+         wall: bool = typer.Option(False, "--wall", help="With --cohort: credits against time used, a dot each."),
+         lang: str = typer.Option("zh", "--lang", help="The labels' language: zh (default) or en."),
          db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
-    """Draw a student's credits stage by stage against the program's total and deadline (or the cohort's).
+    """Draw a student's credits against the program's total and deadline (or the cohort's standing).
 
-    The format is the one --out's suffix names: PNG, SVG or PDF.
+    The format is the one --out's suffix names: PNG, SVG or PDF. Labels are in Chinese unless --lang en.
 
     Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.svg
     """
+    from .labels import LANGS
+    from .plots import COHORT_BY
+
     if (student is None) != cohort:
         fail("name a student, or give --cohort (not both)")
+    if (wall or by != "status") and not cohort:
+        fail("--wall and --by draw the cohort: give --cohort")
+    if wall and by != "status":
+        fail("--wall or --by: one picture at a time")
+    if by not in COHORT_BY:
+        fail(f"--by {by}: use one of {', '.join(COHORT_BY)}")
+    if lang not in LANGS:
+        fail(f"--lang {lang}: use one of {', '.join(LANGS)}")
     from .exports import refuse_ledger_file
-    from .plots import PICTURE_FORMATS, plot_cohort, plot_student
+    from .plots import PICTURE_FORMATS, plot_cohort, plot_student, plot_wall
 
     with session(db, acting_as) as ledger:
         refuse_ledger_file(ledger, out)  # the ledger's own file first, then whether the picture can be written
         writable(out, PICTURE_FORMATS, what="picture")
         try:
             if cohort:
-                plot_cohort(list(ledger.audit_all(as_of=as_of_date(as_of), detail="summary")), out)
+                rows = list(ledger.audit_all(as_of=as_of_date(as_of), detail="summary"))
+                if wall:
+                    plot_wall(rows, out, lang=lang)
+                else:
+                    titles = {p.code: p.title for p in ledger.catalog.programs}  # a summary has the code only
+                    plot_cohort(rows, out, lang=lang, by=by, titles=titles)
             else:
-                plot_student(ledger.audit(known(ledger, str(student)), as_of=as_of_date(as_of)), out)
+                plot_student(ledger.audit(known(ledger, str(student)), as_of=as_of_date(as_of)), out, lang=lang)
         except ImportError as exc:  # the notebook extra is not installed
             fail(str(exc))
     typer.echo(str(out))
@@ -545,6 +565,9 @@ def import_(file: str, db: str = DB,
                                    rejects=rejects, batch=batch, progress=progress, encoding=encoding)
         except OSError as exc:
             fail(f"cannot write {rejects}: {exc.strerror or exc}")
+        except KeyboardInterrupt:
+            interrupted(ledger, f" (batches of {batch} rows, each committed with --skip-bad; importing {file} again "
+                        "writes only what is missing)" if skip_bad else " (an import is all or nothing: run it again)")
     line = (f"{file}: {result.read} rows read, {result.written} events written, "
             f"{result.already_present} already present, {result.rejected} rejected")
     if result.rejected:

@@ -123,12 +123,28 @@ def session(db: str, acting_as: Optional[str] = None, *, create: bool = False) -
     ledger = open_ledger(db, acting_as, create=create)
     try:
         yield ledger
+    except KeyboardInterrupt:
+        interrupted(ledger)
     except CreditLedgerError as exc:
         fail(str(exc))
     except ValidationError as exc:  # a record the library built from what it was given, and refused
         invalid(exc, exc.title)
     finally:
         ledger.close()
+
+
+INTERRUPTED = 130
+"""The exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+def interrupted(ledger: Ledger, hint: str = "") -> NoReturn:
+    """Ctrl-C: one line on stderr of what the command had committed to the ledger when it stopped (a write
+    transaction it was in is rolled back, so nothing of it is counted), and exit ``INTERRUPTED`` (130)."""
+    n = ledger.committed
+    done = (f"{n} event{'s' if n != 1 else ''} had been committed to the ledger; nothing after that was written"
+            if n else "nothing was written to the ledger")
+    typer.echo(f"interrupted: {done}{hint}", err=True)
+    raise typer.Exit(code=INTERRUPTED)
 
 
 def writable(path: Path | str, suffixes: Iterable[str] = (), *, what: str = "file") -> None:

@@ -18,7 +18,8 @@ import importlib
 from types import ModuleType
 
 NOTEBOOK_HINT = "pip install 'credit-ledger[notebook]'"
-"""How to install the ``notebook`` extra (pandas and matplotlib), as an error message gives it."""
+"""How to install the ``notebook`` extra (pandas, matplotlib, and mplfonts for a CJK font), as an error message
+gives it."""
 
 
 def require(module: str) -> ModuleType:

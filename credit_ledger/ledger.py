@@ -137,6 +137,12 @@ class Ledger:
         self.close()
 
     @property
+    def committed(self) -> int:
+        """How many events this handle (with its ``acting_for`` views) has committed to the ledger since it was
+        opened: what an interrupted import or command had written when it stopped."""
+        return self._store.committed
+
+    @property
     def url(self) -> str:
         """The database URL (password hidden)."""
         return self._store.engine.url.render_as_string(hide_password=True)
@@ -201,6 +207,7 @@ class Ledger:
             with self._store.write() as conn:
                 session = WriteSession(self, conn)
                 yield session
+            self._store.committed += session.written
         except BaseException:
             if session is not None and session.kept:  # what the cache learnt of batches rolled back is forgotten
                 self._contexts.forget()
@@ -521,6 +528,8 @@ class WriteSession:
         self.closed = False
         self.broken = False
         """An error other than a refusal ended the session: nothing more is written in it."""
+        self.written = 0
+        """Events the session's batches have written (committed with the session, or not at all)."""
 
     def append_many(self, events: Iterable[Any]) -> Receipts:
         """Check, chain and store a batch in the session's transaction: as ``Ledger.append_many``, except that the
@@ -547,6 +556,7 @@ class WriteSession:
             raise
         # the batch is written in the transaction: the caches learn it now (forgotten if the session rolls back)
         self.kept = True
+        self.written += len(new)
         ledger._contexts.keep(learnt, chained.heads, chained.last_seq)
         ledger._ids.keep()
         if len(new) == len(batch):  # the usual bulk case: every event is new, in the order given

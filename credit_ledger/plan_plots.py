@@ -3,8 +3,8 @@ terms against the flexible-schooling deadline (弹性学制).
 
 Each planned term is a bar of its hours (a skipped term is a grey mark at zero), the worker's hours a term a
 horizontal line; the title says when the plan graduates and the deadline, and a term that ends after the deadline
-is red. Drawn with the helpers of ``plots`` (its own Agg canvas, PNG, SVG or PDF by the path's suffix); the words
-come from ``labels`` (Chinese by default, ``lang="en"``). Reads the plan by attribute only.
+is red. Drawn with the helpers of ``plots`` (its own Agg canvas, the CJK font, PNG, SVG or PDF by the path's
+suffix); the words come from ``labels`` (Chinese by default, ``lang="en"``). Reads the plan by attribute only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .labels import word
-from .plots import _figure, _finish
+from .plots import _figure, _finish, _style
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plans import StudyPlan
@@ -22,7 +22,12 @@ if TYPE_CHECKING:  # pragma: no cover
 def plot_plan(plan: "StudyPlan", path: str | Path | None = None, *, lang: str = "zh", fmt: str | None = None) -> bytes:
     """The plan as a picture: hours per term (bars) against ``hours_per_term`` (a line), terms past the deadline in
     red; written to ``path`` when given, and returned."""
-    word("plan", lang)  # an unknown language is refused before anything is drawn
+    with _style(lang):  # the CJK font, one picture at a time (``plots``)
+        return _finish(_plan_figure(plan, lang), path, fmt, lang)
+
+
+def _plan_figure(plan: "StudyPlan", lang: str) -> Any:
+    """The figure of ``plot_plan``."""
     fig = _figure(8, 4)
     ax = fig.subplots()
     names = [f"{word(t.name, lang)}\n{t.start:%Y-%m}" for t in plan.terms] or [word("nothing_to_plan", lang)]
@@ -46,4 +51,4 @@ def plot_plan(plan: "StudyPlan", path: str | Path | None = None, *, lang: str = 
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
-    return _finish(fig, path, fmt)
+    return fig

@@ -193,17 +193,29 @@ def transcript_text(student_id: str, transcript: Transcript, as_of: date | None 
             note = f"make-up (补考), counted as {r.score}"
         gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
         lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {fit(r.title, 16)} {r.credits:>7} "
-                     f"{r.grade or '':>6} {gp:>4}  {note}")
+                     f"{' ' * (6 - display_width(r.grade or ''))}{r.grade or ''} {gp:>4}  {note}")
     lines.append(f"{'':<11} {'':<8} {fit('total', 16)} {transcript.total:>7}")
     return "\n".join(lines)
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for each CJK character, one for others."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
 def fit(text: str, width: int) -> str:
-    """Pad or cut text to a display width, counting CJK characters as two columns."""
+    """Pad text to a display width, counting CJK characters as two columns; a longer one is cut and ends with "…",
+    so that a reader knows the title goes on.
+
+    >>> fit("机电设备安装与维修", 16) + "|", fit("语文", 6) + "|"
+    ('机电设备安装与… |', '语文  |')
+    """
+    if display_width(text) <= width:
+        return text + " " * (width - display_width(text))
     out, used = "", 0
     for ch in text:
         w = 2 if ord(ch) > 0x2E80 else 1
-        if used + w > width:
+        if used + w > width - 1:
             break
         out, used = out + ch, used + w
-    return out + " " * (width - used)
+    return out + "…" + " " * (width - used - 1)

@@ -65,6 +65,8 @@ class Allocated(Frozen):
     hours: Decimal | None = None
     counts_as: str | None = None
     """For a substituted course: the required course it stands for."""
+    occurred_on: date | None = None
+    """The record's date (the student's picture steps at it); ``None`` in reports made before it was kept."""
 
     @classmethod
     def of_record(cls, record: CreditRecord, counts_as: str | None = None) -> Allocated:
@@ -74,7 +76,8 @@ class Allocated(Frozen):
         return cls.trusted_fields({  # every field, in declaration order
             "event_id": record.event_id, "course": record.course, "title": record.title, "credits": record.credits,
             "origin": record.origin, "hours": record.hours,
-            "counts_as": counts_as if counts_as and counts_as != record.course else None}, _ALLOCATED_FIELDS)
+            "counts_as": counts_as if counts_as and counts_as != record.course else None,
+            "occurred_on": record.occurred_on}, _ALLOCATED_FIELDS)
 
 
 _ALLOCATED_FIELDS = frozenset(Allocated.model_fields)
@@ -224,13 +227,14 @@ class AuditReport(Frozen):
     def __str__(self) -> str:
         return self.to_text()
 
-    def plot(self, path: Any = None) -> bytes:
-        """The student's credits stage by stage against the program's total, deadline and projection, as PNG bytes
-        (written to ``path`` when given); needs the ``notebook`` extra (matplotlib). In a notebook:
-        ``IPython.display.Image(report.plot())``."""
+    def plot(self, path: Any = None, *, fmt: str | None = None, lang: str = "zh") -> bytes:
+        """The student's credits, stepping at each record's date, against the program's total, deadline and
+        projection, labelled in Chinese (``lang="en"``: English), as PNG bytes (SVG or PDF by ``path``'s suffix or
+        ``fmt``; written to ``path`` when given); needs the ``notebook`` extra (matplotlib and a CJK font). In a
+        notebook: ``IPython.display.Image(report.plot())``."""
         from .plots import plot_student  # imported when a picture is drawn: plots sits above the reports
 
-        return plot_student(self, path)
+        return plot_student(self, path, fmt=fmt, lang=lang)
 
     def _repr_html_(self) -> str:
         """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""

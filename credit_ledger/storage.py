@@ -263,6 +263,8 @@ class Store:
         self._param = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._analyzed_seq = 0
         """PostgreSQL: the highest seq when this store last refreshed the planner's statistics of ``events``."""
+        self.committed = 0
+        """Events committed through this store (by every ledger handle on it) since it was opened."""
         self._init_schema(create=create or _in_memory(engine))
 
     @classmethod

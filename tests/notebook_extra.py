@@ -32,3 +32,5 @@ needs_matplotlib = needs("matplotlib")
 """For a test that draws a picture."""
 needs_notebook = needs("pandas", "matplotlib")
 """For a test that does both (the cohort analysis example)."""
+needs_cjk_font = needs("matplotlib", "mplfonts")
+"""For a test that draws Chinese and fails on a missing glyph: the extra's CJK font (mplfonts) too."""

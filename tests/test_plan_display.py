@@ -11,7 +11,7 @@ import pytest
 
 import credit_ledger as cl
 from credit_ledger import demo
-from notebook_extra import needs_notebook
+from notebook_extra import needs_cjk_font, needs_notebook
 from scripts import load_script
 
 START = date(2026, 9, 1)
@@ -45,6 +45,18 @@ def test_plot_writes_a_png_and_an_svg(plan, tmp_path, lang):
     assert png.startswith(b"\x89PNG") and (tmp_path / "plan.png").read_bytes() == png
     svg = plan.plot(tmp_path / "plan.svg", lang=lang)
     assert b"<svg" in svg[:500]
+
+
+@needs_cjk_font
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_plan_picture_has_no_missing_glyph(plan, lang):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan.model_copy(update={"student_id": "王芳"}).plot(lang=lang)
+    trouble = [str(w.message) for w in caught if "glyph" in str(w.message).lower() or "font" in str(w.message).lower()]
+    assert not trouble, trouble
 
 
 @needs_notebook

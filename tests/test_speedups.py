@@ -173,7 +173,8 @@ def test_an_allocated_record_is_what_validation_makes_of_its_record():
         made = Allocated.of_record(record, counts_as)
         checked = Allocated(event_id=record.event_id, course=record.course, title=record.title,
                             credits=record.credits, origin=record.origin, hours=record.hours,
-                            counts_as=None if counts_as in (None, "C7") else counts_as)
+                            counts_as=None if counts_as in (None, "C7") else counts_as,
+                            occurred_on=record.occurred_on)
         assert made == checked and made.model_dump_json() == checked.model_dump_json()
         assert made.model_fields_set == set(Allocated.model_fields)
 

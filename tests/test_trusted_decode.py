@@ -185,3 +185,50 @@ def test_a_row_rewritten_by_hand_with_its_hash_recomputed(file_ledger, tmp_path,
     else:
         with pytest.raises(cl.IntegrityError, match=f"row {seq} does not hold a valid event"):
             file_ledger.events("A")
+
+
+# -- a refresh's kept summaries (fast.trusted_model_decoder) ----------------------------------------------------------
+
+_DAYS = st.dates(date(2000, 1, 1), date(2060, 12, 31))
+_CREDITS = st.decimals(min_value=0, max_value=1000, places=2)
+_SUMMARIES = st.builds(
+    cl.AuditSummary, student_id=st.text(min_size=1, max_size=12), program=st.text(max_size=8),
+    institution=st.text(max_size=8), as_of=_DAYS, status=st.sampled_from(list(cl.AuditStatus)), eligible=st.booleans(),
+    award=st.none() | st.sampled_from(["graduation", "completion", "partial_study"]),
+    awards=st.lists(st.sampled_from(["graduation", "completion", "partial_study"]), max_size=3).map(tuple),
+    part_time=st.booleans(), enrolled_on=st.none() | _DAYS, total=_CREDITS, home=_CREDITS, recognized=_CREDITS,
+    converted=_CREDITS, required=_CREDITS, shortfall=_CREDITS, earliest_date=st.none() | _DAYS,
+    deadline=st.none() | _DAYS, stages=st.integers(0, 20), rate_per_year=st.none() | _CREDITS,
+    finish_on=st.none() | _DAYS, graduate_on=st.none() | _DAYS, at_risk=st.none() | st.booleans(),
+    issue_codes=st.lists(st.sampled_from(["at_risk_deadline", "total_credits_short"]), max_size=2).map(tuple),
+    solver=st.sampled_from(["greedy", "flow", "milp"]), stable_until=st.none() | _DAYS)
+
+
+@given(_SUMMARIES)
+def test_a_kept_summary_decodes_as_validation_reads_it(summary):
+    from credit_ledger.batch import _decode_summary
+
+    text = summary.model_dump_json()
+    _same(_decode_summary(text), cl.AuditSummary.model_validate_json(text), "summary")
+
+
+@given(_SUMMARIES, st.sampled_from(["status", "as_of", "total", "awards", "eligible", "stages"]),
+       st.sampled_from([None, "", "x", 3.5, -1, [], {}, "2027-02-30", "1e3", True]))
+def test_a_kept_summary_edited_decodes_only_as_validation_would(summary, field, value):
+    """A row edited in the table: the decode takes it only where validation takes it, and then reads the same
+    (``None`` sends the refresh to validation, which refuses what is no summary)."""
+    from pydantic import ValidationError
+
+    from credit_ledger.batch import _decode_summary
+
+    data = json.loads(summary.model_dump_json())
+    data[field] = value
+    text = json.dumps(data, ensure_ascii=False)
+    fast = _decode_summary(text)
+    try:
+        full = cl.AuditSummary.model_validate_json(text)
+    except ValidationError:
+        full = None
+    if fast is not None:
+        assert full is not None, (field, value)
+        _same(fast, full, "summary")
