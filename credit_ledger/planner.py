@@ -37,6 +37,7 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Iterable, Sequence
 
+from .caps import is_external, is_online, ratio_limits
 from .graduation import _caps, _expiry, audit
 from .models import AllRequirement, Catalog, Course, CreditRecord, HoursRequirement, Issue, PickRequirement, Program
 from .plans import PlannedTerm, StudyPlan
@@ -69,6 +70,23 @@ def course_hours(course: Course, *, practice_week_hours: Decimal, hours_per_cred
 
 
 @dataclass
+class _Caps:
+    """The program's caps on what counts (``caps.apply_caps``), in cents, over the counted records: recognised plus
+    converted credits up to ``external``; online credits up to ``online``, home online courses first and never
+    trimmed, so a planned online course takes room from recognised online credits."""
+
+    total: int
+    external: int
+    online: int
+    home: int
+    home_online: int
+    external_plain: int
+    external_online: int
+    external_members: list[int]
+    online_members: list[int]
+
+
+@dataclass
 class _Model:
     """The planning problem for one start: the candidate courses, the calendar, the allocation's tree."""
 
@@ -82,8 +100,7 @@ class _Model:
     calendar: list[TermDates]
     skipped: set[int]
     tree: Any
-    limits: list[tuple[list[int], int]]
-    need_total: int  # cents still missing from the credit total
+    caps: "_Caps"
 
 
 def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *, start: date,
@@ -223,17 +240,16 @@ def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, s
            exceptions: list[Any]) -> _Model:
     policy = program.policy
     kept, _gone = _expiry(records, policy=policy, as_of=as_of)
-    counted, _excluded, pool, limit_ids = _caps(kept, program=program, policy=policy)
+    _counted, _excluded, pool, _limits = _caps(kept, program=program, policy=policy)
     passed = {r.course for r in records if r.course is not None}
-    online_external = any(r.origin != "home" and r.mode == "online" for r in pool)
     candidates: list[Course] = []
     codes = sorted({c.code for c in catalog.courses if c.institution == program.institution})
     for code in codes:
         if code in passed:
             continue
         course = catalog.course_or_latest(program.institution, code, start)
-        if course is None or (online_external and course.mode == "online"):
-            continue  # a home online course would take the room of recognised online credits the audit counts
+        if course is None:
+            continue
         candidates.append(course)
     hours = [int(course_hours(c, practice_week_hours=practice_week_hours,
                               hours_per_credit=policy.hours_per_credit) / _TENTH) for c in candidates]
@@ -247,12 +263,17 @@ def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, s
         if e.action != "waive" and e.occurred_on <= as_of and (e.program is None or e.program == program.code):
             substitutes.setdefault(e.requirement_id, {})[e.course] = e.replaces
     tree = requirement_tree(program, catalog, as_of, waived, substitutes)
-    index = {r.event_id: i for i, r in enumerate(pool)}
-    limits = [([index[e] for e in ids if e in index], cents(cap)) for ids, cap in limit_ids]
-    counted_total = sum((r.credits for r in counted), Decimal(0))
-    need_total = max(0, cents(program.total_credits - counted_total))
+    external_limit, online_limit = ratio_limits(program.total_credits, policy=policy)
+    outside = [i for i, r in enumerate(pool) if is_external(r)]
+    online = [i for i in outside if is_online(pool[i])]
+    caps = _Caps(total=cents(program.total_credits), external=cents(external_limit), online=cents(online_limit),
+                 home=sum(cents(r.credits) for r in pool if not is_external(r)),
+                 home_online=sum(cents(r.credits) for r in pool if not is_external(r) and is_online(r)),
+                 external_plain=sum(cents(pool[i].credits) for i in outside if i not in online),
+                 external_online=sum(cents(pool[i].credits) for i in online), external_members=outside,
+                 online_members=online)
     return _Model(program, candidates, hours, [cents(c.credits) for c in candidates], pool + planned, len(pool),
-                  passed, calendar, skipped, tree, limits, need_total)
+                  passed, calendar, skipped, tree, caps)
 
 
 def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = False
@@ -369,13 +390,37 @@ def _solve(model: _Model, terms: int, cap: int | None, *, relaxed: bool = False,
                 rows.append((row, -np.inf, 1))
             else:
                 rows.append(({**row, **{v: -1.0 for v in selected(r)}}, -np.inf, 0))
-    for members, limit in model.limits:
-        coef = {place_vars[r, leaf, slot]: float(credits[r]) for r in members
-                for leaf, slot in tree.eligible(model.records[r])[0] if tree.leaves[leaf].kind == "credits"}
-        if coef:
-            rows.append((coef, -np.inf, limit))
-    shared_index = {leaf.node.id: i for i, leaf in enumerate(tree.shared)}
     is_external = [rec.origin != "home" for rec in model.records]
+    # a recognised or converted record placed in a credit pool gives it y cents, up to all of its credits: fewer
+    # when a program-wide cap binds (the allocation's integer program counts them the same way)
+    given: dict[tuple[int, int, int], int] = {}
+    for (r, leaf, slot), v in place_vars.items():
+        if is_external[r] and tree.leaves[leaf].kind == "credits":
+            y = given[r, leaf, slot] = var(0, credits[r], False)
+            rows.append(({y: 1.0, v: -float(credits[r])}, -np.inf, 0))
+    caps = model.caps
+    online_new = {v: float(model.credit_cents[k]) for k, c in enumerate(model.candidates) if c.mode == "online"
+                  for v in taken[k]}
+    room_base = caps.online - caps.home_online  # the online room recognised credits have before any plan
+
+    def within_online_room(coef: dict[int, float]) -> None:
+        """coef . x <= max(0, the online room left by the home online courses, passed and planned): a binary b
+        chooses which of the two bounds holds (b=1: none is left)."""
+        big = float(caps.external_online + sum(online_new.values()) + abs(room_base) + 1)
+        b = var()
+        rows.append(({**coef, **online_new, b: -big}, -np.inf, room_base))
+        rows.append(({**coef, b: big}, -np.inf, big))
+
+    pooled = {given[r, leaf, slot]: 1.0 for r in caps.external_members
+              for leaf, slot in tree.eligible(model.records[r])[0] if (r, leaf, slot) in given}
+    if pooled:
+        rows.append((pooled, -np.inf, caps.external))
+    if caps.external_online:
+        online_pooled = {given[r, leaf, slot]: 1.0 for r in caps.online_members
+                         for leaf, slot in tree.eligible(model.records[r])[0] if (r, leaf, slot) in given}
+        if online_pooled:
+            within_online_room(online_pooled)
+    shared_index = {leaf.node.id: i for i, leaf in enumerate(tree.shared)}
 
     def member_sum(r: int) -> tuple[dict[int, float], float]:
         """(coefficients, constant): 1 when record r counts at all."""
@@ -391,7 +436,7 @@ def _solve(model: _Model, terms: int, cap: int | None, *, relaxed: bool = False,
             placed = by_leaf.get(leaf.index, [])
             if leaf.kind == "credits":
                 home = {v: float(credits[r]) for r, _s, v in placed if not is_external[r]}
-                ext_coef = {v: float(credits[r]) for r, _s, v in placed if is_external[r]}
+                ext_coef = {given[r, leaf.index, slot]: 1.0 for r, slot, _v in placed if is_external[r]}
                 coef: dict[int, float] = dict(home)
                 if ext_coef:
                     e = var(0, np.inf if leaf.cap is None else leaf.cap, False)
@@ -466,13 +511,17 @@ def _solve(model: _Model, terms: int, cap: int | None, *, relaxed: bool = False,
     root = node_var(model.program.requirements)
     if root is not None:
         lows[root] = 1
-    # the credit total
-    if model.need_total > 0:
-        coef = {}
-        for k in range(k_count):
-            for v in taken[k]:
-                coef[v] = float(model.credit_cents[k])
-        rows.append((coef, model.need_total, np.inf))
+    # the credit total: home credits, passed and planned, and the recognised and converted credits the caps leave
+    counted_outside = var(0, min(caps.external, caps.external_plain + caps.external_online), False)
+    if caps.external_online:
+        counted_online = var(0, caps.external_online, False)
+        within_online_room({counted_online: 1.0})
+        rows.append(({counted_outside: 1.0, counted_online: -1.0}, -np.inf, caps.external_plain))
+    total_row = {counted_outside: 1.0}
+    for k in range(k_count):
+        for v in taken[k]:
+            total_row[v] = float(model.credit_cents[k])
+    rows.append((total_row, caps.total - caps.home, np.inf))
     size = len(lows)
     if size == 0:
         return (0, {})

@@ -31,7 +31,7 @@ def problems(draw):
         offered = draw(st.sampled_from([[], ["秋季"], ["春季"]]))
         courses.append({"institution": "T", "code": code, "title": f"课程{i}", "category": draw(st.sampled_from(
             ["core", "gen"])), "hours": draw(st.sampled_from([16, 32, 48, 64])), "prerequisites": pre,
-            "offered": offered})
+            "offered": offered, "mode": draw(st.sampled_from(["classroom", "classroom", "online"]))})
     codes = [c["code"] for c in courses]
     listed = draw(st.lists(st.sampled_from(codes), max_size=2, unique=True))
     children = [{"id": "pool", "credits": draw(st.integers(1, 6)), "from": {}}]
@@ -46,17 +46,19 @@ def problems(draw):
     catalog = cl.Catalog.from_data({"institutions": [{"code": "T", "name": "测试学校"}], "courses": courses,
                                     "programs": [program]})
     passed = draw(st.lists(st.sampled_from(codes), max_size=2, unique=True))
+    origins = tuple(draw(st.sampled_from(["home", "recognized"])) for _ in passed)
     hours = draw(st.sampled_from([32, 48, 64, 96]))
     max_terms = draw(st.integers(1, 4))
     skip = draw(st.sampled_from([(), (date(2027, 4, 1),)]))
-    return catalog, passed, hours, max_terms, skip
+    return catalog, passed, origins, hours, max_terms, skip
 
 
-def record(course, on):
+def record(course, on, origin="home"):
+    """A passed course (``recognized``: its credits recognised from a partner school, within the external cap)."""
     return CreditRecord(course=course.code, institution=course.institution, title=course.title,
                         category=course.category, tags=course.tags, mode=course.mode, level=course.level,
-                        credits=course.credits, hours=course.hours, origin="home", event_id=f"r-{course.code}",
-                        occurred_on=on)
+                        credits=course.credits, hours=course.hours, origin=origin, event_id=f"r-{course.code}",
+                        occurred_on=on, source_institution="U" if origin == "recognized" else None)
 
 
 def met(program, records, catalog, on):
@@ -64,11 +66,11 @@ def met(program, records, catalog, on):
     return report.shortfall == 0 and report.requirements.satisfied
 
 
-def brute(catalog, passed, hours, max_terms, skip):
+def brute(catalog, passed, origins, hours, max_terms, skip):
     """(fewest terms, fewest hours then) or None; and the least largest term of any plan within max_terms."""
     program = catalog.programs[0]
     courses = {c.code: c for c in catalog.courses}
-    have = [record(courses[c], date(2026, 1, 1)) for c in passed]
+    have = [record(courses[c], date(2026, 1, 1), o) for c, o in zip(passed, origins, strict=True)]
     calendar = term_calendar(DEFAULT_TERMS, START, max_terms)
     skipped = {i for i, t in enumerate(calendar) for d in skip if t.start <= d <= t.end}
     left = [c for c in courses if c not in passed]
@@ -96,12 +98,12 @@ def brute(catalog, passed, hours, max_terms, skip):
 
 @given(problems())
 def test_plan_matches_brute_force(case):
-    catalog, passed, hours, max_terms, skip = case
+    catalog, passed, origins, hours, max_terms, skip = case
     program = catalog.programs[0]
     courses = {c.code: c for c in catalog.courses}
-    have = [record(courses[c], date(2026, 1, 1)) for c in passed]
+    have = [record(courses[c], date(2026, 1, 1), o) for c, o in zip(passed, origins, strict=True)]
     got = cl.plan(program, have, catalog, start=START, hours_per_term=hours, max_terms=max_terms, skip_terms=skip)
-    best, least = brute(catalog, passed, hours, max_terms, skip)
+    best, least = brute(catalog, passed, origins, hours, max_terms, skip)
     assert got.feasible == (best is not None), (got, best)
     assert got.min_hours_per_term == (None if least is None else Decimal(least)), (got, least)
     if best is None:
