@@ -128,3 +128,14 @@ def test_a_student_without_enrolment_is_unknown(ledger):
     with pytest.raises(cl.UnknownReference) as err:
         ledger.plan("nobody", start=date(2026, 9, 1), hours_per_term=120)
     assert err.value.issues[0].code == "unknown_program"
+
+
+def test_a_waived_requirement_is_not_planned(ledger):
+    # the autumn-only CNC202 kept F2 from graduating early; with the core course list waived by the registrar, the
+    # plan no longer waits for it
+    sid = full_time(ledger, "F3", FULL_TIME_DONE)
+    ledger.append(cl.ExceptionGranted(event_id="F3-waive-core", student_id=sid, occurred_on=date(2025, 8, 1),
+                                      requirement_id="core", action="waive", reason="企业岗位经历替代"))
+    plan = ledger.plan(sid, start=date(2025, 9, 1), hours_per_term=500)
+    assert plan.feasible and plan.graduation_date == plan.earliest_date == date(2026, 9, 1)
+    check_and_follow(ledger, sid, plan, 500)
