@@ -31,6 +31,8 @@ from .exports import audits_csv, export_sqlite, to_pandas, transcript_json
 from .imports import ColumnMap, ImportProblem, ImportResult, ImportRow, import_events, read_rows
 from .ledger import Ledger
 from .roster import PersonalRecord
+from .planner import plan
+from .plans import PlannedTerm, StudyPlan
 from .plots import plot_cohort, plot_student, plot_wall
 from .schemas import json_schemas
 from .models import (
@@ -128,6 +130,7 @@ __all__ = [
     "PermissionDenied",
     "PersonalDataError",
     "PersonalRecord",
+    "PlannedTerm",
     "Policy",
     "Program",
     "ProgramChanged",
@@ -138,6 +141,7 @@ __all__ = [
     "RequirementResult",
     "Resumed",
     "Stage",
+    "StudyPlan",
     "StatementResult",
     "Suspended",
     "Target",
@@ -152,6 +156,7 @@ __all__ = [
     "export_sqlite",
     "import_events",
     "json_schemas",
+    "plan",
     "plot_cohort",
     "plot_student",
     "plot_wall",

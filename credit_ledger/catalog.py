@@ -44,6 +44,7 @@ from .programs import (
     requirement_children,
     walk_requirements,
 )
+from .terms import DEFAULT_TERMS, Term, course_order_problems, term_problems
 
 __all__ = [
     "ENTRY_KEYS", "Agreement", "AllRequirement", "Alliance", "Catalog", "ConversionRule", "Course",
@@ -66,6 +67,17 @@ class Institution(Versioned):
         "technical_school"
     )
     region: Text | None = None
+    terms: tuple[Term, ...] = DEFAULT_TERMS
+    """The school's terms (学期), by default 秋季 09-01..01-20 and 春季 03-01..07-10 (``credit_ledger.terms``)."""
+    practice_week_hours: Annotated[Decimal, Field(gt=0, le=168, decimal_places=1)] = Decimal(30)
+    """The class hours a week of practice (实习实训周) takes from a term's study hours, for planning."""
+
+    @model_validator(mode="after")
+    def _terms(self) -> "Institution":
+        problems = term_problems(self.terms, "terms")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
 
 class Membership(Frozen):
@@ -111,6 +123,10 @@ class Course(Versioned):
     tags: tuple[Code, ...] = ()
     mode: Literal["classroom", "online", "enterprise"] = "classroom"
     level: Code | None = None
+    prerequisites: tuple[Code, ...] = ()
+    """Courses of the same school finished in an earlier term (先修课程)."""
+    offered: tuple[Text, ...] = ()
+    """The names of the terms the course runs in; empty: every term of its school."""
 
     @model_validator(mode="before")
     @classmethod
@@ -505,6 +521,7 @@ def catalog_problems(catalog: Catalog) -> list[str]:
             need_institution(f"alliances[{i}].members[{j}].institution", m.institution)
     for i, c in enumerate(catalog.courses):
         need_institution(f"courses[{i}].institution", c.institution)
+    problems += _course_order_problems(catalog, courses)
     for i, p in enumerate(catalog.programs):
         need_institution(f"programs[{i}].institution", p.institution)
         ids: dict[str, str] = {}
@@ -544,3 +561,31 @@ def catalog_problems(catalog: Catalog) -> list[str]:
             need_course(f"conversion_rules[{i}].target.courses[{k}]", rule.institution, code)
     return problems
 
+
+
+def _course_order_problems(catalog: Catalog, courses: set[tuple[str, str]]) -> list[str]:
+    """Prerequisites and offered terms: each prerequisite a known course of the same school (not the course itself),
+    each offered term one of the school's terms, and no prerequisite cycle (``credit_ledger.terms``)."""
+    problems: list[str] = []
+    term_names: dict[str, set[str]] = defaultdict(set)
+    for school in catalog.institutions:
+        term_names[school.code].update(t.name for t in school.terms)
+    graphs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for i, c in enumerate(catalog.courses):
+        for j, code in enumerate(c.prerequisites):
+            where = f"courses[{i}].prerequisites[{j}]"
+            if code == c.code:
+                problems.append(f"{where}: {c.institution}/{c.code} cannot require itself")
+            elif (c.institution, code) not in courses:
+                problems.append(f"{where}: unknown course {code!r} at {c.institution} (a prerequisite is a course "
+                                "of the same school)")
+            else:
+                graphs[c.institution][c.code].add(code)
+        known = term_names.get(c.institution)
+        for j, name in enumerate(c.offered):
+            if known is not None and name not in known:
+                problems.append(f"courses[{i}].offered[{j}]: {c.institution} has no term {name!r} (its terms: "
+                                f"{', '.join(sorted(known))})")
+    for code in sorted(graphs):
+        problems += course_order_problems(graphs[code], code, path="courses")
+    return problems

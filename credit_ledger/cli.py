@@ -27,6 +27,7 @@ import typer
 from pydantic import ValidationError
 
 from .cli_roster import roster_app
+from . import cli_plan
 from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
                          read_text, session, validation_lines, writable)
 from .errors import BadSignature, CatalogError, CreditLedgerError
@@ -610,6 +611,9 @@ def _progress_bar(label: str) -> Iterator[Optional[Callable[[int, int], None]]]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+app.command("plan")(cli_plan.plan)  # issue 15: the study planner's command lives in cli_plan
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ first two years she fails a course and passes the make-up exam (补考), retakes
 suspends her study (休学) for a busy season at work, resumes (复学), and keeps earning credits; the audit of that
 summer says what is missing and when, at her pace, she would finish. She finishes in stages (分阶段完成学业) and
 graduates, marked part-time, once the audit supports it. ``run`` records all of it and returns the ledger; ``main``
-prints her transcript, balance and both audits.
+prints her transcript, balance, both audits and, after the first, her study plan (``Ledger.plan``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ STUDENT = "HNJX-2024-PT-0317"
 MIDWAY = date(2026, 7, 31)
 """The day of the first audit shown: after two years, one of them with a suspension."""
 GRADUATION = date(2028, 7, 10)
+PLAN_START = date(2026, 9, 1)
+PLAN_HOURS = 120
+"""Her study plan after the first audit: from the next autumn, with the class hours a term her shifts leave."""
 
 
 def demo_events() -> list[Any]:
@@ -86,6 +89,9 @@ def render(ledger: Ledger, student_id: str = STUDENT) -> str:
     lines.append("  by origin:   " + ", ".join(f"{k} {v}" for k, v in balance.by_origin.items()))
     lines.append("  by category: " + ", ".join(f"{k} {v}" for k, v in balance.by_category.items()))
     lines += ["", f"Audit of {MIDWAY}, after two years:", ledger.audit(student_id, as_of=MIDWAY).to_text()]
+    plan = ledger.plan(student_id, start=PLAN_START, hours_per_term=PLAN_HOURS, as_of=MIDWAY)
+    lines += ["", f"Her study plan of {MIDWAY}: from {PLAN_START}, {PLAN_HOURS} class hours a term (学习计划):",
+              plan.to_text()]
     lines += ["", f"Audit of {GRADUATION}, the day she graduated:",
               ledger.audit(student_id, as_of=GRADUATION).to_text()]
     report = ledger.verify()

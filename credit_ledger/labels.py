@@ -113,6 +113,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "personal_data": ("个人信息", "personal data"),
     "field": ("项目", "field"),
     "value": ("内容", "value"),
+    "plan": ("学习计划", "study plan"),
+    "term": ("学期", "term"),
+    "hours": ("学时", "hours"),
+    "hours_per_term": ("每学期学时", "hours a term"),
+    "courses": ("门课程", "courses"),
+    "graduation_date": ("预计毕业日期", "graduation date"),
+    "skipped": ("不学习", "skipped"),
+    "min_hours_per_term": ("赶上截止日期每学期至少需要学时", "least hours a term to meet the deadline"),
+    "feasible": ("可行", "feasible"),
+    "not_feasible": ("不可行", "not feasible"),
+    "nothing_to_plan": ("无需计划", "nothing to plan"),
+    "start": ("开始", "start"),
+    "秋季": ("秋季", "autumn"),
+    "春季": ("春季", "spring"),
+    "夏季": ("夏季", "summer"),
 }
 """Terms of pictures and reports, (Chinese, English)."""
 

@@ -37,6 +37,8 @@ from .contexts import Learnt, StudentContexts, statement_receipts
 from .errors import CatalogError, DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
+from .planner import plan_history
+from .plans import StudyPlan
 from .id_checks import IdGuard, catalog_code_problems, stored_id_issues
 from .history import balance_of, build_timeline, transcript_records
 from .models import (
@@ -335,6 +337,19 @@ class Ledger:
         report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
                                method=method)
         return report if kept is None or kept.name is None else report.model_copy(update={"student_name": kept.name})
+
+    def plan(self, student_id: str, *, start: date, hours_per_term: Any, program: Any = None,
+             as_of: date | None = None, skip_terms: Iterable[date] = (), max_terms: int = 12) -> StudyPlan:
+        """The fastest study plan to the student's diploma from ``start`` within ``hours_per_term`` class hours a
+        term (``credit_ledger.planner``): the record read as ``audit`` reads it, as on ``as_of`` (default: ``start``,
+        or the student's last event when later). ``skip_terms``: days inside terms the student will not study in.
+        """
+        with self._store.read() as conn:
+            rows = self._store.student_rows(conn, student_id)
+            catalog = self._catalogs.sync(conn)
+        events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
+        return plan_history(events, catalog=catalog, start=start, hours_per_term=hours_per_term, program=program,
+                            as_of=as_of, skip_terms=tuple(skip_terms), max_terms=max_terms, student_id=student_id)
 
     def audit_all(self, students: Iterable[str] | None = None, as_of: date | None = None, *,
                   program: Any = None, workers: int | None = None, chunk: int = 100, detail: str = "full",

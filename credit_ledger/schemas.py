@@ -37,6 +37,7 @@ from .models import (
     VerifyReport,
 )
 from .roster import PersonalRecord
+from .plans import PlannedTerm, StudyPlan
 from .transfer import Decision, Outcome, RecognitionResult, StatementResult, TransferStatement
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -44,7 +45,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MODELS: tuple[type[BaseModel], ...] = (
     Catalog, Institution, Course, Program, Agreement, ConversionRule, Grade, CreditRecord, Transcript, Balance,
     AuditReport, AuditSummary, Outcome, Decision, RecognitionResult, StatementResult, TransferStatement, Receipt,
-    VerifyReport, Issue, PersonalRecord,
+    VerifyReport, Issue, PersonalRecord, StudyPlan, PlannedTerm,
 )
 """The public models with a schema of their own (besides ``Event``, the union of every event kind)."""
 

@@ -253,6 +253,7 @@ FAMILIES = {
     "decisions": ("### Decisions", {"transfer", "caps", "conversion", "statements"}),
     "audit issues": ("### Audit issues", {"graduation", "window", "requirements", "reports"}),
     "import problems": ("### Import problems", {"imports"}),
+    "plan issues": ("### Plan issues", {"planner"}),
 }
 
 # helpers that take a code as a positional argument: name -> position
