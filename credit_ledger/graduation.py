@@ -79,12 +79,15 @@ __all__ = [
     "PASSING_STATUSES", "ZERO", "Allocated", "AppliedException", "AuditCredits", "AuditReport", "AuditStatus",
     "AuditSummary",
     "Award", "Projection", "RequirementResult", "Stage", "StudyHistory", "add_years", "audit", "audit_history",
-    "evaluate",
+    "evaluate", "split_expired", "within_caps",
 ]
 
 
-def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> tuple[list[CreditRecord],
-                                                                                       list[Excluded]]:
+def split_expired(records: Iterable[CreditRecord], *, policy: Policy, as_of: date
+                  ) -> tuple[list[CreditRecord], list[Excluded]]:
+    """The records that still count on ``as_of``, and those that expired (a certificate past its ``valid_until``, a
+    credit older than the policy's ``credit_validity_years``), each with its reason: the audit's and the planner's
+    one rule of expiry."""
     kept, gone = [], []
     for r in records:
         if r.valid_until is not None and r.valid_until < as_of:
@@ -106,8 +109,8 @@ def _expiry(records: Iterable[CreditRecord], *, policy: Policy, as_of: date) -> 
 _RATIO_CAPS = ("cap_external", "cap_online")
 
 
-def _caps(records: list[CreditRecord], *, program: Program, policy: Policy
-          ) -> tuple[list[CreditRecord], list[Excluded], list[CreditRecord], list[tuple[list[str], Decimal]]]:
+def within_caps(records: list[CreditRecord], *, program: Program, policy: Policy
+                ) -> tuple[list[CreditRecord], list[Excluded], list[CreditRecord], list[tuple[list[str], Decimal]]]:
     """The program's caps (``transfer.apply_caps``): what counts toward the total and what does not, and for the
     allocation the records with the credits the ratio caps trimmed given back, with the caps that bind as limits.
 
@@ -173,10 +176,10 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
         issues.append(Issue(code=code, message=f"student {student_id}, program {program.code}: {message}",
                             student_id=student_id or None))
 
-    kept, excluded = _expiry(records, policy=policy, as_of=as_of)
+    kept, excluded = split_expired(records, policy=policy, as_of=as_of)
     for x in excluded:
         issue(x.code, x.message)
-    kept, capped, pool, limits = _caps(kept, program=program, policy=policy)
+    kept, capped, pool, limits = within_caps(kept, program=program, policy=policy)
     excluded += capped
 
     # exceptions in force for this program
@@ -277,7 +280,7 @@ def _detail(detail: str) -> bool:
 
 def _expiry_days(records: Sequence[CreditRecord], *, policy: Policy, as_of: date) -> list[date | None]:
     """The days after ``as_of`` on which a record stops counting (a certificate the day after its ``valid_until``,
-    a credit when the policy's validity runs out: ``_expiry``'s rule, read forward)."""
+    a credit when the policy's validity runs out: ``split_expired``'s rule, read forward)."""
     days: list[date | None] = []
     years = policy.credit_validity_years
     for r in records:

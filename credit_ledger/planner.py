@@ -38,7 +38,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, Iterable, Sequence
 
 from .caps import is_external, is_online, ratio_limits
-from .graduation import _caps, _expiry, audit
+from .graduation import audit, split_expired, within_caps
 from .models import AllRequirement, Catalog, Course, CreditRecord, HoursRequirement, Issue, PickRequirement, Program
 from .plans import PlannedTerm, StudyPlan
 from .requirements import cents, matches, requirement_tree
@@ -239,8 +239,8 @@ def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, s
            calendar: list[TermDates], skipped: set[int], practice_week_hours: Decimal,
            exceptions: list[Any]) -> _Model:
     policy = program.policy
-    kept, _gone = _expiry(records, policy=policy, as_of=as_of)
-    _counted, _excluded, pool, _limits = _caps(kept, program=program, policy=policy)
+    kept, _gone = split_expired(records, policy=policy, as_of=as_of)
+    _counted, _excluded, pool, _limits = within_caps(kept, program=program, policy=policy)
     passed = {r.course for r in records if r.course is not None}
     candidates: list[Course] = []
     codes = sorted({c.code for c in catalog.courses if c.institution == program.institution})
