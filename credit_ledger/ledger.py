@@ -387,7 +387,7 @@ class Ledger:
             return
         reports = audit_in_chunks(self._catalogs, ids, day, program, acting_as=self.acting_as, workers=workers,
                                   chunk=chunk, detail=detail, executor=executor)
-        yield from (named(self._store, reports, chunk=chunk) if detail == "full" else reports)
+        yield from (named(self._store, reports, ids, chunk=chunk) if detail == "full" else reports)
 
     def status(self, student_id: str, on: date) -> str:
         """The student's status on a day: not_enrolled, active, suspended, withdrawn or graduated."""

@@ -91,26 +91,23 @@ def read(store: Store, conn: Connection, students: Sequence[str] | None, *, acti
     return {s: r for s, r in found.items() if s in readable}
 
 
-def named(store: Store, reports: Iterable[Any], *, chunk: int = 100) -> Iterator[Any]:
-    """The audit reports, each with ``student_name`` from the roster when it keeps one (read ``chunk`` reports at a
-    time; the reports were read with the record's rights, and so are their names)."""
-    pending: list[Any] = []
+def named(store: Store, reports: Iterable[Any], students: Sequence[str], *, chunk: int = 100) -> Iterator[Any]:
+    """The audit reports (of ``students``, in their order, some perhaps skipped), each with ``student_name`` from the
+    roster when it keeps one, handed on one at a time as they come: the names are read for ``chunk`` students at a
+    time, from the student of the report at hand on, never by holding reports back (a batch's first report is not
+    kept waiting for the next, nor lost to a later student's refusal). The reports were read with the record's
+    rights, and so are their names."""
+    position = {s: i for i, s in enumerate(students)}
+    names: dict[str, str] = {}
+    loaded_to = 0
     for report in reports:
-        pending.append(report)
-        if len(pending) >= chunk:
-            yield from _with_names(store, pending)
-            pending = []
-    yield from _with_names(store, pending)
-
-
-def _with_names(store: Store, reports: list[Any]) -> Iterator[Any]:
-    if not reports:
-        return
-    with store.read() as conn:
-        found = rows(store, conn, [r.student_id for r in reports])
-    for report in reports:
-        record = found.get(report.student_id)
-        name = record.name if record is not None else None
+        i = position.get(report.student_id, -1)
+        if i < 0 or i >= loaded_to:
+            window = [report.student_id] if i < 0 else list(students[i:i + chunk])
+            with store.read() as conn:
+                names = {s: r.name for s, r in rows(store, conn, window).items() if r.name}
+            loaded_to = -1 if i < 0 else i + chunk
+        name = names.get(report.student_id)
         yield report if name is None else report.model_copy(update={"student_name": name})
 
 

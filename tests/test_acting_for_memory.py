@@ -179,3 +179,42 @@ def test_every_public_method_is_tried_here():
     untried = sorted(name for name in public - {"open", "acting_for", "close", "acting_as"}
                      if f".{name}(" not in source and f".{name} " not in source and f".{name}." not in source)
     assert not untried
+
+
+def test_personal_data(memory):
+    """The roster on the in-memory ledger: the student's own school sets, corrects, reads and erases; another school
+    is refused; the operator lists; the chain is untouched."""
+    hnjx = memory.acting_for("HNJX")
+    head = memory.head()
+    assert hnjx.set_personal("S1", name="李娜").name == "李娜"
+    assert hnjx.set_personal("S1", name="李 娜", phone="13800000000").fields == {"phone": "13800000000"}
+    assert hnjx.personal("S1").name == "李 娜"
+    with pytest.raises(cl.PermissionDenied):
+        memory.acting_for("XTJX").set_personal("S1", name="王五")
+    assert list(memory.roster()) == ["S1"] and list(hnjx.roster(["S1"])) == ["S1"]
+    assert hnjx.audit("S1", as_of=ON).student_name == "李 娜"
+    assert hnjx.erase_personal("S1") is True and hnjx.personal("S1") is None
+    assert memory.head() == head and memory.verify().ok
+
+
+def test_plan(memory):
+    hnjx = memory.acting_for("HNJX")
+    plan = hnjx.plan("S1", start=D(2026, 3, 1), hours_per_term=400, as_of=ON)
+    assert plan.terms and plan.terms[0].start >= D(2026, 3, 1)
+    assert all(t.hours <= 400 for t in plan.terms)
+    with pytest.raises(cl.PermissionDenied):
+        memory.acting_for("SANY-HV").plan("S1", start=D(2026, 3, 1), hours_per_term=400, as_of=ON)
+
+
+def test_committed(memory):
+    """What a handle committed, counted across its acting_for views; a rolled back session counts nothing."""
+    hnjx = memory.acting_for("HNJX")
+    before = memory.committed
+    hnjx.append(cl.CourseCompleted(event_id="S1-c5", student_id="S1", occurred_on=D(2026, 1, 15),
+                                   institution="HNJX", course="PUB106", grade=70))
+    assert hnjx.committed == memory.committed == before + 1
+    with pytest.raises(KeyError), hnjx.writing() as session:
+        session.append_many([cl.CourseCompleted(event_id="S1-c6", student_id="S1", occurred_on=D(2026, 1, 16),
+                                                institution="HNJX", course="MT101", grade=70)])
+        raise KeyError("rolled back")
+    assert memory.committed == before + 1
