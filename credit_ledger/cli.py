@@ -159,21 +159,44 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as:
     typer.echo(result.model_dump_json(indent=2) if json_out else balance_table(result))
 
 
+AUDIT_OUTPUTS = {"text": (".txt",), "json": (".json",), "html": (".html", ".htm")}
+"""What ``audit --out`` may be, by ``--format``."""
+LANG = typer.Option("zh", "--lang", help="The language of text and HTML: zh (中文, the default) or en.")
+
+
 @app.command()
 def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
           program: Optional[str] = typer.Option(None, "--program", help="Audit against another program (what-if)."),
-          fmt: str = typer.Option("text", "--format", help="text, json or html.")) -> None:
+          fmt: str = typer.Option("text", "--format", help=(
+              "text, json or html (html: the printable 毕业资格审核表, a whole page).")),
+          out: Optional[Path] = typer.Option(None, "--out", help=(
+              "Write the report to this file (.txt, .json, .html by --format) instead of printing it.")),
+          lang: str = LANG) -> None:
     """May the student graduate? The requirement tree with ✓/✗, stages, projection and issues.
 
     Exits 0 when the student is eligible (or graduated with support), 3 otherwise.
 
-    Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format text
+    Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format html --out li-na.html
     """
-    if fmt not in ("text", "json", "html"):
+    if fmt not in AUDIT_OUTPUTS:
         fail(f"--format {fmt!r} is not one of text, json, html")
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang!r} is not one of zh, en")
+    if out is not None:
+        writable(out, AUDIT_OUTPUTS[fmt], what=f"{fmt} file")
     with session(db, acting_as) as ledger:
+        if out is not None:
+            from .exports import refuse_ledger_file
+
+            refuse_ledger_file(ledger, out)
         report = ledger.audit(known(ledger, student), program=program, as_of=as_of_date(as_of))
-    typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
+    shown = {"text": lambda: report.to_text(lang), "json": report.to_json,
+             "html": lambda: report.to_html(lang)}[fmt]()
+    if out is None:
+        typer.echo(shown)
+    else:
+        out.write_text(shown + "\n", encoding="utf-8")
+        typer.echo(str(out))
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
 

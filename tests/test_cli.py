@@ -59,12 +59,18 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
 def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
     db = _demo_db(tmp_path)
     midway = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2026-07-31"])
-    assert midway.exit_code == 3 and "✗ core-more" in midway.stdout and "stages:" in midway.stdout
+    assert midway.exit_code == 3 and "✗ core-more" in midway.stdout and "学习阶段：" in midway.stdout
+    assert "状态：要求未满足" in midway.stdout  # Chinese by default, English on request
+    english = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2026-07-31", "--lang", "en"])
+    assert english.exit_code == 3 and "stages:" in english.stdout and "status: requirements_missing" in english.stdout
     final = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "json"])
     assert final.exit_code == 0 and json.loads(final.stdout)["status"] == "graduated"
     html = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "html"])
-    assert html.stdout.startswith("<div")
+    assert html.stdout.startswith("<!DOCTYPE html>") and "<meta charset='utf-8'>" in html.stdout
+    assert "毕业资格审核表" in html.stdout and demo.STUDENT in html.stdout
     unknown = runner.invoke(app, ["audit", "NOBODY", "--db", db])
     assert unknown.exit_code == 4 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
     bad = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "pdf"])
     assert bad.exit_code == 1 and "--format" in bad.stderr
+    lang = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--lang", "fr"])
+    assert lang.exit_code == 1 and "--lang 'fr'" in lang.stderr and "Traceback" not in lang.output

@@ -43,7 +43,7 @@ def test_alliance_transfer_uses_two_ledger_files(tmp_path, capsys):
     result, balance = module.main(f"sqlite:///{tmp_path / 'hnjx.db'}")
     out = capsys.readouterr().out
     assert "refused a tampered copy" in out and "verified: True" in out
-    assert "status: requirements_missing" in out and "recognized 24.00" in out  # the audit counts them
+    assert "状态：要求未满足" in out and "互认 24.00" in out  # the audit (in Chinese) counts them
     assert (tmp_path / "hnjx.db").exists() and (tmp_path / "hnjx-xtjx.db").exists()
     assert result.credits == Decimal("24.00") and all(d.accepted for d in result.decisions)
     assert balance.by_origin["recognized"] == Decimal("24.00")
@@ -74,7 +74,7 @@ def test_demo_prints_transcript_balance_and_audits(tmp_path, capsys):
     assert final.status == cl.AuditStatus.GRADUATED and final.award == "graduation" and final.part_time
     assert [s.ended_by for s in final.stages] == ["suspended", "suspended", "graduated"]
     assert final.stages[-1].cumulative == ledger.balance(demo.STUDENT).total
-    assert "status: graduated" in text and "stages:" in text
+    assert "状态：已毕业" in text and "结论：毕业" in text and "学习阶段：" in text
     ledger.close()
 
 
