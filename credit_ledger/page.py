@@ -37,7 +37,8 @@ STYLE = """
 html { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
        "PingFang SC", sans-serif; font-size: 10.5pt; color: #111; background: #fff; }
 body { margin: 0 auto; max-width: 180mm; padding: 8mm 0; }
-h1 { text-align: center; font-size: 18pt; letter-spacing: 0.3em; margin: 0 0 4mm; }
+h1 { text-align: center; font-size: 18pt; margin: 0 0 4mm; }
+html[lang="zh-CN"] h1 { letter-spacing: 0.3em; }
 h2 { font-size: 12pt; border-bottom: 1px solid #444; margin: 5mm 0 2mm; padding-bottom: 1mm; }
 table { border-collapse: collapse; width: 100%; margin: 1mm 0; }
 th, td { border: 1px solid #888; padding: 1mm 2mm; text-align: left; vertical-align: top; }
@@ -111,7 +112,8 @@ def audit_page(report: AuditReport, lang: str = DEFAULT_LANG, *, picture: bool =
               ("study_mode", word("part_time" if r.part_time else "full_time", lang)), ("as_of", r.as_of)]
     facts += [(key, day) for key, day in (("enrolled", r.enrolled_on), ("earliest", r.earliest_date),
                                           ("deadline", r.deadline)) if day]
-    verdict = f"<span class='verdict {'pass' if r.eligible else 'fail'}'>{e(status_text(r.status, lang))}</span>"
+    passed = r.eligible or (str(r.status) == "graduated" and bool(r.awards))  # as the command's exit status says
+    verdict = f"<span class='verdict {'pass' if passed else 'fail'}'>{e(status_text(r.status, lang))}</span>"
     if r.award:
         verdict += f" · {w('award')}{colon}{e(award_text(r.award, lang))}"
     others = [award_text(a, lang) for a in r.awards if a != r.award]

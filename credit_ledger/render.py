@@ -67,6 +67,11 @@ def _heading(key: str, lang: str) -> str:
     return word(key, lang) + ("：" if lang == "zh" else ":")
 
 
+def _labelled(key: str, text: str, lang: str) -> str:
+    """A word, its colon and a text: ``注：教务处批准`` or ``note: approved``."""
+    return _heading(key, lang) + ("" if lang == "zh" else " ") + text
+
+
 def tree_lines(node: RequirementResult, depth: int = 0, lines: list[str] | None = None, *,
                lang: str = DEFAULT_LANG) -> list[str]:
     """The requirement tree as indented text lines, the node first, then its notes, its records and its children
@@ -82,7 +87,7 @@ def tree_lines(node: RequirementResult, depth: int = 0, lines: list[str] | None 
         extra += f" · {word('counting', lang)} " + _listed(node.chosen, lang)
     lines.append(f"{pad}{mark(node)} {node.id} {node.title}  {amount(node, lang)}{extra}")
     for note in node.notes:
-        lines.append(f"{pad}    {_heading('note', lang)} {note}")
+        lines.append(f"{pad}    {_labelled('note', note, lang)}")
     for r in node.records:
         sub = _aside(f"{word('counts_for', lang)} {r.counts_as}", lang) if r.counts_as else ""
         origin = "" if r.origin == "home" else f" [{r.origin if lang == 'en' else word(r.origin, lang)}]"
@@ -93,19 +98,25 @@ def tree_lines(node: RequirementResult, depth: int = 0, lines: list[str] | None 
 
 
 def tree_html(node: RequirementResult, lang: str = DEFAULT_LANG) -> str:
-    """The requirement tree as nested HTML lists (text escaped); each item's class says whether it is met
-    (``met`` or ``unmet``)."""
+    """The requirement tree as nested HTML lists (text escaped), with what ``tree_lines`` shows: each item's class
+    says whether it is met (``met`` or ``unmet``)."""
     e = html.escape
     recs = "".join(f"<li>{e(r.course or '-')} {e(r.title)} {r.credits}"
                    + ("" if r.origin == "home" else f" [{e(r.origin if lang == 'en' else word(r.origin, lang))}]")
+                   + (e(_aside(f"{word('counts_for', lang)} {r.counts_as}", lang)) if r.counts_as else "")
                    + "</li>" for r in node.records)
+    notes = "".join(f"<li class='note'>{e(_labelled('note', note, lang))}</li>" for note in node.notes)
     kids = "".join(tree_html(c, lang) for c in node.children)
-    missing = f" · {e(word('missing', lang))} {e(_listed(node.missing, lang))}" if node.missing else ""
-    waived = e(_aside(word("waived", lang), lang)) if node.waived else ""
-    inner = (f"<ul>{recs}</ul>" if recs else "") + (f"<ul>{kids}</ul>" if kids else "")
+    extra = e(_aside(word("waived", lang), lang)) if node.waived else ""
+    extra += e(_aside(word("shared", lang), lang)) if node.shared else ""
+    if node.missing:
+        extra += f" · {e(word('missing', lang))} {e(_listed(node.missing, lang))}"
+    if node.chosen and node.kind == "pick":
+        extra += f" · {e(word('counting', lang))} {e(_listed(node.chosen, lang))}"
+    inner = (f"<ul>{notes}{recs}</ul>" if recs or notes else "") + (f"<ul>{kids}</ul>" if kids else "")
     state = "met" if node.satisfied else "unmet"
     return (f"<ul><li class='{state}'><span class='mark'>{mark(node)}</span> <b>{e(node.id)}</b> {e(node.title)} "
-            f"{e(amount(node, lang))}{waived}{missing}{inner}</li></ul>")
+            f"{e(amount(node, lang))}{extra}{inner}</li></ul>")
 
 
 def award_text(award: str, lang: str = DEFAULT_LANG) -> str:

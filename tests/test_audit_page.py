@@ -336,3 +336,28 @@ def test_the_command_writes_the_page(tmp_path):
     wrong = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "html", "--out",
                                 str(tmp_path / "x.txt")])
     assert wrong.exit_code == 1 and "use .html or .htm" in wrong.stderr and not (tmp_path / "x.txt").exists()
+
+
+def test_the_verdict_reads_as_passed_for_an_eligible_or_supported_graduate(midway, final):
+    assert "class='verdict pass'>已毕业" in final.to_html(picture=False)
+    assert "class='verdict fail'>要求未满足" in midway.to_html(picture=False)
+
+
+def test_the_tree_on_the_page_shows_what_the_text_shows(midway):
+    from credit_ledger.reports import Allocated
+
+    record = Allocated(event_id="e1", course="MT202", title="数控", credits=Decimal("4.00"), origin="recognized",
+                       counts_as="MT201")
+    leaf = RequirementResult(id="core", title="核心", kind="courses", satisfied=True, needed=Decimal(1),
+                             counted=Decimal(1), unit="courses", records=(record,), notes=("教务处批准替代",),
+                             shared=True)
+    root = RequirementResult(id="root", title="毕业要求", kind="pick", satisfied=True, needed=Decimal(1),
+                             counted=Decimal(1), unit="requirements", children=(leaf,), chosen=("core",))
+    report = midway.model_copy(update={"requirements": root})
+    page, text = report.to_html(picture=False), report.to_text()
+    for shown in ("MT202 数控 4.00 [互认]（替代 MT201）", "注：教务处批准替代", "（共用）", "· 计入 core", "1/1 项已满足"):
+        assert shown in page and shown in text, shown
+    english = report.to_text(lang="en")
+    for shown in ("MT202 数控 4.00 [recognized] (for MT201)", "note: 教务处批准替代", " (shared)", "· counting core",
+                  "1/1 met"):
+        assert shown in english and shown in report.to_html("en", picture=False), shown
