@@ -361,3 +361,13 @@ def test_the_tree_on_the_page_shows_what_the_text_shows(midway):
     for shown in ("MT202 数控 4.00 [recognized] (for MT201)", "note: 教务处批准替代", " (shared)", "· counting core",
                   "1/1 met"):
         assert shown in english and shown in report.to_html("en", picture=False), shown
+
+
+def test_a_name_is_escaped_like_any_text(midway):
+    named = Named(midway, "<script>x</script>李")
+    page = audit_page(named, picture=False)
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;李" in page
+    assert "script" not in balanced(page)
+    from credit_ledger.render import report_html
+
+    assert "<script>" not in report_html(named)
