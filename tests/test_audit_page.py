@@ -10,6 +10,7 @@ A4 PDF. Without Chromium the browser tests skip, unless ``CREDIT_LEDGER_TEST_BRO
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -29,6 +30,7 @@ from credit_ledger import demo
 from credit_ledger.page import audit_page, svg_element
 from credit_ledger.records import CreditRecord, Excluded
 from credit_ledger.reports import AppliedException, RequirementResult
+import audit_strategies as ax
 from browser import Chromium, chromium_path
 from notebook_extra import needs_matplotlib
 
@@ -185,8 +187,6 @@ def test_any_text_in_a_requirement_shows_escaped_and_whole(midway, title, ident,
                              counted=Decimal(1), unit="courses")
     page = midway.model_copy(update={"requirements": node}).to_html(lang, picture=False)
     balanced(page)
-    import html
-
     assert html.escape(title) in page and html.escape(ident) in page
     text = midway.model_copy(update={"requirements": node}).to_text(lang)
     assert f"✓ {ident} {title}  1/1 {'门' if lang == 'zh' else 'courses'}" in text
@@ -355,7 +355,8 @@ def test_the_tree_on_the_page_shows_what_the_text_shows(midway):
                              counted=Decimal(1), unit="requirements", children=(leaf,), chosen=("core",))
     report = midway.model_copy(update={"requirements": root})
     page, text = report.to_html(picture=False), report.to_text()
-    for shown in ("MT202 数控 4.00 [互认]（替代 MT201）", "注：教务处批准替代", "（共用）", "· 计入 core", "1/1 项已满足"):
+    for shown in ("MT202 数控 4.00 [互认]（替代 MT201）", "注：教务处批准替代", "（共用）", "· 计入 core",
+                  "1/1 项已满足"):
         assert shown in page and shown in text, shown
     english = report.to_text(lang="en")
     for shown in ("MT202 数控 4.00 [recognized] (for MT201)", "note: 教务处批准替代", " (shared)", "· counting core",
@@ -371,3 +372,27 @@ def test_a_name_is_escaped_like_any_text(midway):
     from credit_ledger.render import report_html
 
     assert "<script>" not in report_html(named)
+
+
+CATALOG = ax.allocation_catalog()
+
+
+def nodes(node: Any) -> list[Any]:
+    return [node, *(n for c in node.children for n in nodes(c))]
+
+
+@settings(max_examples=30, deadline=None)
+@given(tree=ax.requirement_trees(), records=ax.record_lists(), lang=st.sampled_from(["zh", "en"]))
+def test_every_requirement_shows_once_with_its_mark_in_text_and_page(tree, records, lang):
+    """For any tree and records: the text has one line per requirement, marked as the audit judged it, and the page
+    one list item per requirement with the same mark; the page is a well-formed whole."""
+    report = cl.audit(ax.program_of(tree), records, as_of=ax.AS_OF, catalog=CATALOG)
+    every = nodes(report.requirements)
+    text_marks = [line.strip()[0] for line in report.to_text(lang).splitlines()
+                  if line.strip()[:1] in ("✓", "✗")]
+    assert text_marks == ["✓" if n.satisfied else "✗" for n in every]
+    page = report.to_html(lang, picture=False)
+    balanced(page)
+    marks = re.findall(r"<li class='(met|unmet)'><span class='mark'>(.)</span> <b>([^<]*)</b>", page)
+    assert [(state, mark, ident) for state, mark, ident in marks] == [
+        ("met" if n.satisfied else "unmet", "✓" if n.satisfied else "✗", html.escape(n.id)) for n in every]
