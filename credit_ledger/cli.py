@@ -77,25 +77,33 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
         fail(str(exc))
 
 
+LANG = typer.Option("zh", "--lang", help="The language of text and HTML: zh (中文, the default) or en.")
+
+
 @app.command()
 def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
                json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
                every: bool = typer.Option(False, "--all", help=(
-                   "Every attempt: failed ones, make-ups (补考) and retakes (重修), not only what counts."))) -> None:
-    """Print a student's effective credit records (--all: every attempt at a course).
+                   "Every attempt: failed ones, make-ups (补考) and retakes (重修), not only what counts.")),
+               lang: str = LANG) -> None:
+    """Print a student's effective credit records (--all: every attempt at a course), in Chinese (--lang en:
+    English).
 
     Example: credit-ledger transcript HNJX-2024-PT-0317 --db demo.db --as-of 2025-12-31 --all
     """
-    from .demo import render_transcript
+    from .render import transcript_text
 
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang!r} is not one of zh, en")
     with session(db, acting_as) as ledger:
         known(ledger, student)
+        day = as_of_date(as_of)
         if every:
-            _attempts(ledger, student, as_of_date(as_of), json_out)
+            _attempts(ledger, student, day, json_out)
         elif json_out:
-            typer.echo(ledger.transcript(student, as_of_date(as_of)).model_dump_json(indent=2))
+            typer.echo(ledger.transcript(student, day).model_dump_json(indent=2))
         else:
-            typer.echo(render_transcript(ledger, student, as_of_date(as_of)))
+            typer.echo(transcript_text(student, ledger.transcript(student, day), day, lang))
 
 
 def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out: bool) -> None:
@@ -161,7 +169,6 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as:
 
 AUDIT_OUTPUTS = {"text": (".txt",), "json": (".json",), "html": (".html", ".htm")}
 """What ``audit --out`` may be, by ``--format``."""
-LANG = typer.Option("zh", "--lang", help="The language of text and HTML: zh (中文, the default) or en.")
 
 
 @app.command()

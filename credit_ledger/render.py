@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from .labels import DEFAULT_LANG, award_label, status_label, word
 
 if TYPE_CHECKING:  # pragma: no cover
-    from datetime import date
-
     from .records import Transcript
     from .reports import AppliedException, AuditReport, Projection, RequirementResult
 
@@ -139,6 +138,12 @@ def student_line(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
     return f"{who} · {r.institution} {r.program} {r.program_title} · {word('as_of', lang)} {r.as_of}"
 
 
+def _open_end(report: AuditReport, lang: str) -> str:
+    """Where a stage still running on the audit's date ends in a report: 至今 (now) when the audit is of today, else
+    the audit's date (a report of another day never says "now")."""
+    return word("now", lang) if report.as_of == date.today() else str(report.as_of)
+
+
 def report_text(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
     """A plain-text audit report in ``lang`` (Chinese by default): the verdict, the requirement tree with ✓/✗,
     stages and issues."""
@@ -171,7 +176,7 @@ def report_text(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
     if r.stages:
         lines += ["", _heading("stages", lang)]
         for i, s in enumerate(r.stages, 1):
-            end = s.end.isoformat() if s.end else word("now", lang)
+            end = s.end.isoformat() if s.end else _open_end(r, lang)
             if zh:
                 by = _aside(word(s.ended_by, lang), lang) if s.ended_by else ""
                 lines.append(f"  {i}. {s.start} → {end}{by}：{s.credits} 学分，累计 {s.cumulative}")
@@ -245,7 +250,7 @@ def report_html(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
 def stages_table(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
     """The study stages as an HTML table: start, end (至今 / now), credits, cumulative."""
     e = html.escape
-    rows = "".join(f"<tr><td>{s.start}</td><td>{s.end or e(word('now', lang))}"
+    rows = "".join(f"<tr><td>{s.start}</td><td>{s.end or e(_open_end(report, lang))}"
                    + (e(_aside(word(s.ended_by, lang), lang)) if s.ended_by and lang == "zh" else "")
                    + f"</td><td>{s.credits}</td><td>{s.cumulative}</td></tr>" for s in report.stages)
     head = "".join(f"<th>{e(word(k, lang))}</th>" for k in ("start", "end", "credits", "cumulative"))
@@ -259,43 +264,63 @@ _PERIOD_WORDS = {"enrolled": "enrolled", "suspended": "suspended (休学)", "res
                  "graduated": "graduated"}
 
 
-def periods_text(student_id: str, events: Iterable[object]) -> str:
+def periods_text(student_id: str, events: Iterable[object], lang: str = DEFAULT_LANG) -> str:
     """The student's status changes (enrolment, suspension 休学, resumption 复学, ...) as text, from their events."""
-    lines = [f"Study periods of {student_id}"]
+    word("enrolled", lang)  # an unknown language is refused first
+    zh = lang == "zh"
+    lines = [f"{student_id} {word('study_periods', lang)}" if zh else f"Study periods of {student_id}"]
     for e in events:
         kind = getattr(e, "kind", "")
         if kind not in _PERIOD_WORDS:
             continue
         detail = ""
         if kind == "enrolled":
-            mode = str(getattr(e, "mode", "")).replace("_", "-")
-            detail = f" in {getattr(e, 'program', '')} at {getattr(e, 'institution', '')}, {mode}"
+            mode = str(getattr(e, "mode", ""))
             employer = getattr(e, "employer", None)
-            detail += f", employer {employer}" if employer else ""
+            program, school = getattr(e, "program", ""), getattr(e, "institution", "")
+            if zh:
+                detail = (f" {program}（{school}），{word(f'mode_{mode}', lang)}"
+                          + (f"，{word('employer', lang)} {employer}" if employer else ""))
+            else:
+                detail = (f" in {program} at {school}, {mode.replace('_', '-')}"
+                          + (f", employer {employer}" if employer else ""))
         elif reason := getattr(e, "reason", ""):
-            detail = f": {reason}"
-        lines.append(f"  {getattr(e, 'occurred_on', '')}  {_PERIOD_WORDS[kind]}{detail}")
+            detail = f"：{reason}" if zh else f": {reason}"
+        what = word(kind, lang) if zh else _PERIOD_WORDS[kind]
+        lines.append(f"  {getattr(e, 'occurred_on', '')}  {what}{detail}")
     return "\n".join(lines)
 
 
-def transcript_text(student_id: str, transcript: Transcript, as_of: date | None = None) -> str:
+def transcript_text(student_id: str, transcript: Transcript, as_of: date | None = None,
+                    lang: str = DEFAULT_LANG) -> str:
     """A transcript as a text table; CJK titles are fitted by display width."""
-    lines = [f"Transcript of {student_id}" + (f" as of {as_of}" if as_of else ""), ""]
-    lines.append(f"{'date':<11} {'course':<8} {'title':<16} {'credits':>7} {'grade':>6} {'GP':>4}  note")
+    word("transcript", lang)  # an unknown language is refused first
+    if lang == "zh":
+        lines = [f"{student_id} {word('transcript', lang)}" + (f"（截至 {as_of}）" if as_of else ""), ""]
+        lines.append(f"{fit('日期', 12)}{fit('课程', 9)}{fit('名称', 17)}{right('学分', 7)} {right('成绩', 6)} "
+                     f"{right('绩点', 4)}  备注")
+    else:
+        lines = [f"Transcript of {student_id}" + (f" as of {as_of}" if as_of else ""), ""]
+        lines.append(f"{'date':<11} {'course':<8} {'title':<16} {'credits':>7} {'grade':>6} {'GP':>4}  note")
     for r in transcript.records:
-        note = {"retake": "retake (重修)"}.get(r.attempt or "", "")
+        note = {"retake": "重修" if lang == "zh" else "retake (重修)"}.get(r.attempt or "", "")
         if r.flagged:
-            note = f"make-up (补考), counted as {r.score}"
+            note = f"补考，按 {r.score} 计" if lang == "zh" else f"make-up (补考), counted as {r.score}"
         gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
         lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {fit(r.title, 16)} {r.credits:>7} "
                      f"{' ' * (6 - display_width(r.grade or ''))}{r.grade or ''} {gp:>4}  {note}")
-    lines.append(f"{'':<11} {'':<8} {fit('total', 16)} {transcript.total:>7}")
+    lines.append(f"{'':<11} {'':<8} {fit(word('total', lang), 16)} {transcript.total:>7}")
     return "\n".join(lines)
 
 
 def display_width(text: str) -> int:
     """Columns a terminal gives ``text``: two for each CJK character, one for others."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def right(text: str, width: int) -> str:
+    """Text padded on the left to a display width (a column of numbers, or its heading): ``right("学分", 7)``."""
+    return " " * (width - display_width(text)) + text
 
 
 def fit(text: str, width: int) -> str:

@@ -396,3 +396,34 @@ def test_every_requirement_shows_once_with_its_mark_in_text_and_page(tree, recor
     marks = re.findall(r"<li class='(met|unmet)'><span class='mark'>(.)</span> <b>([^<]*)</b>", page)
     assert [(state, mark, ident) for state, mark, ident in marks] == [
         ("met" if n.satisfied else "unmet", "✓" if n.satisfied else "✗", html.escape(n.id)) for n in every]
+
+
+def test_now_is_said_only_of_an_audit_of_today(midway):
+    assert midway.stages[-1].end is None
+    past = midway.to_text()
+    assert "2026-02-24 → 2026-07-31：" in past and "至今" not in past and "至今" not in midway.to_html(picture=False)
+    assert "2026-02-24 → 2026-07-31: " in midway.to_text(lang="en") and "now" not in midway.to_text(lang="en")
+    today = midway.model_copy(update={"as_of": date.today()})
+    assert "2026-02-24 → 至今：" in today.to_text() and "<td>至今</td>" in today.to_html(picture=False)
+    assert "2026-02-24 → now: " in today.to_text(lang="en")
+
+
+def test_periods_and_transcript_in_chinese_and_english(demo_ledger):
+    from credit_ledger.render import fit, periods_text, transcript_text
+
+    events = demo_ledger.events(demo.STUDENT)
+    zh, en = periods_text(demo.STUDENT, events), periods_text(demo.STUDENT, events, "en")
+    assert zh.splitlines()[0] == f"{demo.STUDENT} 学籍变动" and en.splitlines()[0] == f"Study periods of {demo.STUDENT}"
+    assert "入学 MECH-PT-2024（HNJX），非全日制" in zh and "in MECH-PT-2024 at HNJX, part-time" in en
+    assert "2028-07-10  毕业" in zh and "2028-07-10  graduated" in en and "休学：" in zh and "suspended (休学): " in en
+    record = demo_ledger.transcript(demo.STUDENT)
+    table, english = transcript_text(demo.STUDENT, record), transcript_text(demo.STUDENT, record, lang="en")
+    assert "补考，按 60 计" in table and "重修" in table and "合计" in table
+    assert "make-up (补考), counted as 60" in english and "retake (重修)" in english and "total" in english
+    assert "机电设备安装与…" in table  # a cut title says so
+    for line in table.splitlines()[3:]:  # each row's credits in display columns 38 to 45 (a CJK character is two)
+        columns = "".join(c + ("\0" if ord(c) > 0x2E80 else "") for c in line)
+        assert re.fullmatch(r" *\d+\.\d\d", columns[37:45]), f"credits not aligned: {line!r}"
+    assert fit("语文", 6) == "语文  " and fit("自动化生产线运行与维护", 8) == "自动化… " and len(fit("", 3)) == 3
+    with pytest.raises(ValueError, match="unknown language"):
+        transcript_text(demo.STUDENT, record, lang="de")

@@ -17,14 +17,17 @@ def _demo_db(tmp_path) -> str:
     db = str(tmp_path / "demo.db")
     result = runner.invoke(app, ["demo", "--db", db])
     assert result.exit_code == 0, result.output
-    assert "make-up (补考), counted as 60" in result.stdout
+    assert "补考，按 60 计" in result.stdout
     return db
 
 
 def test_transcript_balance_and_verify(tmp_path):
     db = _demo_db(tmp_path)
     table = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30"])
-    assert table.exit_code == 0 and "as of 2025-06-30" in table.stdout and "MT201" not in table.stdout
+    assert table.exit_code == 0 and "截至 2025-06-30" in table.stdout and "MT201" not in table.stdout
+    english = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30", "--lang", "en"])
+    assert english.exit_code == 0 and "Transcript of" in english.stdout and "as of 2025-06-30" in english.stdout
+    assert "make-up (补考), counted as 60" in english.stdout and "成绩单" not in english.stdout
     data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
     balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db, "--json"]).stdout)
