@@ -427,3 +427,18 @@ def test_periods_and_transcript_in_chinese_and_english(demo_ledger):
     assert fit("语文", 6) == "语文  " and fit("自动化生产线运行与维护", 8) == "自动化… " and len(fit("", 3)) == 3
     with pytest.raises(ValueError, match="unknown language"):
         transcript_text(demo.STUDENT, record, lang="de")
+
+
+def test_the_roster_name_reaches_the_page_and_leaves_it_when_erased():
+    ledger = demo.run(None)
+    try:
+        ledger.set_personal(demo.STUDENT, name="李娜")
+        named = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
+        page = named.to_html(picture=False)
+        assert "<th>姓名</th><td>李娜</td>" in page and f"{demo.STUDENT} 李娜 · " in named.to_text()
+        assert "李娜" in named._repr_html_()
+        ledger.erase_personal(demo.STUDENT)
+        erased = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
+        assert "李娜" not in erased.to_html(picture=False) and "李娜" not in erased.to_text()
+    finally:
+        ledger.close()
