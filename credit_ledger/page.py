@@ -20,7 +20,9 @@ the picture would be.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from typing import TYPE_CHECKING
 
 from .labels import DEFAULT_LANG, word
@@ -34,7 +36,7 @@ HTML_LANGS = {"zh": "zh-CN", "en": "en"}
 
 STYLE = """
 @page { size: A4; margin: 15mm 15mm 18mm 15mm; }
-html { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
+html { font-family: "CL CJK", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
        "PingFang SC", sans-serif; font-size: 10.5pt; color: #111; background: #fff; }
 body { margin: 0 auto; max-width: 180mm; padding: 8mm 0; }
 h1 { text-align: center; font-size: 18pt; margin: 0 0 4mm; }
@@ -65,7 +67,39 @@ footer { margin-top: 6mm; font-size: 8pt; color: #666; }
 """
 """The page's stylesheet: on screen a sheet of paper, printed an A4 page whose rows and blocks are not broken."""
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+
+FONT_FAMILY = "CL CJK"
+"""The family name of the CJK font the page carries (``embedded_font``)."""
+
+
+def embedded_font(text: str) -> str:
+    """An ``@font-face`` rule carrying the CJK font of the ``notebook`` extra (``mplfonts``'s Noto Sans CJK SC, SIL
+    OFL) cut to the CJK characters of ``text`` (some kilobytes, as a ``data:`` URL), so that the page shows and
+    prints its Chinese on a machine with no CJK font; ``""`` without the extra (or without CJK text): the reader's
+    own fonts then draw it."""
+    from .plots import bundled_font_file  # finds the font file; imports nothing of matplotlib
+
+    chars = "".join(sorted({ch for ch in text if ord(ch) > 0x2E80}))
+    path = bundled_font_file()
+    if not chars or path is None:
+        return ""
+    try:
+        from fontTools import subset  # matplotlib's own dependency
+    except ImportError:
+        return ""
+    options = subset.Options()
+    options.notdef_outline = True
+    options.name_IDs = ["*"]  # the font's names and licence stay with it
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=chars)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    font.close()  # the font file is read lazily: close it now, not when the collector comes
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"@font-face {{ font-family: '{FONT_FAMILY}'; src: url(data:font/otf;base64,{data}) format('opentype'); }}"
 
 
 def svg_element(svg: bytes) -> str:
@@ -93,12 +127,12 @@ def _row(key: str, value: object, lang: str) -> str:
     return f"<tr><th>{html.escape(word(key, lang))}</th><td>{html.escape(str(value))}</td></tr>"
 
 
-def audit_page(report: AuditReport, lang: str = DEFAULT_LANG, *, picture: bool = True) -> str:
+def audit_page(report: AuditReport, lang: str = DEFAULT_LANG, *, picture: bool = True, font: bool = True) -> str:
     """The whole printable page (毕业资格审核表) of an audit in ``lang`` (Chinese by default): see the module.
-    ``picture=False`` leaves the stages picture out (the stages table stays)."""
+    ``picture=False`` leaves the stages picture out (the stages table stays); ``font=False`` leaves out the CJK font
+    the page otherwise carries (``embedded_font``), for a reader whose own fonts will do."""
     e = html.escape
     r = report
-
     def w(key: str) -> str:
         return e(word(key, lang))
 
@@ -124,11 +158,6 @@ def audit_page(report: AuditReport, lang: str = DEFAULT_LANG, *, picture: bool =
         ("home", c.home), ("recognized", c.recognized), ("converted", c.converted), ("total", c.total),
         ("required", c.required), ("shortfall", r.shortfall)))
     parts = [
-        "<!DOCTYPE html>",
-        f"<html lang='{HTML_LANGS.get(lang, lang)}'><head><meta charset='utf-8'>",
-        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{w('page_title')}</h1>",
         "<table class='facts keep'>" + "".join(_row(k, v, lang) for k, v in facts) + "</table>",
         f"<h2>{w('verdict')}</h2><p class='keep'>{verdict}</p>",
@@ -150,8 +179,15 @@ def audit_page(report: AuditReport, lang: str = DEFAULT_LANG, *, picture: bool =
                                                      for key in ("reviewer", "date", "seal")) + "</div>")
     parts.append(f"<footer>{w('solver')}{colon}{e(r.solver)}"
                  + (f" · {w('stable_until')} {r.stable_until}" if r.stable_until else "") + "</footer>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    body = "\n".join(parts)
+    face = embedded_font(title + body) if font else ""
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f"<html lang='{HTML_LANGS.get(lang, lang)}'><head><meta charset='utf-8'>",
+        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{e(title)}</title><style>{face}{STYLE}</style></head><body>",
+        body, "</body></html>"])
 
 
 def _decisions(report: AuditReport, lang: str) -> str:

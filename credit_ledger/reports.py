@@ -231,14 +231,15 @@ class AuditReport(Frozen):
     def __str__(self) -> str:
         return self.to_text()
 
-    def to_html(self, lang: str = "zh", *, picture: bool = True) -> str:
+    def to_html(self, lang: str = "zh", *, picture: bool = True, font: bool = True) -> str:
         """The printable audit (毕业资格审核表) as a whole HTML page in ``lang``: the student, the verdict, the credits
         by origin, the requirement tree with ✓/✗, the stages (with their picture inline as SVG when ``picture`` and
         matplotlib is installed), what was not counted and why, the exceptions, the issues and a signature block;
-        A4 when printed (``page.audit_page``)."""
+        A4 when printed; it carries the CJK characters it uses of the ``notebook`` extra's font unless ``font`` is
+        false (``page.audit_page``)."""
         from .page import audit_page  # the page draws the stages picture: plots sits above the reports
 
-        return audit_page(self, lang, picture=picture)
+        return audit_page(self, lang, picture=picture, font=font)
 
     def plot(self, path: Any = None, *, fmt: str | None = None, lang: str = "zh") -> bytes:
         """The student's credits, stepping at each record's date, against the program's total, deadline and

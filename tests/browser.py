@@ -55,15 +55,17 @@ class Chromium:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 
-        def wire() -> None:  # in the child: its fd 3 reads our commands, its fd 4 writes to us
-            reads, writes = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+        def wire() -> None:  # in the child: its fd 3 reads our commands, its fd 4 writes to us (dup2 makes them
+            # inheritable; every other descriptor Python opened closes on exec). Not pass_fds=(3, 4): that needs the
+            # parent's own fds 3 and 4 open when the child starts, and a file closed by the collector may be one.
+            reads, writes = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_child_r, from_child_w))
             os.dup2(reads, 3)  # out of the way first, so neither lands on the other
             os.dup2(writes, 4)
 
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=wire)  # kept: the two ends the child reads and writes
+            close_fds=False, preexec_fn=wire)  # only 3 and 4 are inheritable: the rest close on exec
         os.close(to_child_r)
         os.close(from_child_w)
         self._buffer = b""
@@ -193,3 +195,13 @@ class Chromium:
         """The page printed to PDF, in the size its ``@page`` rule asks for."""
         return base64.b64decode(self.send("Page.printToPDF",
                                           {"preferCSSPageSize": True, "printBackground": True})["data"])
+
+    def fonts_of(self, selector: str) -> list[dict[str, Any]]:
+        """The fonts the browser drew the first element matching ``selector`` with (``familyName``,
+        ``isCustomFont``: a web font, ``glyphCount``)."""
+        self.send("DOM.enable")
+        self.send("CSS.enable")
+        root = self.send("DOM.getDocument")["root"]["nodeId"]
+        node = self.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts: list[dict[str, Any]] = self.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        return fonts

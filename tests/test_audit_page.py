@@ -106,7 +106,7 @@ def tree_ids(node: Any) -> set[str]:
 
 
 def test_the_page_is_a_whole_chinese_document_for_a4(midway):
-    page = midway.to_html(picture=False)
+    page = midway.to_html(picture=False, font=False)
     assert page.startswith("<!DOCTYPE html>\n<html lang='zh-CN'>")
     assert "<meta charset='utf-8'>" in page and "<title>毕业资格审核表 · HNJX-2024-PT-0317</title>" in page
     assert re.search(r"@page\s*\{\s*size:\s*A4;\s*margin:", page)
@@ -126,7 +126,7 @@ def test_the_page_is_a_whole_chinese_document_for_a4(midway):
 
 
 def test_the_page_in_english_keeps_the_english_words(final):
-    page = final.to_html("en", picture=False)
+    page = final.to_html("en", picture=False, font=False)
     assert page.startswith("<!DOCTYPE html>\n<html lang='en'>") and "<h1>graduation audit</h1>" in page
     assert "graduation (毕业)" in page and "graduated" in page and "审核人" not in page
     balanced(page)
@@ -136,9 +136,9 @@ def test_the_page_in_english_keeps_the_english_words(final):
 
 def test_the_page_names_the_student_when_the_roster_knows_them(midway):
     named = Named(midway, "李娜")
-    page = audit_page(named, picture=False)
+    page = audit_page(named, picture=False, font=False)
     assert "<th>姓名</th><td>李娜</td>" in page and "<title>毕业资格审核表 · HNJX-2024-PT-0317 李娜</title>" in page
-    assert "姓名" not in midway.to_html(picture=False)
+    assert "姓名" not in midway.to_html(picture=False, font=False)
     from credit_ledger.render import report_html, report_text
 
     assert report_text(named).splitlines()[0].startswith(f"{demo.STUDENT} 李娜 · ")
@@ -154,7 +154,7 @@ def test_the_page_lists_what_shaped_the_verdict(final):
         "exceptions": (AppliedException(event_id="ex-1", requirement_id="core", action="substitute", course="MT202",
                                         replaces="MT201", applied=False, reason="教务处批准"),
                        AppliedException(event_id="ex-2", requirement_id="practice", action="waive"))})
-    page = shaped.to_html(picture=False)
+    page = shaped.to_html(picture=False, font=False)
     balanced(page)
     assert "<code>certificate_expired</code>" in page and "the certificate expired on 2024-01-01" in page
     assert "&lt;i&gt;电工&lt;/i&gt;证书" in page and "<i>" not in page
@@ -164,7 +164,7 @@ def test_the_page_lists_what_shaped_the_verdict(final):
     assert "未计入：" in text and "[certificate_expired]" in text and "以 MT202 替代 MT201 (ex-1) — 未应用" in text
     english = shaped.to_text(lang="en")
     assert "not counted:" in english and "substitute MT202 for MT201 (ex-1) — not applied" in english
-    nothing = final.to_html(picture=False)
+    nothing = final.to_html(picture=False, font=False)
     assert nothing.count("<p>无</p>") == 3  # a graduate's audit: no record left out, no exception, no issue
     assert "<p>无</p>" not in page.split("<h3>问题</h3>")[0]
 
@@ -174,7 +174,7 @@ def test_the_page_escapes_catalog_text(midway):
                                 needed=Decimal(1), counted=Decimal(0), unit="credits")
     report = midway.model_copy(update={"requirements": hostile, "program_title": "A<B>&C",
                                        "institution": "<b>学校</b>"})
-    page = report.to_html(picture=False)
+    page = report.to_html(picture=False, font=False)
     assert "<script>" not in page and "<b>学校</b>" not in page and "A<B>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 课" in page and "A&lt;B&gt;&amp;C" in page
     assert "script" not in balanced(page)
@@ -185,7 +185,7 @@ def test_the_page_escapes_catalog_text(midway):
 def test_any_text_in_a_requirement_shows_escaped_and_whole(midway, title, ident, lang):
     node = RequirementResult(id=ident, title=title, kind="courses", satisfied=True, needed=Decimal(1),
                              counted=Decimal(1), unit="courses")
-    page = midway.model_copy(update={"requirements": node}).to_html(lang, picture=False)
+    page = midway.model_copy(update={"requirements": node}).to_html(lang, picture=False, font=False)
     balanced(page)
     assert html.escape(title) in page and html.escape(ident) in page
     text = midway.model_copy(update={"requirements": node}).to_text(lang)
@@ -266,6 +266,12 @@ def test_the_page_renders_in_chromium_without_a_console_error(browser, midway, t
     assert chromium.console_errors() == []
     text = chromium.text()
     assert "毕业资格审核表" in text and demo.STUDENT in text and "要求未满足" in text
+    from credit_ledger.plots import bundled_font_file
+
+    if bundled_font_file() is not None:  # the title is drawn with the font the page carries, never as boxes
+        fonts = chromium.fonts_of("h1")
+        assert [(f["isCustomFont"], f["glyphCount"]) for f in fonts] == [(True, len("毕业资格审核表"))], fonts
+        assert fonts[0]["familyName"].startswith("Noto Sans CJK")
     shot = chromium.screenshot()
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     distinct, inked = colours(shot)
@@ -296,7 +302,7 @@ def test_the_check_catches_a_console_error(browser, tmp_path, script):
 
 def test_the_check_catches_what_the_page_policy_blocks(browser, midway, tmp_path):
     """The page forbids scripts and outside files (its Content-Security-Policy): one slipped in is an error."""
-    page = midway.to_html(picture=False).replace("</body>", "<script>document.title = 'x'</script></body>")
+    page = midway.to_html(picture=False, font=False).replace("</body>", "<script>document.title = 'x'</script></body>")
     path = tmp_path / "blocked.html"
     path.write_text(page, encoding="utf-8")
     errors = loaded(browser, path).console_errors()
@@ -339,8 +345,8 @@ def test_the_command_writes_the_page(tmp_path):
 
 
 def test_the_verdict_reads_as_passed_for_an_eligible_or_supported_graduate(midway, final):
-    assert "class='verdict pass'>已毕业" in final.to_html(picture=False)
-    assert "class='verdict fail'>要求未满足" in midway.to_html(picture=False)
+    assert "class='verdict pass'>已毕业" in final.to_html(picture=False, font=False)
+    assert "class='verdict fail'>要求未满足" in midway.to_html(picture=False, font=False)
 
 
 def test_the_tree_on_the_page_shows_what_the_text_shows(midway):
@@ -354,19 +360,19 @@ def test_the_tree_on_the_page_shows_what_the_text_shows(midway):
     root = RequirementResult(id="root", title="毕业要求", kind="pick", satisfied=True, needed=Decimal(1),
                              counted=Decimal(1), unit="requirements", children=(leaf,), chosen=("core",))
     report = midway.model_copy(update={"requirements": root})
-    page, text = report.to_html(picture=False), report.to_text()
+    page, text = report.to_html(picture=False, font=False), report.to_text()
     for shown in ("MT202 数控 4.00 [互认]（替代 MT201）", "注：教务处批准替代", "（共用）", "· 计入 core",
                   "1/1 项已满足"):
         assert shown in page and shown in text, shown
     english = report.to_text(lang="en")
     for shown in ("MT202 数控 4.00 [recognized] (for MT201)", "note: 教务处批准替代", " (shared)", "· counting core",
                   "1/1 met"):
-        assert shown in english and shown in report.to_html("en", picture=False), shown
+        assert shown in english and shown in report.to_html("en", picture=False, font=False), shown
 
 
 def test_a_name_is_escaped_like_any_text(midway):
     named = Named(midway, "<script>x</script>李")
-    page = audit_page(named, picture=False)
+    page = audit_page(named, picture=False, font=False)
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;李" in page
     assert "script" not in balanced(page)
     from credit_ledger.render import report_html
@@ -391,7 +397,7 @@ def test_every_requirement_shows_once_with_its_mark_in_text_and_page(tree, recor
     text_marks = [line.strip()[0] for line in report.to_text(lang).splitlines()
                   if line.strip()[:1] in ("✓", "✗")]
     assert text_marks == ["✓" if n.satisfied else "✗" for n in every]
-    page = report.to_html(lang, picture=False)
+    page = report.to_html(lang, picture=False, font=False)
     balanced(page)
     marks = re.findall(r"<li class='(met|unmet)'><span class='mark'>(.)</span> <b>([^<]*)</b>", page)
     assert [(state, mark, ident) for state, mark, ident in marks] == [
@@ -401,10 +407,11 @@ def test_every_requirement_shows_once_with_its_mark_in_text_and_page(tree, recor
 def test_now_is_said_only_of_an_audit_of_today(midway):
     assert midway.stages[-1].end is None
     past = midway.to_text()
-    assert "2026-02-24 → 2026-07-31：" in past and "至今" not in past and "至今" not in midway.to_html(picture=False)
+    assert "2026-02-24 → 2026-07-31：" in past and "至今" not in past
+    assert "至今" not in midway.to_html(picture=False, font=False)
     assert "2026-02-24 → 2026-07-31: " in midway.to_text(lang="en") and "now" not in midway.to_text(lang="en")
     today = midway.model_copy(update={"as_of": date.today()})
-    assert "2026-02-24 → 至今：" in today.to_text() and "<td>至今</td>" in today.to_html(picture=False)
+    assert "2026-02-24 → 至今：" in today.to_text() and "<td>至今</td>" in today.to_html(picture=False, font=False)
     assert "2026-02-24 → now: " in today.to_text(lang="en")
 
 
@@ -434,11 +441,28 @@ def test_the_roster_name_reaches_the_page_and_leaves_it_when_erased():
     try:
         ledger.set_personal(demo.STUDENT, name="李娜")
         named = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
-        page = named.to_html(picture=False)
+        page = named.to_html(picture=False, font=False)
         assert "<th>姓名</th><td>李娜</td>" in page and f"{demo.STUDENT} 李娜 · " in named.to_text()
         assert "李娜" in named._repr_html_()
         ledger.erase_personal(demo.STUDENT)
         erased = ledger.audit(demo.STUDENT, as_of=demo.MIDWAY)
-        assert "李娜" not in erased.to_html(picture=False) and "李娜" not in erased.to_text()
+        assert "李娜" not in erased.to_html(picture=False, font=False) and "李娜" not in erased.to_text()
     finally:
         ledger.close()
+
+
+@needs_matplotlib
+def test_the_page_carries_the_cjk_characters_it_uses(midway):
+    """With the notebook extra, the page carries its CJK characters of the extra's font (a small data: URL), so that
+    it prints Chinese on a machine with no CJK font; font=False leaves it out."""
+    from credit_ledger.page import embedded_font
+    from credit_ledger.plots import bundled_font_file
+
+    if bundled_font_file() is None:
+        pytest.skip("the notebook extra's font (mplfonts) is not installed")
+    page = midway.to_html(picture=False)
+    assert "@font-face { font-family: 'CL CJK'; src: url(data:font/otf;base64," in page
+    assert "font-src data:" in page and "@font-face" not in midway.to_html(picture=False, font=False)
+    assert embedded_font("ASCII only") == ""
+    small, large = embedded_font("毕业"), embedded_font("毕业资格审核表学号姓名专业机电一体化")
+    assert 0 < len(small) < len(large) < 200_000
