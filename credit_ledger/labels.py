@@ -105,7 +105,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "counting": ("计入", "counting"),
     "note": ("注", "note"),
     "counts_for": ("替代", "for"),
-    "start": ("开始", "start"),
     "end": ("结束", "end"),
     "cumulative": ("累计", "cumulative"),
     "in_all": ("累计", "in all"),
