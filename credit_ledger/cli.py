@@ -77,25 +77,33 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
         fail(str(exc))
 
 
+LANG = typer.Option("zh", "--lang", help="The language of text and HTML: zh (中文, the default) or en.")
+
+
 @app.command()
 def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
                json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
                every: bool = typer.Option(False, "--all", help=(
-                   "Every attempt: failed ones, make-ups (补考) and retakes (重修), not only what counts."))) -> None:
-    """Print a student's effective credit records (--all: every attempt at a course).
+                   "Every attempt: failed ones, make-ups (补考) and retakes (重修), not only what counts.")),
+               lang: str = LANG) -> None:
+    """Print a student's effective credit records (--all: every attempt at a course), in Chinese (--lang en:
+    English).
 
     Example: credit-ledger transcript HNJX-2024-PT-0317 --db demo.db --as-of 2025-12-31 --all
     """
-    from .demo import render_transcript
+    from .render import transcript_text
 
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang!r} is not one of zh, en")
     with session(db, acting_as) as ledger:
         known(ledger, student)
+        day = as_of_date(as_of)
         if every:
-            _attempts(ledger, student, as_of_date(as_of), json_out)
+            _attempts(ledger, student, day, json_out)
         elif json_out:
-            typer.echo(ledger.transcript(student, as_of_date(as_of)).model_dump_json(indent=2))
+            typer.echo(ledger.transcript(student, day).model_dump_json(indent=2))
         else:
-            typer.echo(render_transcript(ledger, student, as_of_date(as_of)))
+            typer.echo(transcript_text(student, ledger.transcript(student, day), day, lang))
 
 
 def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out: bool) -> None:
@@ -159,21 +167,43 @@ def balance(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as:
     typer.echo(result.model_dump_json(indent=2) if json_out else balance_table(result))
 
 
+AUDIT_OUTPUTS = {"text": (".txt",), "json": (".json",), "html": (".html", ".htm")}
+"""What ``audit --out`` may be, by ``--format``."""
+
+
 @app.command()
 def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS,
           program: Optional[str] = typer.Option(None, "--program", help="Audit against another program (what-if)."),
-          fmt: str = typer.Option("text", "--format", help="text, json or html.")) -> None:
+          fmt: str = typer.Option("text", "--format", help=(
+              "text, json or html (html: the printable 毕业资格审核表, a whole page).")),
+          out: Optional[Path] = typer.Option(None, "--out", help=(
+              "Write the report to this file (.txt, .json, .html by --format) instead of printing it.")),
+          lang: str = LANG) -> None:
     """May the student graduate? The requirement tree with ✓/✗, stages, projection and issues.
 
     Exits 0 when the student is eligible (or graduated with support), 3 otherwise.
 
-    Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format text
+    Example: credit-ledger audit HNJX-2024-PT-0317 --db demo.db --as-of 2026-07-31 --format html --out li-na.html
     """
-    if fmt not in ("text", "json", "html"):
+    if fmt not in AUDIT_OUTPUTS:
         fail(f"--format {fmt!r} is not one of text, json, html")
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang!r} is not one of zh, en")
+    if out is not None:
+        writable(out, AUDIT_OUTPUTS[fmt], what=f"{fmt} file")
     with session(db, acting_as) as ledger:
+        if out is not None:
+            from .exports import refuse_ledger_file
+
+            refuse_ledger_file(ledger, out)
         report = ledger.audit(known(ledger, student), program=program, as_of=as_of_date(as_of))
-    typer.echo({"text": report.to_text, "json": report.to_json, "html": report._repr_html_}[fmt]())
+    shown = {"text": lambda: report.to_text(lang), "json": report.to_json,
+             "html": lambda: report.to_html(lang)}[fmt]()
+    if out is None:
+        typer.echo(shown)
+    else:
+        out.write_text(shown + "\n", encoding="utf-8")
+        typer.echo(str(out))
     if not (report.eligible or (report.status == "graduated" and report.awards)):
         raise typer.Exit(code=3)
 

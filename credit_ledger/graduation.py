@@ -256,7 +256,7 @@ def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, pol
             at_risk=p.at_risk if p else None, issue_codes=tuple(sorted(codes)), solver=how, stable_until=stable)
     if not met:
         for leaf in _unmet_leaves(tree):
-            issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {amount(leaf)}"
+            issue("requirement_unmet", f"requirement {leaf.id} {leaf.title}: {amount(leaf, 'en')}"
                   + (f", missing {', '.join(leaf.missing)}" if leaf.missing else ""))
     return AuditReport(
         student_id=student_id, program=program.code, institution=program.institution, program_title=program.title,

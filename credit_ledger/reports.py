@@ -223,12 +223,23 @@ class AuditReport(Frozen):
         return self.model_dump_json(indent=indent)
 
 
-    def to_text(self) -> str:
-        """A plain-text report: the verdict, the requirement tree with ✓/✗, stages and issues."""
-        return report_text(self)
+    def to_text(self, lang: str = "zh") -> str:
+        """A plain-text report in ``lang`` (Chinese by default, ``"en"`` for English): the verdict, the requirement
+        tree with ✓/✗, stages and issues."""
+        return report_text(self, lang)
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def to_html(self, lang: str = "zh", *, picture: bool = True, font: bool = True) -> str:
+        """The printable audit (毕业资格审核表) as a whole HTML page in ``lang``: the student, the verdict, the credits
+        by origin, the requirement tree with ✓/✗, the stages (with their picture inline as SVG when ``picture`` and
+        matplotlib is installed), what was not counted and why, the exceptions, the issues and a signature block;
+        A4 when printed; it carries the CJK characters it uses of the ``notebook`` extra's font unless ``font`` is
+        false (``page.audit_page``)."""
+        from .page import audit_page  # the page draws the stages picture: plots sits above the reports
+
+        return audit_page(self, lang, picture=picture, font=font)
 
     def plot(self, path: Any = None, *, fmt: str | None = None, lang: str = "zh") -> bytes:
         """The student's credits, stepping at each record's date, against the program's total, deadline and
@@ -240,7 +251,8 @@ class AuditReport(Frozen):
         return plot_student(self, path, fmt=fmt, lang=lang)
 
     def _repr_html_(self) -> str:
-        """An HTML report for notebooks: the verdict, then the requirement tree as nested lists."""
+        """An HTML report for notebooks (a fragment, in Chinese): the verdict, then the requirement tree as nested
+        lists."""
         return report_html(self)
 
 

@@ -561,10 +561,18 @@ def test_report_renders_as_text_json_and_html(ledger):
     assert ids == {"root", "public", "core", "practice", "electives", "el-a", "el-b", "el-c"}
 
     text = report.to_text()
+    assert text == str(report)  # Chinese by default
     assert "✓" in text and "✗" in text
     for ident in ids:
         assert ident in text
-    assert sid in text and report.status.value in text
+    assert sid in text and "状态：要求未满足" in text and "学分：" in text and "截至 2026-06-01" in text
+    english = report.to_text(lang="en")
+    assert sid in english and f"status: {report.status.value}" in english and "as of 2026-06-01" in english
+    assert "状态" not in english and "courses" in english
+    for ident in ids:
+        assert ident in english
+    with pytest.raises(ValueError, match="unknown language"):
+        report.to_text(lang="fr")
 
     loaded = json.loads(report.to_json())
     assert loaded["student_id"] == sid and loaded["status"] == report.status.value

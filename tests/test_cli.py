@@ -17,14 +17,17 @@ def _demo_db(tmp_path) -> str:
     db = str(tmp_path / "demo.db")
     result = runner.invoke(app, ["demo", "--db", db])
     assert result.exit_code == 0, result.output
-    assert "make-up (补考), counted as 60" in result.stdout
+    assert "补考，按 60 计" in result.stdout
     return db
 
 
 def test_transcript_balance_and_verify(tmp_path):
     db = _demo_db(tmp_path)
     table = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30"])
-    assert table.exit_code == 0 and "as of 2025-06-30" in table.stdout and "MT201" not in table.stdout
+    assert table.exit_code == 0 and "截至 2025-06-30" in table.stdout and "MT201" not in table.stdout
+    english = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30", "--lang", "en"])
+    assert english.exit_code == 0 and "Transcript of" in english.stdout and "as of 2025-06-30" in english.stdout
+    assert "make-up (补考), counted as 60" in english.stdout and "成绩单" not in english.stdout
     data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
     balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db, "--json"]).stdout)
@@ -59,12 +62,18 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
 def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
     db = _demo_db(tmp_path)
     midway = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2026-07-31"])
-    assert midway.exit_code == 3 and "✗ core-more" in midway.stdout and "stages:" in midway.stdout
+    assert midway.exit_code == 3 and "✗ core-more" in midway.stdout and "学习阶段：" in midway.stdout
+    assert "状态：要求未满足" in midway.stdout  # Chinese by default, English on request
+    english = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2026-07-31", "--lang", "en"])
+    assert english.exit_code == 3 and "stages:" in english.stdout and "status: requirements_missing" in english.stdout
     final = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "json"])
     assert final.exit_code == 0 and json.loads(final.stdout)["status"] == "graduated"
     html = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--as-of", "2028-07-10", "--format", "html"])
-    assert html.stdout.startswith("<div")
+    assert html.stdout.startswith("<!DOCTYPE html>") and "<meta charset='utf-8'>" in html.stdout
+    assert "毕业资格审核表" in html.stdout and demo.STUDENT in html.stdout
     unknown = runner.invoke(app, ["audit", "NOBODY", "--db", db])
     assert unknown.exit_code == 4 and "NOBODY" in unknown.stderr and "Traceback" not in unknown.output
     bad = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--format", "pdf"])
     assert bad.exit_code == 1 and "--format" in bad.stderr
+    lang = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--lang", "fr"])
+    assert lang.exit_code == 1 and "--lang 'fr'" in lang.stderr and "Traceback" not in lang.output

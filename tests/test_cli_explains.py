@@ -161,11 +161,11 @@ def _no_audit_runs(monkeypatch):
 
 @pytest.mark.parametrize("command", [
     ["audit-all", "--out", "{out}"], ["export", "{out}"], ["plot", "--cohort", "--out", "{out}"],
-    ["plot", demo.STUDENT, "--out", "{out}"],
+    ["plot", demo.STUDENT, "--out", "{out}"], ["audit", demo.STUDENT, "--format", "html", "--out", "{out}"],
 ])
 @pytest.mark.parametrize("case", ["missing folder", "file as folder", "bad suffix", "folder as file"])
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(demo_db, tmp_path, monkeypatch, command, case):
-    good = {"audit-all": ".csv", "export": ".db", "plot": ".png"}[command[0]]
+    good = {"audit-all": ".csv", "export": ".db", "plot": ".png", "audit": ".html"}[command[0]]
     (tmp_path / "plain").write_text("x", encoding="utf-8")
     (tmp_path / f"folder{good}").mkdir()
     out = {"missing folder": tmp_path / "no" / "such" / f"out{good}",

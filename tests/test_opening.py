@@ -336,6 +336,7 @@ def test_no_output_of_the_command_lands_in_the_ledger(tmp_path):
                      ("led.jsonl", ["audit-all", "--out", "{db}", "--workers", "1"]),
                      ("led.db", ["statement", "issue", "S1", "--key", files["key"], "--out", "{db}"]),
                      ("led.db", ["plot", "S1", "--out", "{db}"]),
+                     ("led.html", ["audit", "S1", "--format", "html", "--out", "{db}"]),
                      ("led.db", ["import", files["events"], "--skip-bad", "--rejects", "{db}"])]:
         path = str(tmp_path / db)
         assert runner.invoke(app, ["init", "--db", path, "--sample"]).exit_code == 0
