@@ -85,18 +85,19 @@ def render(ledger: Ledger, student_id: str = STUDENT) -> str:
     """The student's study periods, transcript and balance as text."""
     lines = [render_periods(ledger, student_id), "", render_transcript(ledger, student_id), ""]
     balance = ledger.balance(student_id)
-    lines.append(f"Balance: {balance.total} credits")
-    lines.append("  by origin:   " + ", ".join(f"{k} {v}" for k, v in balance.by_origin.items()))
-    lines.append("  by category: " + ", ".join(f"{k} {v}" for k, v in balance.by_category.items()))
-    lines += ["", f"Audit of {MIDWAY}, after two years:", ledger.audit(student_id, as_of=MIDWAY).to_text()]
+    origins = {"home": "本校", "recognized": "互认", "converted": "转换"}
+    lines.append(f"学分合计 {balance.total}")
+    lines.append("  按来源：" + "，".join(f"{origins.get(k, k)} {v}" for k, v in balance.by_origin.items()))
+    lines.append("  按类别：" + "，".join(f"{k} {v}" for k, v in balance.by_category.items()))
+    lines += ["", f"== {MIDWAY} 毕业资格审核（入学两年后，Audit of {MIDWAY}） ==",
+              ledger.audit(student_id, as_of=MIDWAY).to_text()]
     plan = ledger.plan(student_id, start=PLAN_START, hours_per_term=PLAN_HOURS, as_of=MIDWAY)
-    lines += ["", f"Her study plan of {MIDWAY}: from {PLAN_START}, {PLAN_HOURS} class hours a term (学习计划):",
-              plan.to_text()]
-    lines += ["", f"Audit of {GRADUATION}, the day she graduated:",
+    lines += ["", f"== 她的学习计划：{PLAN_START} 起，每学期 {PLAN_HOURS} 学时（her study plan） ==", plan.to_text()]
+    lines += ["", f"== {GRADUATION} 毕业资格审核（毕业当天，Audit of {GRADUATION}） ==",
               ledger.audit(student_id, as_of=GRADUATION).to_text()]
     report = ledger.verify()
     lines.append("")
-    lines.append(f"Ledger verified: {report.ok} ({report.checked} rows checked)")
+    lines.append(f"账本校验（verify）：{'通过' if report.ok else '未通过'}，核对 {report.checked} 行")
     return "\n".join(lines)
 
 
