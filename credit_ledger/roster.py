@@ -17,7 +17,8 @@ What a roster keeps is text a person typed, checked here (``checked``): a name o
 a field's value of 1 to ``MAX_VALUE_CHARS``, at most ``MAX_FIELDS`` fields whose names follow the rules of ids
 (``identifiers``; at most ``MAX_FIELD_NAME_CHARS``). A value is put in NFC and may hold any script, ``·``
 (阿卜杜·买买提) and inner spaces, but no control, format (zero-width, bidi), private-use or unassigned
-character, no other space and no space at either end. A value that breaks a rule is a ``PersonalDataError`` naming
+character, no other invisible character (``INVISIBLE``: a variation selector, a Hangul filler...), no combining mark
+first, no other space and no space at either end. A value that breaks a rule is a ``PersonalDataError`` naming
 the student, the field and the rule's code, and the character at fault by its position and code point, never the
 value itself (a refused name is personal data too, and error messages end up in logs).
 
@@ -64,6 +65,19 @@ CODES = ("personal_empty", "personal_too_long", "personal_surrounding_space", "p
          "personal_bad_field", "personal_too_many_fields")
 """The codes of ``PersonalDataError``."""
 
+INVISIBLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800),
+             (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
+"""Ranges of code points that show as nothing (or as a blank) though their general category is not one of
+``FORBIDDEN_CATEGORIES``: Unicode's default-ignorable code points outside ``Cf`` (the combining grapheme joiner, the
+Hangul fillers, the Khmer inherent vowels, the Mongolian and other variation selectors) and U+2800 BRAILLE PATTERN
+BLANK. ``李\u034f娜`` would look like ``李娜`` and compare unequal to it: a name that passes for another."""
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in INVISIBLE)
+
+
 _CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (student_id TEXT NOT NULL PRIMARY KEY, name TEXT, "
            "fields TEXT NOT NULL, updated_at TEXT NOT NULL)")
 
@@ -108,6 +122,14 @@ def checked_value(student_id: str, field: str, value: Any) -> str:
         if char != " " and category in FORBIDDEN_CATEGORIES:
             raise _refuse("personal_forbidden_character", student_id, field,
                           f"character {at} of the value is {describe(char)}, {FORBIDDEN_CATEGORIES[category]}")
+        if _invisible(char):
+            raise _refuse("personal_forbidden_character", student_id, field,
+                          f"character {at} of the value is {describe(char)}, an invisible character (it shows as "
+                          "nothing, so the value would pass for another)")
+    if unicodedata.category(text[0]).startswith("M"):
+        raise _refuse("personal_forbidden_character", student_id, field,
+                      f"character 1 of the value is {describe(text[0])}, a combining mark with no character before "
+                      "it to mark")
     return text
 
 
@@ -230,6 +252,6 @@ def forget_freed_pages(store: Store) -> None:
         raw.close()
 
 
-__all__ = ["CODES", "MAX_FIELDS", "MAX_FIELD_NAME_CHARS", "MAX_NAME_CHARS", "MAX_VALUE_CHARS", "NAME", "NAME_COLUMNS",
-           "PersonalRecord", "TABLE", "checked", "checked_field_name", "checked_value", "delete", "ensure", "exists",
-           "forget_freed_pages", "merged", "put", "rows"]
+__all__ = ["CODES", "INVISIBLE", "MAX_FIELDS", "MAX_FIELD_NAME_CHARS", "MAX_NAME_CHARS", "MAX_VALUE_CHARS", "NAME",
+           "NAME_COLUMNS", "PersonalRecord", "TABLE", "checked", "checked_field_name", "checked_value", "delete",
+           "ensure", "exists", "forget_freed_pages", "merged", "put", "rows"]

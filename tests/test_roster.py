@@ -276,6 +276,34 @@ def test_any_text_is_kept_clean_or_refused_with_a_code(text):
         return
     assert kept == unicodedata.normalize("NFC", text) and 1 <= len(kept) <= roster.MAX_NAME_CHARS
     assert kept == kept.strip() and all(c == " " or unicodedata.category(c)[0] not in "CZ" for c in kept)
+    assert not any(low <= ord(c) <= high for c in kept for low, high in roster.INVISIBLE)
+    assert not unicodedata.category(kept[0]).startswith("M")
+
+
+@pytest.mark.parametrize("char", ["\u034f", "\ufe0f", "\U000e0100", "\u180b", "\u3164", "\uffa0", "\u115f",
+                                  "\u17b4", "\u2800"])
+@pytest.mark.parametrize("where", ["inside", "first", "last"])
+def test_an_invisible_character_cannot_make_a_name_pass_for_another(operator, char, where):
+    """李\u034f娜 looks like 李娜 and compares unequal to it (a search by name misses her, two rows look alike): the
+    default-ignorable characters outside Cf (grapheme joiner, variation selectors, Hangul fillers) and the blank
+    braille pattern are refused as the zero-width ones are, naming the character by code point, never the value."""
+    value = {"inside": f"李{char}娜", "first": f"{char}李娜", "last": f"李娜{char}"}[where]
+    with pytest.raises(cl.PersonalDataError) as refused:
+        operator.set_personal("S1", name=value)
+    err = refused.value
+    assert (err.code, err.student_id, err.field) == ("personal_forbidden_character", "S1", "name")
+    assert f"U+{ord(char):04X}" in str(err) and char not in str(err)
+    with pytest.raises(cl.PersonalDataError):
+        operator.set_personal("S1", phone=value)  # every field, not only the name
+    assert operator.personal("S1") is None
+
+
+def test_a_name_may_not_begin_with_a_combining_mark(operator):
+    with pytest.raises(cl.PersonalDataError) as refused:
+        operator.set_personal("S1", name="\u0301李娜")
+    assert refused.value.code == "personal_forbidden_character" and "U+0301" in str(refused.value)
+    assert operator.set_personal("S1", name="Jose\u0301").name == "José"  # a mark on a letter is kept (in NFC)
+    assert operator.set_personal("S1", name="Zoe\u0308 Nguye\u0302\u0303n").name == "Zoë Nguyễn"
 
 
 def test_the_pictures_title_carries_the_name_the_roster_keeps(operator):
