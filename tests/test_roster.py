@@ -193,6 +193,54 @@ def test_erasing_leaves_no_bytes_in_the_file(tmp_path: Path):
             assert b"13912345678" not in data, (closed, file.name)
 
 
+@pytest.mark.sqlite_only
+def test_a_correction_leaves_no_old_value_in_the_files_while_open(tmp_path: Path):
+    """A corrected name (or a removed field) is personal data a school asked to be rid of: with the ledger still
+    open (a portal's process runs for months), its old value stayed in the write-ahead log until a checkpoint."""
+    from credit_ledger.imports import import_events
+
+    path = tmp_path / "ledger.db"
+    led = populate(str(path))
+    hn = led.acting_for("HNJX")
+    hn.set_personal("S1", name="欧阳娜娜-WRONG", phone="13912345678")
+    hn.set_personal("S1", name="欧阳娜娜", phone=None)
+    # and an import that corrects a name, in its write session
+    hn.set_personal("S1", name="欧阳娜娜-TYPO")
+    file = tmp_path / "names.csv"
+    file.write_text("kind,event_id,student_id,occurred_on,institution,program,姓名\n"
+                    "enrolled,S1-enrol-HNJX,S1,2025-09-01,HNJX,CNC-SR-2025,欧阳娜娜\n", encoding="utf-8")
+    import_events(hn, file)
+    assert led.personal("S1").name == "欧阳娜娜" and led.personal("S1").fields == {}
+    for file in tmp_path.iterdir():
+        data = file.read_bytes()
+        for old in ("欧阳娜娜-WRONG", "13912345678", "欧阳娜娜-TYPO"):
+            assert old.encode() not in data, (file.name, old)
+    led.close()
+
+
+def test_a_failed_roster_write_ends_the_write_session(operator, monkeypatch):
+    """A roster write that fails other than by a refusal (the row deleted, its insert failed) may leave the row half
+    replaced: the session writes nothing more and rolls back, as after a failed batch."""
+    from credit_ledger import roster as roster_module
+
+    operator.set_personal("S1", name=NAME)
+
+    def broken_put(*args, **kwargs):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        with operator.writing() as session:
+            monkeypatch.setattr("credit_ledger.personal.put", broken_put)
+            with pytest.raises(OSError):
+                session.set_personal("S1", name="王晓明")
+            assert session.broken
+            with pytest.raises(RuntimeError):
+                session.set_personal("S1", name="王晓明")
+            raise OSError("the caller gives up")
+    monkeypatch.setattr("credit_ledger.personal.put", roster_module.put)
+    assert operator.personal("S1").name == NAME
+
+
 # -- a property: any sequence of set, correct and erase keeps the chain byte for byte, and verify() ok --------------
 
 ACTIONS = st.lists(st.tuples(st.sampled_from(["set", "erase"]), st.sampled_from(["S1", "S2"]),
