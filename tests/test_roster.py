@@ -9,6 +9,7 @@ record and ``verify()`` as they were. Both engines, but for the file's bytes.
 from __future__ import annotations
 
 import pickle
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -245,7 +246,9 @@ def test_a_failed_roster_write_ends_the_write_session(operator, monkeypatch):
 
 ACTIONS = st.lists(st.tuples(st.sampled_from(["set", "erase"]), st.sampled_from(["S1", "S2"]),
                              st.text(st.characters(blacklist_categories=("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp",
-                                                                         "Zs")), min_size=1, max_size=8),
+                                                                         "Zs")), min_size=1, max_size=8)
+                             .filter(lambda t: not unicodedata.category(t[0]).startswith("M") and not any(
+                                 low <= ord(c) <= high for c in t for low, high in roster.INVISIBLE)),
                              st.sampled_from(["gender", "phone", "性别"])),
                    max_size=8)
 
@@ -268,7 +271,8 @@ def test_any_roster_history_keeps_the_chain(engine, request):
                 model.pop(sid, None)
             else:
                 schools[sid].set_personal(sid, name=text, **{field: text})
-                model.setdefault(sid, {}).update({"name": text, field: text})
+                kept = unicodedata.normalize("NFC", text)  # (丽 U+2F800, a compatibility ideograph, is kept as U+4E3D)
+                model.setdefault(sid, {}).update({"name": kept, field: kept})
         assert {s: {"name": r.name, **r.fields} for s, r in led.roster().items()} == model
         assert chain_rows(led) == before and led.head() == head
         assert led.verify().ok
