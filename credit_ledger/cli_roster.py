@@ -29,10 +29,10 @@ REMOVE = typer.Option([], "--remove", help="A field to remove (repeat it).")
 def _fields(pairs: List[str], removed: List[str]) -> dict[str, Optional[str]]:
     """``--field key=value`` pairs and ``--remove key`` names as the changes of ``Ledger.set_personal``."""
     out: dict[str, Optional[str]] = {}
-    for pair in pairs:
+    for n, pair in enumerate(pairs, 1):
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            fail(f"--field {pair!r}: write it as key=value (phone=13800000000)")
+        if not sep or not key:  # not echoed: what was typed may be the value, personal data (and errors reach logs)
+            fail(f"--field number {n}: write it as key=value (phone=13800000000)")
         out[key] = value
     out.update({key: None for key in removed})
     return out

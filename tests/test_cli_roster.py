@@ -51,6 +51,10 @@ def test_refusals_are_one_line(tmp_path):
     assert nobody.exit_code == 1 and "unknown_student" in nobody.stderr
     assert runner.invoke(app, ["roster", "set", S, "--db", db]).exit_code == 1  # nothing to set
     assert runner.invoke(app, ["roster", "set", S, "--field", "gender", "--db", db]).exit_code == 1
+    for typo in ("13912345678", "phone:13912345678", "=13912345678"):  # a value typed without its key=
+        wrong = runner.invoke(app, ["roster", "set", S, "--field", "gender=男", "--field", typo, "--db", db])
+        assert wrong.exit_code == 1 and "--field number 2" in wrong.stderr
+        assert "13912345678" not in wrong.output  # personal data is never echoed in an error (errors reach logs)
     assert cl.Ledger.open(db).roster() == {}
 
 
