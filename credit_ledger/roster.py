@@ -141,6 +141,10 @@ def checked_field_name(student_id: str, field: str) -> str:
     found = problems(field)
     if found:
         raise _refuse("personal_bad_field", student_id, shown(field), f"not a field's name: {found[0].message}")
+    hidden = next((c for c in field if _invisible(c)), None)
+    if hidden is not None:  # (phon\u034fe would be a second phone field beside phone)
+        raise _refuse("personal_bad_field", student_id, field.replace(hidden, f"\\u{ord(hidden):04x}"),
+                      f"not a field's name: it holds {describe(hidden)}, an invisible character")
     return field
 
 

@@ -103,6 +103,8 @@ def test_no_row_for_a_student_the_ledger_does_not_know(operator):
     ("name", "王\u202e小明", "personal_forbidden_character"),
     ("name", "王\n小明", "personal_forbidden_character"),
     ("gen\u200bder", "男", "personal_bad_field"),
+    ("phon\u034fe", "13800000000", "personal_bad_field"),  # a second phone field that looks like phone
+    ("gender\ufe0f", "男", "personal_bad_field"),
     ("x" * (roster.MAX_FIELD_NAME_CHARS + 1), "男", "personal_bad_field"),
     ("name", 42, "personal_bad_field"),
 ])
