@@ -132,3 +132,15 @@ def test_skip_bad_sets_aside_a_row_with_a_bad_name(tmp_path, ledger):
     assert (result.written, result.rejected) == (1, 1)
     assert ledger.students() == ["S1"] and {s: r.name for s, r in ledger.roster().items()} == {"S1": "王小明"}
     assert "personal_forbidden_character" in rejects.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("value", [["王", "小明"], 42, True, {"姓": "王"}])
+def test_a_name_that_is_not_text_in_json_lines_is_refused(tmp_path, ledger, value):
+    """A JSON name that is not a string was kept as its Python repr ("['王', '小明']", "42", "True")."""
+    line = json.dumps({"kind": "enrolled", "event_id": "S1-enrol", "student_id": "S1", "occurred_on": "2025-09-01",
+                       "institution": "HNJX", "program": "CNC-SR-2025", "姓名": value}, ensure_ascii=False)
+    with pytest.raises(ImportFileError) as refused:
+        import_events(ledger, write(tmp_path, line + "\n", ".jsonl"))
+    assert [(p.line, p.column, p.code) for p in refused.value.problems] == [(1, "name", "personal_bad_field")]
+    assert "S1" in refused.value.problems[0].message
+    assert ledger.students() == [] and ledger.roster() == {}
