@@ -208,7 +208,11 @@ class _Names:
 def _named(names: _Names, ledger: Any, rows: list[ImportRow], refused: list[ImportRow]) -> list[ImportRow]:
     """``skip_bad``: the names of the rows written (not ``refused``); a refused name rejects its row."""
     out = {r.line for r in refused}
-    problems = names.write([r for r in rows if r.line not in out], ledger.set_personal)
+    named = [r for r in rows if r.line not in out and r.event is not None and r.personal]
+    if not named:
+        return []
+    with ledger.writing() as session:  # the batch's names in one transaction (and one checkpoint), not one each
+        problems = names.write(named, session.set_personal)
     by_line = {r.line: r for r in rows}
     return [by_line[p.line].model_copy(update={"error": p}) for p in problems]
 

@@ -144,3 +144,17 @@ def test_a_name_that_is_not_text_in_json_lines_is_refused(tmp_path, ledger, valu
     assert [(p.line, p.column, p.code) for p in refused.value.problems] == [(1, "name", "personal_bad_field")]
     assert "S1" in refused.value.problems[0].message
     assert ledger.students() == [] and ledger.roster() == {}
+
+
+def test_skip_bad_writes_a_batchs_names_in_one_transaction(tmp_path, ledger, monkeypatch):
+    """A correction checkpoints the write-ahead log (its old value leaves the files): once per batch of names, not
+    once per row (a 50,000-row import would checkpoint 50,000 times)."""
+    import credit_ledger.ledger as ledger_module
+
+    calls = []
+    real = ledger_module.forget_freed_pages
+    monkeypatch.setattr(ledger_module, "forget_freed_pages", lambda store: (calls.append(1), real(store)))
+    rows = "".join(enrol(f"S{i}", f"学生{i}") for i in range(30))
+    result = import_events(ledger, write(tmp_path, HEADER.format(name="姓名") + rows), skip_bad=True, batch=10)
+    assert (result.written, result.rejected) == (30, 0) and len(ledger.roster()) == 30
+    assert len(calls) == 3
