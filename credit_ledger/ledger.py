@@ -419,9 +419,10 @@ class Ledger:
         Only the student's own school may (``personal``); a bad value is a ``PersonalDataError`` naming the student
         and the field. Nothing of it enters the hash chain."""
         with self._store.write() as conn:
-            record = write(self._store, conn, student_id, fields, acting_as=self.acting_as, catalogs=self._catalogs,
-                           updated_at=_now())
-        forget_freed_pages(self._store)  # a corrected value is gone from the write-ahead log too, as an erased one
+            record, replaced = write(self._store, conn, student_id, fields, acting_as=self.acting_as,
+                                     catalogs=self._catalogs, updated_at=_now())
+        if replaced:  # a corrected value is gone from the write-ahead log too, as an erased one
+            forget_freed_pages(self._store)
         return record
 
     def personal(self, student_id: str) -> PersonalRecord | None:
@@ -574,7 +575,7 @@ class WriteSession:
         self.written = 0
         """Events the session's batches have written (committed with the session, or not at all)."""
         self.personal = False
-        """Whether the session wrote a student's personal data (``set_personal``)."""
+        """Whether the session corrected a student's personal data (``set_personal`` over a row kept before)."""
 
     def append_many(self, events: Iterable[Any]) -> Receipts:
         """Check, chain and store a batch in the session's transaction: as ``Ledger.append_many``, except that the
@@ -615,14 +616,14 @@ class WriteSession:
                                "this write session failed; its transaction will be rolled back")
         ledger = self._ledger
         try:
-            record = write(ledger._store, self._conn, student_id, fields, acting_as=ledger.acting_as,
-                           catalogs=ledger._catalogs, updated_at=_now())
+            record, replaced = write(ledger._store, self._conn, student_id, fields, acting_as=ledger.acting_as,
+                                     catalogs=ledger._catalogs, updated_at=_now())
         except (PersonalDataError, RejectedEvent, PermissionDenied):
             raise  # refused before anything was written: the session goes on
         except BaseException:
             self.broken = True  # the row may be half replaced (deleted, not inserted): nothing more is written
             raise
-        self.personal = True
+        self.personal = self.personal or replaced
         return record
 
 

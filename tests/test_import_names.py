@@ -157,4 +157,8 @@ def test_skip_bad_writes_a_batchs_names_in_one_transaction(tmp_path, ledger, mon
     rows = "".join(enrol(f"S{i}", f"学生{i}") for i in range(30))
     result = import_events(ledger, write(tmp_path, HEADER.format(name="姓名") + rows), skip_bad=True, batch=10)
     assert (result.written, result.rejected) == (30, 0) and len(ledger.roster()) == 30
+    assert calls == []  # new names: nothing old to forget
+    corrected = "".join(enrol(f"S{i}", f"学生{i}号") for i in range(30))
+    result = import_events(ledger, write(tmp_path, HEADER.format(name="姓名") + corrected), skip_bad=True, batch=10)
+    assert result.already_present == 30 and ledger.personal("S7").name == "学生7号"
     assert len(calls) == 3
