@@ -7,7 +7,8 @@ report and export shows, in a column of its own so that it sorts and reads in SQ
 whatever else a school keeps (``gender``, ``birth_date``, ``phone``, ``id_card``, ``性别``...): a school chooses its
 fields without a schema change. A row is replaced when corrected and deleted when erased: no history table, no copy.
 On SQLite every roster write runs with ``PRAGMA secure_delete`` (the bytes of a corrected or erased value are
-overwritten with zeros, not left in free pages), and the facade checkpoints the write-ahead log after an erasure.
+overwritten with zeros, not left in free pages), and the facade checkpoints the write-ahead log after an erasure or a
+correction (a corrected value is personal data a school asked to be rid of too).
 
 The table is made when the roster is first written (``CREATE TABLE IF NOT EXISTS``, as ``summary_cache``): a ledger
 without it is a ledger with an empty roster, so it needs no schema version, and an older library still opens a
