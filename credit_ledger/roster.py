@@ -38,10 +38,11 @@ import json
 import unicodedata
 from typing import Any, Mapping, Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from .base import Frozen
-from .errors import PersonalDataError
+from .errors import IntegrityError, PersonalDataError
 from .identifiers import FORBIDDEN_CATEGORIES, describe, problems, shown
 from .storage import Store, sqlite_file
 
@@ -199,8 +200,19 @@ def exists(conn: Connection) -> bool:
 
 
 def _record(row: Sequence[Any]) -> PersonalRecord:
-    fields = json.loads(row[2]) if row[2] else {}
-    return PersonalRecord(student_id=row[0], name=row[1], fields=fields)
+    """A row as the roster keeps it; a row edited by hand into something else (a number for a phone) is an
+    ``IntegrityError`` naming the student and the field, never the value (pydantic's message quotes the input, and
+    error messages end up in logs)."""
+    try:
+        fields = json.loads(row[2]) if row[2] else {}
+        return PersonalRecord(student_id=row[0], name=row[1], fields=fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    except ValueError:
+        where = "fields: not JSON"
+    raise IntegrityError(f"student {row[0]}: the roster's row is not what the library writes ({where}); erase it "
+                         "(erase_personal) and set it again") from None
 
 
 def rows(store: Store, conn: Connection, students: Sequence[str] | None = None) -> dict[str, PersonalRecord]:

@@ -244,6 +244,24 @@ def test_a_failed_roster_write_ends_the_write_session(operator, monkeypatch):
     assert operator.personal("S1").name == NAME
 
 
+@pytest.mark.parametrize("fields", ['{"phone": 13912345678}', '["13912345678"]', '{"phone": "13912345678"'])
+def test_a_row_edited_by_hand_is_an_integrity_error_that_quotes_nothing(operator, fields):
+    """A DBA's UPDATE that puts a number where the roster keeps text: every audit of the student raised pydantic's
+    ValidationError, whose message quotes the input (the phone number) into the logs."""
+    hn = operator.acting_for("HNJX")
+    hn.set_personal("S1", name=NAME, phone="1")
+    with operator._store.write() as conn:
+        conn.exec_driver_sql(f"UPDATE {roster.TABLE} SET fields = '{fields}' WHERE student_id = 'S1'")
+    for read in (lambda: hn.audit("S1", as_of=D(2026, 2, 1)), lambda: operator.personal("S1"),
+                 lambda: operator.roster(), lambda: hn.set_personal("S1", name="王晓明")):
+        with pytest.raises(cl.IntegrityError) as broken:
+            read()
+        assert "S1" in str(broken.value) and "13912345678" not in str(broken.value)
+        assert broken.value.__cause__ is None and broken.value.__suppress_context__
+    assert hn.erase_personal("S1") is True  # the way out, as the message says
+    assert operator.personal("S1") is None and hn.set_personal("S1", name=NAME).name == NAME
+
+
 # -- a property: any sequence of set, correct and erase keeps the chain byte for byte, and verify() ok --------------
 
 ACTIONS = st.lists(st.tuples(st.sampled_from(["set", "erase"]), st.sampled_from(["S1", "S2"]),
