@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_checks import fail, session
+from .cli_checks import fail, known, session
 
 roster_app = typer.Typer(no_args_is_help=True, help=(
     "Students' names and personal fields, beside the ledger (outside its hash chain): set, show, erase."))
@@ -29,10 +29,10 @@ REMOVE = typer.Option([], "--remove", help="A field to remove (repeat it).")
 def _fields(pairs: List[str], removed: List[str]) -> dict[str, Optional[str]]:
     """``--field key=value`` pairs and ``--remove key`` names as the changes of ``Ledger.set_personal``."""
     out: dict[str, Optional[str]] = {}
-    for pair in pairs:
+    for n, pair in enumerate(pairs, 1):
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            fail(f"--field {pair!r}: write it as key=value (phone=13800000000)")
+        if not sep or not key:  # not echoed: what was typed may be the value, personal data (and errors reach logs)
+            fail(f"--field number {n}: write it as key=value (phone=13800000000)")
         out[key] = value
     out.update({key: None for key in removed})
     return out
@@ -51,8 +51,8 @@ def roster_set(student: str, name: Optional[str] = typer.Option(None, "--name", 
         changes["name"] = name
     if not changes:
         fail("nothing to set: give --name, --field key=value or --remove key")
-    with session(db, acting_as) as ledger:
-        record = ledger.set_personal(student, **changes)
+    with session(db, acting_as) as ledger:  # (an unknown student: exit 4, as every command that names one)
+        record = ledger.set_personal(known(ledger, student), **changes)
     typer.echo(f"{student}: {len(record.fields) + (record.name is not None)} personal fields kept")
 
 
@@ -67,7 +67,7 @@ def roster_show(student: Optional[str] = typer.Argument(None, help="One student 
     from .cli_tables import personal_table
 
     with session(db, acting_as) as ledger:
-        found = list(ledger.roster([student] if student is not None else None).values())
+        found = list(ledger.roster([known(ledger, student)] if student is not None else None).values())
     if json_out:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in found], ensure_ascii=False, indent=2))
     elif found:
@@ -83,7 +83,7 @@ def roster_erase(student: str, db: str = DB, acting_as: Optional[str] = ACTING_A
     Example: credit-ledger roster erase HNJX-2024-0317 --db records.db --acting-as HNJX
     """
     with session(db, acting_as) as ledger:
-        found = ledger.erase_personal(student)
+        found = ledger.erase_personal(known(ledger, student))
     typer.echo(f"{student}: personal data erased" if found else f"{student}: no personal data kept")
 
 

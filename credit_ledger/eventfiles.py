@@ -122,7 +122,7 @@ class ImportRow(Frozen):
     event: Any = None
     error: ImportProblem | None = None
     raw: str = ""
-    personal: dict[str, str] | None = None  # the roster's fields the row gives (its name column)
+    personal: dict[str, Any] | None = None  # the roster's fields the row gives (its name column; JSON: any type)
 
 
 class ColumnMap(Frozen):
@@ -589,7 +589,7 @@ def _row(line: int, values: dict[str, Any], raw: str, mapping: ColumnMap | None,
                 return problem(exc.args[0], "missing_field",
                                f"the event id template {mapping.event_id!r} needs {exc.args[0]!r}, which is empty")
             source["event_id"] = "event_id"
-    personal = {n: str(fields.pop(n)) for n in set(NAME_COLUMNS.values()) & fields.keys()} or None
+    personal = {n: fields.pop(n) for n in set(NAME_COLUMNS.values()) & fields.keys()} or None  # (roster checks)
     for name in DATE_FIELDS & fields.keys():
         try:
             fields[name] = parse_date(fields[name])

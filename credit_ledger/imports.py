@@ -130,6 +130,7 @@ def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
     whose name the roster refuses, before its event is written)."""
     rejected: list[ImportRow] = []
     read = good = written = 0
+    kept = 0  # rows whose event was written (or was there) but whose name the roster refused: rejected too
     pending: list[ImportRow] = []
     names = _Names()
     for row in rows:
@@ -144,17 +145,19 @@ def _import_what_can_be(ledger: Any, rows: Iterator[ImportRow], batch: int,
         pending.append(row)
         if len(pending) >= batch:
             wrote, refused = _append_what_can_be(ledger, pending)
-            written, rejected = written + wrote, rejected + refused + _named(names, ledger, pending, refused)
+            unnamed = _named(names, ledger, pending, refused)
+            written, rejected, kept = written + wrote, rejected + refused + unnamed, kept + len(unnamed)
             pending = []
     if pending:
         wrote, refused = _append_what_can_be(ledger, pending)
-        written, rejected = written + wrote, rejected + refused + _named(names, ledger, pending, refused)
+        unnamed = _named(names, ledger, pending, refused)
+        written, rejected, kept = written + wrote, rejected + refused + unnamed, kept + len(unnamed)
     rejected.sort(key=lambda r: r.line)
     written_to = None
     if rejects is not None:
         _write_rejects(rejects, rejected)
         written_to = str(rejects)
-    accepted = good - sum(1 for r in rejected if r.event is not None)
+    accepted = good - sum(1 for r in rejected if r.event is not None) + kept  # (a refused name keeps its event)
     return ImportResult(read=read, written=written, already_present=accepted - written, rejected=len(rejected),
                         rejects_file=written_to)
 
@@ -205,7 +208,11 @@ class _Names:
 def _named(names: _Names, ledger: Any, rows: list[ImportRow], refused: list[ImportRow]) -> list[ImportRow]:
     """``skip_bad``: the names of the rows written (not ``refused``); a refused name rejects its row."""
     out = {r.line for r in refused}
-    problems = names.write([r for r in rows if r.line not in out], ledger.set_personal)
+    named = [r for r in rows if r.line not in out and r.event is not None and r.personal]
+    if not named:
+        return []
+    with ledger.writing() as session:  # the batch's names in one transaction (and one checkpoint), not one each
+        problems = names.write(named, session.set_personal)
     by_line = {r.line: r for r in rows}
     return [by_line[p.line].model_copy(update={"error": p}) for p in problems]
 

@@ -34,7 +34,8 @@ from .batch import audit_in_chunks, refreshed
 from .chain import ChainedBatch, Finding, chain_batch
 from .checks import check_batch, error_for
 from .contexts import Learnt, StudentContexts, statement_receipts
-from .errors import CatalogError, DuplicateEvent, IntegrityError, PermissionDenied, RejectedEvent, UnknownReference
+from .errors import (CatalogError, DuplicateEvent, IntegrityError, PermissionDenied, PersonalDataError, RejectedEvent,
+                     UnknownReference)
 from .fast import gc_paused
 from .graduation import AuditReport, audit_history
 from .planner import plan_history
@@ -211,6 +212,8 @@ class Ledger:
                 session = WriteSession(self, conn)
                 yield session
             self._store.committed += session.written
+            if session.personal:  # names corrected in the session: their old values leave the write-ahead log
+                forget_freed_pages(self._store)
         except BaseException:
             if session is not None and session.kept:  # what the cache learnt of batches rolled back is forgotten
                 self._contexts.forget()
@@ -416,8 +419,11 @@ class Ledger:
         Only the student's own school may (``personal``); a bad value is a ``PersonalDataError`` naming the student
         and the field. Nothing of it enters the hash chain."""
         with self._store.write() as conn:
-            return write(self._store, conn, student_id, fields, acting_as=self.acting_as, catalogs=self._catalogs,
-                         updated_at=_now())
+            record, replaced = write(self._store, conn, student_id, fields, acting_as=self.acting_as,
+                                     catalogs=self._catalogs, updated_at=_now())
+        if replaced:  # a corrected value is gone from the write-ahead log too, as an erased one
+            forget_freed_pages(self._store)
+        return record
 
     def personal(self, student_id: str) -> PersonalRecord | None:
         """The student's personal data (``None``: none kept); read as the student's record is read."""
@@ -568,6 +574,8 @@ class WriteSession:
         """An error other than a refusal ended the session: nothing more is written in it."""
         self.written = 0
         """Events the session's batches have written (committed with the session, or not at all)."""
+        self.personal = False
+        """Whether the session corrected a student's personal data (``set_personal`` over a row kept before)."""
 
     def append_many(self, events: Iterable[Any]) -> Receipts:
         """Check, chain and store a batch in the session's transaction: as ``Ledger.append_many``, except that the
@@ -607,8 +615,16 @@ class WriteSession:
             raise RuntimeError("this write session is over" if self.closed else
                                "this write session failed; its transaction will be rolled back")
         ledger = self._ledger
-        return write(ledger._store, self._conn, student_id, fields, acting_as=ledger.acting_as,
-                     catalogs=ledger._catalogs, updated_at=_now())
+        try:
+            record, replaced = write(ledger._store, self._conn, student_id, fields, acting_as=ledger.acting_as,
+                                     catalogs=ledger._catalogs, updated_at=_now())
+        except (PersonalDataError, RejectedEvent, PermissionDenied):
+            raise  # refused before anything was written: the session goes on
+        except BaseException:
+            self.broken = True  # the row may be half replaced (deleted, not inserted): nothing more is written
+            raise
+        self.personal = self.personal or replaced
+        return record
 
 
 def _receipts(batch: list[Any], existing: dict[str, StoredEvent], new: list[Any], seqs: list[int],

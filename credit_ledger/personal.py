@@ -59,14 +59,16 @@ def require_write(store: Store, conn: Connection, student_id: str, *, acting_as:
 
 
 def write(store: Store, conn: Connection, student_id: str, changes: Mapping[str, Any], *, acting_as: str | None,
-          catalogs: StoredCatalog, updated_at: str) -> PersonalRecord:
+          catalogs: StoredCatalog, updated_at: str) -> tuple[PersonalRecord, bool]:
     """Set the given fields of the student's row (``None`` removes a field), in the transaction of ``conn``; the row
-    as it now is. The values are checked before the rights (a bad value tells nothing of the student)."""
+    as it now is, and whether a row was there before (a correction: its old values are to leave the files). The
+    values are checked before the rights (a bad value tells nothing of the student)."""
     values = checked(student_id, changes)
     require_write(store, conn, student_id, acting_as=acting_as, catalogs=catalogs)
-    record = merged(student_id, rows(store, conn, [student_id]).get(student_id), values)
+    before = rows(store, conn, [student_id]).get(student_id)
+    record = merged(student_id, before, values)
     put(store, conn, record, updated_at)
-    return record
+    return record, before is not None
 
 
 def erase(store: Store, conn: Connection, student_id: str, *, acting_as: str | None,

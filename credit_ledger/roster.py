@@ -7,7 +7,8 @@ report and export shows, in a column of its own so that it sorts and reads in SQ
 whatever else a school keeps (``gender``, ``birth_date``, ``phone``, ``id_card``, ``性别``...): a school chooses its
 fields without a schema change. A row is replaced when corrected and deleted when erased: no history table, no copy.
 On SQLite every roster write runs with ``PRAGMA secure_delete`` (the bytes of a corrected or erased value are
-overwritten with zeros, not left in free pages), and the facade checkpoints the write-ahead log after an erasure.
+overwritten with zeros, not left in free pages), and the facade checkpoints the write-ahead log after an erasure or a
+correction (a corrected value is personal data a school asked to be rid of too).
 
 The table is made when the roster is first written (``CREATE TABLE IF NOT EXISTS``, as ``summary_cache``): a ledger
 without it is a ledger with an empty roster, so it needs no schema version, and an older library still opens a
@@ -17,7 +18,8 @@ What a roster keeps is text a person typed, checked here (``checked``): a name o
 a field's value of 1 to ``MAX_VALUE_CHARS``, at most ``MAX_FIELDS`` fields whose names follow the rules of ids
 (``identifiers``; at most ``MAX_FIELD_NAME_CHARS``). A value is put in NFC and may hold any script, ``·``
 (阿卜杜·买买提) and inner spaces, but no control, format (zero-width, bidi), private-use or unassigned
-character, no other space and no space at either end. A value that breaks a rule is a ``PersonalDataError`` naming
+character, no other invisible character (``INVISIBLE``: a variation selector, a Hangul filler...), no combining mark
+first, no other space and no space at either end. A value that breaks a rule is a ``PersonalDataError`` naming
 the student, the field and the rule's code, and the character at fault by its position and code point, never the
 value itself (a refused name is personal data too, and error messages end up in logs).
 
@@ -36,10 +38,11 @@ import json
 import unicodedata
 from typing import Any, Mapping, Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from .base import Frozen
-from .errors import PersonalDataError
+from .errors import IntegrityError, PersonalDataError
 from .identifiers import FORBIDDEN_CATEGORIES, describe, problems, shown
 from .storage import Store, sqlite_file
 
@@ -63,6 +66,19 @@ NAME_COLUMNS = {"name": NAME, "姓名": NAME}
 CODES = ("personal_empty", "personal_too_long", "personal_surrounding_space", "personal_forbidden_character",
          "personal_bad_field", "personal_too_many_fields")
 """The codes of ``PersonalDataError``."""
+
+INVISIBLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800),
+             (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
+"""Ranges of code points that show as nothing (or as a blank) though their general category is not one of
+``FORBIDDEN_CATEGORIES``: Unicode's default-ignorable code points outside ``Cf`` (the combining grapheme joiner, the
+Hangul fillers, the Khmer inherent vowels, the Mongolian and other variation selectors) and U+2800 BRAILLE PATTERN
+BLANK. ``李\u034f娜`` would look like ``李娜`` and compare unequal to it: a name that passes for another."""
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in INVISIBLE)
+
 
 _CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (student_id TEXT NOT NULL PRIMARY KEY, name TEXT, "
            "fields TEXT NOT NULL, updated_at TEXT NOT NULL)")
@@ -108,6 +124,14 @@ def checked_value(student_id: str, field: str, value: Any) -> str:
         if char != " " and category in FORBIDDEN_CATEGORIES:
             raise _refuse("personal_forbidden_character", student_id, field,
                           f"character {at} of the value is {describe(char)}, {FORBIDDEN_CATEGORIES[category]}")
+        if _invisible(char):
+            raise _refuse("personal_forbidden_character", student_id, field,
+                          f"character {at} of the value is {describe(char)}, an invisible character (it shows as "
+                          "nothing, so the value would pass for another)")
+    if unicodedata.category(text[0]).startswith("M"):
+        raise _refuse("personal_forbidden_character", student_id, field,
+                      f"character 1 of the value is {describe(text[0])}, a combining mark with no character before "
+                      "it to mark")
     return text
 
 
@@ -119,6 +143,10 @@ def checked_field_name(student_id: str, field: str) -> str:
     found = problems(field)
     if found:
         raise _refuse("personal_bad_field", student_id, shown(field), f"not a field's name: {found[0].message}")
+    hidden = next((c for c in field if _invisible(c)), None)
+    if hidden is not None:  # (phon\u034fe would be a second phone field beside phone)
+        raise _refuse("personal_bad_field", student_id, field.replace(hidden, f"\\u{ord(hidden):04x}"),
+                      f"not a field's name: it holds {describe(hidden)}, an invisible character")
     return field
 
 
@@ -172,8 +200,19 @@ def exists(conn: Connection) -> bool:
 
 
 def _record(row: Sequence[Any]) -> PersonalRecord:
-    fields = json.loads(row[2]) if row[2] else {}
-    return PersonalRecord(student_id=row[0], name=row[1], fields=fields)
+    """A row as the roster keeps it; a row edited by hand into something else (a number for a phone) is an
+    ``IntegrityError`` naming the student and the field, never the value (pydantic's message quotes the input, and
+    error messages end up in logs)."""
+    try:
+        fields = json.loads(row[2]) if row[2] else {}
+        return PersonalRecord(student_id=row[0], name=row[1], fields=fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    except ValueError:
+        where = "fields: not JSON"
+    raise IntegrityError(f"student {row[0]}: the roster's row is not what the library writes ({where}); erase it "
+                         "(erase_personal) and set it again") from None
 
 
 def rows(store: Store, conn: Connection, students: Sequence[str] | None = None) -> dict[str, PersonalRecord]:
@@ -230,6 +269,6 @@ def forget_freed_pages(store: Store) -> None:
         raw.close()
 
 
-__all__ = ["CODES", "MAX_FIELDS", "MAX_FIELD_NAME_CHARS", "MAX_NAME_CHARS", "MAX_VALUE_CHARS", "NAME", "NAME_COLUMNS",
-           "PersonalRecord", "TABLE", "checked", "checked_field_name", "checked_value", "delete", "ensure", "exists",
-           "forget_freed_pages", "merged", "put", "rows"]
+__all__ = ["CODES", "INVISIBLE", "MAX_FIELDS", "MAX_FIELD_NAME_CHARS", "MAX_NAME_CHARS", "MAX_VALUE_CHARS", "NAME",
+           "NAME_COLUMNS", "PersonalRecord", "TABLE", "checked", "checked_field_name", "checked_value", "delete",
+           "ensure", "exists", "forget_freed_pages", "merged", "put", "rows"]

@@ -47,10 +47,16 @@ def test_refusals_are_one_line(tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1
     other = runner.invoke(app, ["roster", "set", S, "--name", "王", "--db", db, "--acting-as", "XTJX"])
     assert other.exit_code == 1 and "not_own_student" in other.stderr
-    nobody = runner.invoke(app, ["roster", "set", "NOBODY", "--name", "王", "--db", db])
-    assert nobody.exit_code == 1 and "unknown_student" in nobody.stderr
+    for command in (["set", "NOBODY", "--name", "王"], ["show", "NOBODY"], ["erase", "NOBODY"]):
+        nobody = runner.invoke(app, ["roster", *command, "--db", db])  # exit 4, as every command naming a student
+        assert nobody.exit_code == 4 and "NOBODY" in nobody.stderr, command
+        assert len(nobody.stderr.strip().splitlines()) == 1
     assert runner.invoke(app, ["roster", "set", S, "--db", db]).exit_code == 1  # nothing to set
     assert runner.invoke(app, ["roster", "set", S, "--field", "gender", "--db", db]).exit_code == 1
+    for typo in ("13912345678", "phone:13912345678", "=13912345678"):  # a value typed without its key=
+        wrong = runner.invoke(app, ["roster", "set", S, "--field", "gender=男", "--field", typo, "--db", db])
+        assert wrong.exit_code == 1 and "--field number 2" in wrong.stderr
+        assert "13912345678" not in wrong.output  # personal data is never echoed in an error (errors reach logs)
     assert cl.Ledger.open(db).roster() == {}
 
 

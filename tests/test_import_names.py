@@ -86,9 +86,43 @@ def test_a_name_the_school_may_not_set_writes_nothing(tmp_path, ledger):
         "occurred_on"].annotation(2025, 9, 1), institution="HNJX", program="CNC-SR-2025"))
     xt = ledger.acting_for("XTJX")
     path = write(tmp_path, HEADER.format(name="姓名") + enrol("S1", "王小明").replace("HNJX", "XTJX"))
-    with pytest.raises(ImportFileError):
+    with pytest.raises(ImportFileError) as refused:
         import_events(xt, path)
+    # (the ledger refuses the event first: the roster's own refusal of a name is tried below)
+    assert refused.value.problems[0].code in ("recorded_by_mismatch", "not_own_student", "already_enrolled")
     assert ledger.roster() == {} and len(ledger.events("S1")) == 1
+
+
+def _refuse_names(monkeypatch):
+    """The roster refuses every name once its event is written (as for a school that may record the student's
+    events but not set the name): the path the rights above never reach, tried by itself."""
+    from credit_ledger.records import Issue
+
+    def refuse(self, student_id, **fields):
+        raise cl.PermissionDenied([Issue(code="not_own_student", student_id=student_id,
+                                         message=f"student {student_id}: not the school's own")])
+
+    monkeypatch.setattr(cl.Ledger, "set_personal", refuse)
+    monkeypatch.setattr("credit_ledger.ledger.WriteSession.set_personal", refuse)
+
+
+def test_a_name_refused_after_its_events_were_written_writes_nothing(tmp_path, ledger, monkeypatch):
+    _refuse_names(monkeypatch)
+    path = write(tmp_path, HEADER.format(name="姓名") + enrol("S2") + enrol("S3") + enrol("S1", "王小明"))
+    with pytest.raises(ImportFileError) as refused:
+        import_events(ledger, path, batch=2)  # the first batch committed to the session, then the name refused
+    assert [(p.line, p.column, p.code) for p in refused.value.problems] == [(4, "name", "not_own_student")]
+    assert ledger.students() == [] and ledger.count() == 0
+
+
+def test_skip_bad_counts_a_row_whose_name_was_refused_after_its_event(tmp_path, ledger, monkeypatch):
+    _refuse_names(monkeypatch)
+    rejects = tmp_path / "rejects.csv"
+    path = write(tmp_path, HEADER.format(name="姓名") + enrol("S1", "王小明") + enrol("S2"))
+    result = import_events(ledger, path, skip_bad=True, rejects=rejects)
+    assert ledger.students() == ["S1", "S2"]  # the events were written; S1's name was not
+    assert (result.written, result.already_present, result.rejected) == (2, 0, 1)  # already_present was -1
+    assert "not_own_student" in rejects.read_text(encoding="utf-8-sig")
 
 
 def test_skip_bad_sets_aside_a_row_with_a_bad_name(tmp_path, ledger):
@@ -98,3 +132,33 @@ def test_skip_bad_sets_aside_a_row_with_a_bad_name(tmp_path, ledger):
     assert (result.written, result.rejected) == (1, 1)
     assert ledger.students() == ["S1"] and {s: r.name for s, r in ledger.roster().items()} == {"S1": "王小明"}
     assert "personal_forbidden_character" in rejects.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("value", [["王", "小明"], 42, True, {"姓": "王"}])
+def test_a_name_that_is_not_text_in_json_lines_is_refused(tmp_path, ledger, value):
+    """A JSON name that is not a string was kept as its Python repr ("['王', '小明']", "42", "True")."""
+    line = json.dumps({"kind": "enrolled", "event_id": "S1-enrol", "student_id": "S1", "occurred_on": "2025-09-01",
+                       "institution": "HNJX", "program": "CNC-SR-2025", "姓名": value}, ensure_ascii=False)
+    with pytest.raises(ImportFileError) as refused:
+        import_events(ledger, write(tmp_path, line + "\n", ".jsonl"))
+    assert [(p.line, p.column, p.code) for p in refused.value.problems] == [(1, "name", "personal_bad_field")]
+    assert "S1" in refused.value.problems[0].message
+    assert ledger.students() == [] and ledger.roster() == {}
+
+
+def test_skip_bad_writes_a_batchs_names_in_one_transaction(tmp_path, ledger, monkeypatch):
+    """A correction checkpoints the write-ahead log (its old value leaves the files): once per batch of names, not
+    once per row (a 50,000-row import would checkpoint 50,000 times)."""
+    import credit_ledger.ledger as ledger_module
+
+    calls = []
+    real = ledger_module.forget_freed_pages
+    monkeypatch.setattr(ledger_module, "forget_freed_pages", lambda store: (calls.append(1), real(store)))
+    rows = "".join(enrol(f"S{i}", f"学生{i}") for i in range(30))
+    result = import_events(ledger, write(tmp_path, HEADER.format(name="姓名") + rows), skip_bad=True, batch=10)
+    assert (result.written, result.rejected) == (30, 0) and len(ledger.roster()) == 30
+    assert calls == []  # new names: nothing old to forget
+    corrected = "".join(enrol(f"S{i}", f"学生{i}号") for i in range(30))
+    result = import_events(ledger, write(tmp_path, HEADER.format(name="姓名") + corrected), skip_bad=True, batch=10)
+    assert result.already_present == 30 and ledger.personal("S7").name == "学生7号"
+    assert len(calls) == 3
