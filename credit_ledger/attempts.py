@@ -30,8 +30,8 @@ from .models import Catalog, Grade
 
 
 class Attempt(Frozen):
-    """One attempt at a course of the student's own school: its grade (as corrected), whether it passes, and
-    whether it is the attempt the transcript counts (``counted``)."""
+    """One attempt at a course (at whichever school recorded it: ``institution``, among those the reader may see): its
+    grade (as corrected), whether it passes, and whether it is the attempt the transcript counts (``counted``)."""
 
     event_id: str
     student_id: str
