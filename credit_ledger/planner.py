@@ -124,12 +124,15 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         student_id: for the plan and its issues.
 
     Raises:
-        ValueError: ``hours_per_term`` below 0, ``max_terms`` below 1, or a skip day inside none of the school's
-            terms from ``start`` on.
+        ValueError: ``hours_per_term`` not a finite number 0 or more, ``max_terms`` below 1, or a skip day inside
+            none of the school's terms from ``start`` on.
     """
-    hours_cap = Decimal(str(hours_per_term))
-    if hours_cap < 0:
-        raise ValueError(f"hours_per_term is {hours_cap}; it is 0 or more")
+    try:
+        hours_cap = Decimal(str(hours_per_term))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        hours_cap = Decimal("NaN")
+    if not hours_cap.is_finite() or hours_cap < 0:
+        raise ValueError(f"hours_per_term is {hours_per_term!r}; it is a number of hours, 0 or more")
     if max_terms < 1:
         raise ValueError(f"max_terms is {max_terms}; a plan has at least one term")
     records = list(records)

@@ -187,6 +187,14 @@ def test_bad_arguments_are_refused(catalog, hours, terms):
                 max_terms=terms)
 
 
+@pytest.mark.parametrize("hours", ["NaN", "Infinity", "-Infinity", "many", "", Decimal("sNaN")])
+def test_hours_that_are_no_number_are_a_value_error(catalog, hours):
+    # Decimal's own InvalidOperation or OverflowError escaped here before: a caller catching ValueError (as the
+    # command does) got a traceback
+    with pytest.raises(ValueError, match="hours_per_term"):
+        cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=hours)
+
+
 def test_a_skip_day_outside_every_term_is_refused(catalog):
     with pytest.raises(ValueError, match="2027-02-10"):
         cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=500,
