@@ -47,6 +47,8 @@ from .terms import TermDates, term_calendar
 __all__ = ["course_hours", "plan", "plan_history"]
 
 _TENTH = Decimal("0.1")
+_STATUS_WORDS = {"suspended": "suspended (休学)", "withdrawn": "withdrawn (退学)", "graduated": "graduated (已毕业)",
+                 "not_enrolled": "not enrolled (未在籍)"}
 _CALENDAR_LIMIT = 200
 """The most terms a calendar is drawn for (a deadline decades ahead is not planned term by term)."""
 
@@ -168,6 +170,10 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         return StudyPlan(feasible=deadline is None or graduation <= deadline, terms=(), graduation_date=graduation,
                          issues=tuple(issues), min_hours_per_term=Decimal(0), **base)
 
+    status = getattr(history, "status", "active")
+    if status != "active":  # the ledger refuses a course passed while suspended, withdrawn, graduated, not enrolled
+        issue("not_studying", f"the student is {_STATUS_WORDS.get(status, status)} on {day}: no course of a plan "
+              "counts until the student is enrolled and studying again (the terms below are what would follow)")
     model = _model(program, records, catalog, start=start, as_of=day, calendar=calendar, skipped=skipped,
                    practice_week_hours=school.practice_week_hours, exceptions=exceptions)
     cap_tenths = int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR"))
@@ -199,12 +205,13 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
             hours=sum((Decimal(model.hours[k]) * _TENTH for k in ks), Decimal(0)).quantize(_TENTH),
             credits=sum((model.candidates[k].credits for k in ks), Decimal(0)), skipped=i in skipped))
     graduation = terms[-1].end if earliest is None else max(terms[-1].end, earliest)
-    feasible = deadline is None or graduation <= deadline
+    late = deadline is not None and graduation > deadline
+    feasible = not late and status == "active"
     if not _closes(model, terms, records, catalog, graduation, exceptions):
         feasible = False
         issue("plan_not_verified", f"with the planned courses passed, the audit on {graduation} still finds a "
               "requirement unmet (a rule the plan cannot model, such as hours per study year)")
-    if not feasible:
+    if late:
         issue("deadline_unreachable", f"the fastest plan at {hours_cap} hours a term ends on {graduation}, after "
               f"the deadline {deadline}" + (f"; {min_hours} hours a term would meet it" if min_hours is not None
                                            else "; no number of hours a term meets it"))

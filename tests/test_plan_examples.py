@@ -139,3 +139,29 @@ def test_a_waived_requirement_is_not_planned(ledger):
     plan = ledger.plan(sid, start=date(2025, 9, 1), hours_per_term=500)
     assert plan.feasible and plan.graduation_date == plan.earliest_date == date(2026, 9, 1)
     check_and_follow(ledger, sid, plan, 500)
+
+
+@pytest.mark.parametrize(("event", "words"), [
+    (cl.Suspended, "suspended (休学)"), (cl.Withdrawn, "withdrawn (退学)")])
+def test_a_student_not_studying_gets_no_feasible_plan(ledger, event, words):
+    # the ledger refuses a course passed while suspended or withdrawn, so a plan that counts on its courses being
+    # recorded cannot be followed: it was "feasible" with no issue before
+    sid = f"N-{event.__name__}"
+    ledger.append_many([
+        cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2024, 9, 1), institution=HNJX,
+                    program="MECH-PT-2024", mode="part_time"),
+        *passed(sid, WORKER_DONE),
+        event(event_id=f"{sid}-stop", student_id=sid, occurred_on=date(2025, 9, 1), reason="工作调动")])
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert not plan.feasible and [i.code for i in plan.issues] == ["not_studying"]
+    assert words in plan.issues[0].message and plan.terms  # what would follow a return to study
+    first = plan.terms[0].courses[0]
+    with pytest.raises(cl.RejectedEvent):
+        ledger.append(cl.CourseCompleted(event_id=f"{sid}-c", student_id=sid, occurred_on=plan.terms[0].end,
+                                         institution=HNJX, course=first, grade=80))
+    ledger.append(cl.Resumed(event_id=f"{sid}-back", student_id=sid, occurred_on=date(2026, 8, 20)) if
+                  event is cl.Suspended else cl.Enrolled(event_id=f"{sid}-again", student_id=sid,
+                                                         occurred_on=date(2026, 8, 20), institution=HNJX,
+                                                         program="MECH-PT-2024", mode="part_time"))
+    again = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert "not_studying" not in [i.code for i in again.issues]
