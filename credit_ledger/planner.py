@@ -178,7 +178,9 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
                    practice_week_hours=school.practice_week_hours, exceptions=exceptions)
     cap_tenths = int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR"))
     best = _fewest_terms(model, min(max_terms, len(calendar)), cap_tenths)
-    by_deadline = len(_calendar_to(school.terms, start, deadline)) if deadline else min(max_terms, len(calendar))
+    # within max_terms too: the hours suggested are the least with which this very call (deadline and max_terms)
+    # finds a feasible plan, never fewer than hours it found too few
+    by_deadline = min(max_terms, len(_calendar_to(school.terms, start, deadline)) if deadline else len(calendar))
     least = _least_hours(model, by_deadline) if by_deadline else None
     min_hours = None if least is None else Decimal(least) * _TENTH
     if best is None:
@@ -186,7 +188,7 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         if anyhow is not None:
             issue("hours_too_few", f"no plan within {max_terms} terms at {hours_cap} hours a term"
                   + ("" if min_hours is None else f"; {min_hours} hours a term meet "
-                     + (f"the deadline {deadline}" if deadline else f"{max_terms} terms")))
+                     + (f"the deadline {deadline} within {max_terms} terms" if deadline else f"{max_terms} terms")))
         elif _fewest_terms(model, 1, None, relaxed=True) is not None:
             issue("not_offered_in_time", f"the courses still missing are not offered, in the order their "
                   f"prerequisites need, in the terms not skipped within {max_terms} terms from {start}")

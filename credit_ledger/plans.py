@@ -65,8 +65,9 @@ class StudyPlan(Frozen):
     """The flexible-schooling deadline (弹性学制), when the student's enrolment is known."""
     issues: tuple[Issue, ...] = ()
     min_hours_per_term: Decimal | None = None
-    """The least class hours a term with which the deadline is met (within ``max_terms`` when there is none);
-    ``None`` when no number of hours does."""
+    """The least class hours a term with which the deadline is met within ``max_terms`` terms (within
+    ``max_terms`` alone when there is no deadline): a plan asked for with these hours is feasible, with fewer it is
+    not; ``None`` when no number of hours does."""
     shortfall: Decimal = Decimal(0)
     """The credits the audit on the start day says are missing."""
     solver: str = "milp"

@@ -165,3 +165,19 @@ def test_a_student_not_studying_gets_no_feasible_plan(ledger, event, words):
                                                          program="MECH-PT-2024", mode="part_time"))
     again = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
     assert "not_studying" not in [i.code for i in again.issues]
+
+
+def test_the_hours_suggested_hold_within_max_terms(ledger):
+    # with max_terms below the terms left to the deadline, the least hours used to be counted over every term to the
+    # deadline: "no plan within 2 terms at 120 hours; 96.0 hours a term meet the deadline", fewer than refused
+    sid = worker(ledger)
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120, max_terms=2)
+    assert not plan.feasible and [i.code for i in plan.issues] == ["hours_too_few"]
+    assert plan.min_hours_per_term is not None and plan.min_hours_per_term > 120
+    assert f"{plan.min_hours_per_term} hours a term meet the deadline" in plan.issues[0].message
+    enough = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=plan.min_hours_per_term, max_terms=2)
+    assert enough.feasible and len(enough.terms) <= 2
+    assert max(t.hours for t in enough.terms) == plan.min_hours_per_term == enough.min_hours_per_term
+    fewer = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=plan.min_hours_per_term - Decimal("0.1"),
+                        max_terms=2)
+    assert not fewer.feasible
