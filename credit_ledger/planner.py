@@ -176,7 +176,8 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
               "counts until the student is enrolled and studying again (the terms below are what would follow)")
     model = _model(program, records, catalog, start=start, as_of=day, calendar=calendar, skipped=skipped,
                    practice_week_hours=school.practice_week_hours, exceptions=exceptions)
-    cap_tenths = int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR"))
+    # hours beyond every candidate's together bind nothing: kept there, a huge number (1e400) stays a float for milp
+    cap_tenths = min(int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR")), sum(model.hours))
     best = _fewest_terms(model, min(max_terms, len(calendar)), cap_tenths)
     # within max_terms too: the hours suggested are the least with which this very call (deadline and max_terms)
     # finds a feasible plan, never fewer than hours it found too few

@@ -205,6 +205,16 @@ def test_hours_that_are_no_number_are_a_value_error(catalog, hours):
         cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=hours)
 
 
+@pytest.mark.parametrize("hours", ["1e400", 10**30, "99999999999999999999999.95"])
+def test_huge_hours_are_as_good_as_enough(catalog, hours):
+    # 1e400 hours a term overflowed milp's float bounds (OverflowError) before
+    program = catalog.program("HNJX", "CNC-TECH-2025")
+    got = cl.plan(program, [], catalog, start=START, hours_per_term=hours)
+    enough = cl.plan(program, [], catalog, start=START, hours_per_term=1000)
+    assert got.feasible and (len(got.terms), got.total_hours) == (len(enough.terms), enough.total_hours)
+    assert got.hours_per_term == Decimal(str(hours))
+
+
 def test_a_skip_day_outside_every_term_is_refused(catalog):
     with pytest.raises(ValueError, match="2027-02-10"):
         cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=500,
