@@ -126,8 +126,8 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         student_id: for the plan and its issues.
 
     Raises:
-        ValueError: ``hours_per_term`` not a finite number 0 or more, ``max_terms`` below 1, or a skip day inside
-            none of the school's terms from ``start`` on.
+        ValueError: ``hours_per_term`` not a finite number 0 or more, ``max_terms`` below 1 or above 200, or a
+            skip day inside none of the school's terms from ``start`` on.
     """
     try:
         hours_cap = Decimal(str(hours_per_term))
@@ -135,8 +135,8 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         hours_cap = Decimal("NaN")
     if not hours_cap.is_finite() or hours_cap < 0:
         raise ValueError(f"hours_per_term is {hours_per_term!r}; it is a number of hours, 0 or more")
-    if max_terms < 1:
-        raise ValueError(f"max_terms is {max_terms}; a plan has at least one term")
+    if not 1 <= max_terms <= _CALENDAR_LIMIT:
+        raise ValueError(f"max_terms is {max_terms}; a plan has at least one term and at most {_CALENDAR_LIMIT}")
     records = list(records)
     day = as_of or start
     exceptions = list(exceptions)

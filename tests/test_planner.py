@@ -190,7 +190,7 @@ def test_skipping_the_only_term_is_not_offered_in_time(catalog):
     assert got.min_hours_per_term is None
 
 
-@pytest.mark.parametrize(("hours", "terms"), [(-1, 3), (100, 0)])
+@pytest.mark.parametrize(("hours", "terms"), [(-1, 3), (100, 0), (100, 201), (100, 10**9)])
 def test_bad_arguments_are_refused(catalog, hours, terms):
     with pytest.raises(ValueError, match="hours_per_term|max_terms"):
         cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=hours,
