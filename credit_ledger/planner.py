@@ -174,18 +174,34 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
     if status != "active":  # the ledger refuses a course passed while suspended, withdrawn, graduated, not enrolled
         issue("not_studying", f"the student is {_STATUS_WORDS.get(status, status)} on {day}: no course of a plan "
               "counts until the student is enrolled and studying again (the terms below are what would follow)")
-    model = _model(program, records, catalog, start=start, as_of=day, calendar=calendar, skipped=skipped,
-                   practice_week_hours=school.practice_week_hours, exceptions=exceptions)
+    most = min(max_terms, len(calendar))
+    # a credit still valid on the start day may lapse (credit_validity_years, a certificate's valid_until) before the
+    # plan ends: the records that count depend on the graduation day, so the term counts 1..most fall into groups
+    # that keep the same records, each solved over its own model (one group when nothing lapses)
+    groups = [(a, b, _model(program, records, catalog, start=start, as_of=day, valid_on=valid_on, calendar=calendar,
+                            skipped=skipped, practice_week_hours=school.practice_week_hours, exceptions=exceptions))
+              for a, b, valid_on in _validity_groups(records, program, calendar, most, earliest, day)]
+    model = groups[0][2]
     # hours beyond every candidate's together bind nothing: kept there, a huge number (1e400) stays a float for milp
     cap_tenths = min(int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR")), sum(model.hours))
-    best = _fewest_terms(model, min(max_terms, len(calendar)), cap_tenths)
+
+    def fewest(cap: int | None) -> tuple[int, dict[int, int]] | None:
+        for a, b, group_model in groups:
+            found = _fewest_terms(group_model, b, cap, least=a)
+            if found is not None:
+                return found
+        return None
+
+    best = fewest(cap_tenths)
     # within max_terms too: the hours suggested are the least with which this very call (deadline and max_terms)
     # finds a feasible plan, never fewer than hours it found too few
     by_deadline = min(max_terms, len(_calendar_to(school.terms, start, deadline)) if deadline else len(calendar))
-    least = _least_hours(model, by_deadline) if by_deadline else None
+    leasts = [found for a, b, group_model in groups if a <= by_deadline
+              for found in [_least_hours(group_model, min(b, by_deadline))] if found is not None]
+    least = min(leasts) if leasts else None
     min_hours = None if least is None else Decimal(least) * _TENTH
     if best is None:
-        anyhow = _fewest_terms(model, min(max_terms, len(calendar)), None)
+        anyhow = fewest(None)
         if anyhow is not None:
             issue("hours_too_few", f"no plan within {max_terms} terms at {hours_cap} hours a term"
                   + ("" if min_hours is None else f"; {min_hours} hours a term meet "
@@ -248,11 +264,35 @@ def _calendar_to(terms: Sequence[Any], start: date, deadline: date | None) -> li
     return [t for t in found if t.end <= deadline]
 
 
+def _graduation_after(calendar: list[TermDates], terms: int, earliest: date | None) -> date:
+    """The graduation day of a plan that ends with its ``terms``-th term."""
+    end = calendar[terms - 1].end
+    return end if earliest is None else max(end, earliest)
+
+
+def _validity_groups(records: list[CreditRecord], program: Program, calendar: list[TermDates], most: int,
+                     earliest: date | None, day: date) -> list[tuple[int, int, date]]:
+    """The term counts 1..``most`` in runs that keep the same records valid on the plan's graduation day: (first,
+    last, the graduation day of the last) each; a plan within a run's last count ends by that day, so every record
+    still valid then counts for it."""
+    groups: list[tuple[int, int, date]] = []
+    seen: tuple[str, ...] | None = None
+    for terms in range(1, most + 1):
+        on = max(day, _graduation_after(calendar, terms, earliest))
+        kept = tuple(r.event_id for r in split_expired(records, policy=program.policy, as_of=on)[0])
+        if groups and kept == seen:
+            groups[-1] = (groups[-1][0], terms, on)
+        else:
+            groups.append((terms, terms, on))
+        seen = kept
+    return groups or [(1, 0, day)]
+
+
 def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, start: date, as_of: date,
-           calendar: list[TermDates], skipped: set[int], practice_week_hours: Decimal,
+           valid_on: date, calendar: list[TermDates], skipped: set[int], practice_week_hours: Decimal,
            exceptions: list[Any]) -> _Model:
     policy = program.policy
-    kept, _gone = split_expired(records, policy=policy, as_of=as_of)
+    kept, _gone = split_expired(records, policy=policy, as_of=valid_on)
     _counted, _excluded, pool, _limits = within_caps(kept, program=program, policy=policy)
     passed = {r.course for r in records if r.course is not None}
     candidates: list[Course] = []
@@ -289,7 +329,7 @@ def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, s
                   passed, calendar, skipped, tree, caps)
 
 
-def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = False
+def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = False, least: int = 1
                   ) -> tuple[int, dict[int, int]] | None:
     """The fewest terms (counted from the first) a plan needs, at most ``most``, and that plan's courses (candidate
     -> term index) with the fewest hours; ``None`` when none fits. ``cap`` ``None``: any hours; ``relaxed``: every
@@ -299,7 +339,7 @@ def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = 
     found = _solve(model, most, cap, relaxed=relaxed)
     if found is None:
         return None
-    lo, hi, best = 1, found[0], found
+    lo, hi, best = min(least, found[0]), found[0], found
     while lo < hi:  # feasibility grows with the number of terms
         mid = (lo + hi) // 2
         got = _solve(model, mid, cap, relaxed=relaxed)
