@@ -215,6 +215,11 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         return StudyPlan(feasible=False, terms=(), graduation_date=None, issues=tuple(issues),
                          min_hours_per_term=min_hours, **base)
     last, taken = best
+    if last == 0:  # what the audit finds missing is nothing a course closes (an hour pool per study year): no term
+        issue("plan_not_verified", "the audit finds a requirement unmet that no planned course closes (a rule the "
+              "plan cannot model, such as hours per study year)")
+        return StudyPlan(feasible=False, terms=(), graduation_date=None, issues=tuple(issues),
+                         min_hours_per_term=None, **base)
     terms = []
     for i in range(last):
         t = calendar[i]

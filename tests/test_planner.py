@@ -262,3 +262,25 @@ def test_a_credit_that_lapses_before_the_plan_ends_is_replaced():
     have = [record(catalog.course("T", "A"), date(2026, 2, 1))]
     got = cl.plan(program, have, catalog, start=START, hours_per_term=32)
     assert got.feasible and len(got.terms) == 1 and len(got.courses()) == 1
+
+
+def test_an_unmet_hour_pool_per_year_alone_is_not_verified_and_no_crash():
+    # the credits are all there; only the hours of a study year are short, which no planned course closes (the
+    # solver ignores per-year pools): the plan had no course and plan() raised IndexError on its last term
+    from credit_ledger.window import StudyHistory
+
+    catalog = cl.Catalog.from_data({
+        "institutions": [{"code": "T", "name": "甲校"}],
+        "courses": [{"institution": "T", "code": c, "title": c, "hours": 32, "category": "core"} for c in "AB"],
+        "programs": [{"institution": "T", "code": "P", "title": "P", "level": "senior_worker", "standard_years": 2,
+                      "total_credits": 2, "modes": ["part_time"], "requirements": {"id": "root", "all": [
+                          {"id": "x", "credits": 2, "from": {"category": "core"}},
+                          {"id": "h", "hours": 100, "per_year": True, "from": {}}]}}]})
+    history = StudyHistory(enrolled_on=date(2025, 9, 1), mode="part_time", status="active",
+                           periods=((date(2025, 9, 1), None, None),), suspended_days=0)
+    have = [record(catalog.course("T", "A"), date(2026, 3, 1))]
+    program = catalog.programs[0]
+    assert not cl.audit(program, have, as_of=START, catalog=catalog, history=history).requirements.satisfied
+    got = cl.plan(program, have, catalog, start=START, hours_per_term=100, history=history)
+    assert not got.feasible and [i.code for i in got.issues] == ["plan_not_verified"]
+    assert got.terms == () and got.graduation_date is None and got.min_hours_per_term is None
