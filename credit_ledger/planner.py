@@ -162,6 +162,10 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
             raise ValueError(f"skip day {d} is inside none of {program.institution}'s terms from {start} on "
                              f"(its terms: {', '.join(f'{t.name} {t.start}..{t.end}' for t in school.terms)})")
         skipped.update(hit)
+    if getattr(history, "status", None) == "active":  # a return from suspension recorded ahead (复学 in March): the
+        # ledger refuses a course passed before it, so a term ending outside every study period is one not studied in
+        skipped.update(i for i, t in enumerate(calendar)
+                       if not any(a <= t.end and (b is None or t.end < b) for a, b, _why in history.periods))
     base = dict(student_id=student_id, program=program.code, institution=program.institution, start=start,
                 hours_per_term=hours_cap, earliest_date=earliest, deadline=deadline, shortfall=report.shortfall)
     if report.shortfall == 0 and report.requirements.satisfied:

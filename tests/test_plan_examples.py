@@ -181,3 +181,20 @@ def test_the_hours_suggested_hold_within_max_terms(ledger):
     fewer = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=plan.min_hours_per_term - Decimal("0.1"),
                         max_terms=2)
     assert not fewer.feasible
+
+
+def test_a_term_before_a_return_recorded_ahead_is_not_studied_in(ledger):
+    # the worker's return (复学) is recorded ahead for 2027-03-01: the autumn before it used to get a course the
+    # ledger then refused (credits are earned only while not suspended)
+    sid = "W-ahead"
+    ledger.append_many([
+        cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2024, 9, 1), institution=HNJX,
+                    program="MECH-PT-2024", mode="part_time"),
+        *passed(sid, WORKER_DONE),
+        cl.Suspended(event_id=f"{sid}-suspend", student_id=sid, occurred_on=date(2025, 9, 1), reason="工作调动"),
+        cl.Resumed(event_id=f"{sid}-resume", student_id=sid, occurred_on=date(2027, 3, 1), reason="复学")])
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert plan.feasible and plan.terms[0].start == date(2026, 9, 1)
+    assert plan.terms[0].skipped and plan.terms[0].courses == ()
+    assert all(not t.skipped for t in plan.terms[1:]) and len(plan.terms) == 6
+    check_and_follow(ledger, sid, plan, 120)
