@@ -47,6 +47,8 @@ from .terms import TermDates, term_calendar
 __all__ = ["course_hours", "plan", "plan_history"]
 
 _TENTH = Decimal("0.1")
+_STATUS_WORDS = {"suspended": "suspended (休学)", "withdrawn": "withdrawn (退学)", "graduated": "graduated (已毕业)",
+                 "not_enrolled": "not enrolled (未在籍)"}
 _CALENDAR_LIMIT = 200
 """The most terms a calendar is drawn for (a deadline decades ahead is not planned term by term)."""
 
@@ -124,14 +126,17 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         student_id: for the plan and its issues.
 
     Raises:
-        ValueError: ``hours_per_term`` below 0, ``max_terms`` below 1, or a skip day inside none of the school's
-            terms from ``start`` on.
+        ValueError: ``hours_per_term`` not a finite number 0 or more, ``max_terms`` below 1 or above 200, or a
+            skip day inside none of the school's terms from ``start`` on.
     """
-    hours_cap = Decimal(str(hours_per_term))
-    if hours_cap < 0:
-        raise ValueError(f"hours_per_term is {hours_cap}; it is 0 or more")
-    if max_terms < 1:
-        raise ValueError(f"max_terms is {max_terms}; a plan has at least one term")
+    try:
+        hours_cap = Decimal(str(hours_per_term))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        hours_cap = Decimal("NaN")
+    if not hours_cap.is_finite() or hours_cap < 0:
+        raise ValueError(f"hours_per_term is {hours_per_term!r}; it is a number of hours, 0 or more")
+    if not 1 <= max_terms <= _CALENDAR_LIMIT:
+        raise ValueError(f"max_terms is {max_terms}; a plan has at least one term and at most {_CALENDAR_LIMIT}")
     records = list(records)
     day = as_of or start
     exceptions = list(exceptions)
@@ -157,6 +162,10 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
             raise ValueError(f"skip day {d} is inside none of {program.institution}'s terms from {start} on "
                              f"(its terms: {', '.join(f'{t.name} {t.start}..{t.end}' for t in school.terms)})")
         skipped.update(hit)
+    if getattr(history, "status", None) == "active":  # a return from suspension recorded ahead (复学 in March): the
+        # ledger refuses a course passed before it, so a term ending outside every study period is one not studied in
+        skipped.update(i for i, t in enumerate(calendar)
+                       if not any(a <= t.end and (b is None or t.end < b) for a, b, _why in history.periods))
     base = dict(student_id=student_id, program=program.code, institution=program.institution, start=start,
                 hours_per_term=hours_cap, earliest_date=earliest, deadline=deadline, shortfall=report.shortfall)
     if report.shortfall == 0 and report.requirements.satisfied:
@@ -165,19 +174,42 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         return StudyPlan(feasible=deadline is None or graduation <= deadline, terms=(), graduation_date=graduation,
                          issues=tuple(issues), min_hours_per_term=Decimal(0), **base)
 
-    model = _model(program, records, catalog, start=start, as_of=day, calendar=calendar, skipped=skipped,
-                   practice_week_hours=school.practice_week_hours, exceptions=exceptions)
-    cap_tenths = int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR"))
-    best = _fewest_terms(model, min(max_terms, len(calendar)), cap_tenths)
-    by_deadline = len(_calendar_to(school.terms, start, deadline)) if deadline else min(max_terms, len(calendar))
-    least = _least_hours(model, by_deadline) if by_deadline else None
+    status = getattr(history, "status", "active")
+    if status != "active":  # the ledger refuses a course passed while suspended, withdrawn, graduated, not enrolled
+        issue("not_studying", f"the student is {_STATUS_WORDS.get(status, status)} on {day}: no course of a plan "
+              "counts until the student is enrolled and studying again (the terms below are what would follow)")
+    most = min(max_terms, len(calendar))
+    # a credit still valid on the start day may lapse (credit_validity_years, a certificate's valid_until) before the
+    # plan ends: the records that count depend on the graduation day, so the term counts 1..most fall into groups
+    # that keep the same records, each solved over its own model (one group when nothing lapses)
+    groups = [(a, b, _model(program, records, catalog, start=start, as_of=day, valid_on=valid_on, calendar=calendar,
+                            skipped=skipped, practice_week_hours=school.practice_week_hours, exceptions=exceptions))
+              for a, b, valid_on in _validity_groups(records, program, calendar, most, earliest, day)]
+    model = groups[0][2]
+    # hours beyond every candidate's together bind nothing: kept there, a huge number (1e400) stays a float for milp
+    cap_tenths = min(int((hours_cap / _TENTH).to_integral_value(rounding="ROUND_FLOOR")), sum(model.hours))
+
+    def fewest(cap: int | None) -> tuple[int, dict[int, int]] | None:
+        for a, b, group_model in groups:
+            found = _fewest_terms(group_model, b, cap, least=a)
+            if found is not None:
+                return found
+        return None
+
+    best = fewest(cap_tenths)
+    # within max_terms too: the hours suggested are the least with which this very call (deadline and max_terms)
+    # finds a feasible plan, never fewer than hours it found too few
+    by_deadline = min(max_terms, len(_calendar_to(school.terms, start, deadline)) if deadline else len(calendar))
+    leasts = [found for a, b, group_model in groups if a <= by_deadline
+              for found in [_least_hours(group_model, min(b, by_deadline))] if found is not None]
+    least = min(leasts) if leasts else None
     min_hours = None if least is None else Decimal(least) * _TENTH
     if best is None:
-        anyhow = _fewest_terms(model, min(max_terms, len(calendar)), None)
+        anyhow = fewest(None)
         if anyhow is not None:
             issue("hours_too_few", f"no plan within {max_terms} terms at {hours_cap} hours a term"
                   + ("" if min_hours is None else f"; {min_hours} hours a term meet "
-                     + (f"the deadline {deadline}" if deadline else f"{max_terms} terms")))
+                     + (f"the deadline {deadline} within {max_terms} terms" if deadline else f"{max_terms} terms")))
         elif _fewest_terms(model, 1, None, relaxed=True) is not None:
             issue("not_offered_in_time", f"the courses still missing are not offered, in the order their "
                   f"prerequisites need, in the terms not skipped within {max_terms} terms from {start}")
@@ -187,6 +219,11 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         return StudyPlan(feasible=False, terms=(), graduation_date=None, issues=tuple(issues),
                          min_hours_per_term=min_hours, **base)
     last, taken = best
+    if last == 0:  # what the audit finds missing is nothing a course closes (an hour pool per study year): no term
+        issue("plan_not_verified", "the audit finds a requirement unmet that no planned course closes (a rule the "
+              "plan cannot model, such as hours per study year)")
+        return StudyPlan(feasible=False, terms=(), graduation_date=None, issues=tuple(issues),
+                         min_hours_per_term=None, **base)
     terms = []
     for i in range(last):
         t = calendar[i]
@@ -196,12 +233,13 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
             hours=sum((Decimal(model.hours[k]) * _TENTH for k in ks), Decimal(0)).quantize(_TENTH),
             credits=sum((model.candidates[k].credits for k in ks), Decimal(0)), skipped=i in skipped))
     graduation = terms[-1].end if earliest is None else max(terms[-1].end, earliest)
-    feasible = deadline is None or graduation <= deadline
+    late = deadline is not None and graduation > deadline
+    feasible = not late and status == "active"
     if not _closes(model, terms, records, catalog, graduation, exceptions):
         feasible = False
         issue("plan_not_verified", f"with the planned courses passed, the audit on {graduation} still finds a "
               "requirement unmet (a rule the plan cannot model, such as hours per study year)")
-    if not feasible:
+    if late:
         issue("deadline_unreachable", f"the fastest plan at {hours_cap} hours a term ends on {graduation}, after "
               f"the deadline {deadline}" + (f"; {min_hours} hours a term would meet it" if min_hours is not None
                                            else "; no number of hours a term meets it"))
@@ -235,11 +273,35 @@ def _calendar_to(terms: Sequence[Any], start: date, deadline: date | None) -> li
     return [t for t in found if t.end <= deadline]
 
 
+def _graduation_after(calendar: list[TermDates], terms: int, earliest: date | None) -> date:
+    """The graduation day of a plan that ends with its ``terms``-th term."""
+    end = calendar[terms - 1].end
+    return end if earliest is None else max(end, earliest)
+
+
+def _validity_groups(records: list[CreditRecord], program: Program, calendar: list[TermDates], most: int,
+                     earliest: date | None, day: date) -> list[tuple[int, int, date]]:
+    """The term counts 1..``most`` in runs that keep the same records valid on the plan's graduation day: (first,
+    last, the graduation day of the last) each; a plan within a run's last count ends by that day, so every record
+    still valid then counts for it."""
+    groups: list[tuple[int, int, date]] = []
+    seen: tuple[str, ...] | None = None
+    for terms in range(1, most + 1):
+        on = max(day, _graduation_after(calendar, terms, earliest))
+        kept = tuple(r.event_id for r in split_expired(records, policy=program.policy, as_of=on)[0])
+        if groups and kept == seen:
+            groups[-1] = (groups[-1][0], terms, on)
+        else:
+            groups.append((terms, terms, on))
+        seen = kept
+    return groups or [(1, 0, day)]
+
+
 def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, start: date, as_of: date,
-           calendar: list[TermDates], skipped: set[int], practice_week_hours: Decimal,
+           valid_on: date, calendar: list[TermDates], skipped: set[int], practice_week_hours: Decimal,
            exceptions: list[Any]) -> _Model:
     policy = program.policy
-    kept, _gone = split_expired(records, policy=policy, as_of=as_of)
+    kept, _gone = split_expired(records, policy=policy, as_of=valid_on)
     _counted, _excluded, pool, _limits = within_caps(kept, program=program, policy=policy)
     passed = {r.course for r in records if r.course is not None}
     candidates: list[Course] = []
@@ -276,7 +338,7 @@ def _model(program: Program, records: list[CreditRecord], catalog: Catalog, *, s
                   passed, calendar, skipped, tree, caps)
 
 
-def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = False
+def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = False, least: int = 1
                   ) -> tuple[int, dict[int, int]] | None:
     """The fewest terms (counted from the first) a plan needs, at most ``most``, and that plan's courses (candidate
     -> term index) with the fewest hours; ``None`` when none fits. ``cap`` ``None``: any hours; ``relaxed``: every
@@ -286,7 +348,7 @@ def _fewest_terms(model: _Model, most: int, cap: int | None, *, relaxed: bool = 
     found = _solve(model, most, cap, relaxed=relaxed)
     if found is None:
         return None
-    lo, hi, best = 1, found[0], found
+    lo, hi, best = min(least, found[0]), found[0], found
     while lo < hi:  # feasibility grows with the number of terms
         mid = (lo + hi) // 2
         got = _solve(model, mid, cap, relaxed=relaxed)

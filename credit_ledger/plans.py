@@ -27,7 +27,7 @@ from .records import Issue
 __all__ = ["PLAN_ISSUES", "PlannedTerm", "StudyPlan"]
 
 PLAN_ISSUES = ("nothing_missing", "deadline_unreachable", "not_offered_in_time", "hours_too_few", "no_course_left",
-               "plan_not_verified")
+               "plan_not_verified", "not_studying")
 """The codes a plan's issues carry (ARCHITECTURE.md, "Plan issues")."""
 
 
@@ -65,8 +65,9 @@ class StudyPlan(Frozen):
     """The flexible-schooling deadline (弹性学制), when the student's enrolment is known."""
     issues: tuple[Issue, ...] = ()
     min_hours_per_term: Decimal | None = None
-    """The least class hours a term with which the deadline is met (within ``max_terms`` when there is none);
-    ``None`` when no number of hours does."""
+    """The least class hours a term with which the deadline is met within ``max_terms`` terms (within
+    ``max_terms`` alone when there is no deadline): a plan asked for with these hours is feasible, with fewer it is
+    not; ``None`` when no number of hours does."""
     shortfall: Decimal = Decimal(0)
     """The credits the audit on the start day says are missing."""
     solver: str = "milp"

@@ -64,6 +64,7 @@ def test_no_such_student_exits_4(db):
     (["--start", "2026-09-01", "--hours-per-term", "120", "--format", "pdf"], "--format 'pdf'"),
     (["--start", "2026-09-01", "--hours-per-term", "120", "--lang", "fr"], "--lang 'fr'"),
     (["--start", "2026-09-01", "--hours-per-term", "120", "--max-terms", "0"], "--max-terms 0"),
+    (["--start", "2026-09-01", "--hours-per-term", "120", "--max-terms", "100000"], "at most 200"),
 ])
 def test_bad_options_fail_in_one_line(db, args, needle):
     result = runner.invoke(app, ["plan", demo.STUDENT, "--db", db, *args])

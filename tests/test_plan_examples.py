@@ -139,3 +139,62 @@ def test_a_waived_requirement_is_not_planned(ledger):
     plan = ledger.plan(sid, start=date(2025, 9, 1), hours_per_term=500)
     assert plan.feasible and plan.graduation_date == plan.earliest_date == date(2026, 9, 1)
     check_and_follow(ledger, sid, plan, 500)
+
+
+@pytest.mark.parametrize(("event", "words"), [
+    (cl.Suspended, "suspended (休学)"), (cl.Withdrawn, "withdrawn (退学)")])
+def test_a_student_not_studying_gets_no_feasible_plan(ledger, event, words):
+    # the ledger refuses a course passed while suspended or withdrawn, so a plan that counts on its courses being
+    # recorded cannot be followed: it was "feasible" with no issue before
+    sid = f"N-{event.__name__}"
+    ledger.append_many([
+        cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2024, 9, 1), institution=HNJX,
+                    program="MECH-PT-2024", mode="part_time"),
+        *passed(sid, WORKER_DONE),
+        event(event_id=f"{sid}-stop", student_id=sid, occurred_on=date(2025, 9, 1), reason="工作调动")])
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert not plan.feasible and [i.code for i in plan.issues] == ["not_studying"]
+    assert words in plan.issues[0].message and plan.terms  # what would follow a return to study
+    first = plan.terms[0].courses[0]
+    with pytest.raises(cl.RejectedEvent):
+        ledger.append(cl.CourseCompleted(event_id=f"{sid}-c", student_id=sid, occurred_on=plan.terms[0].end,
+                                         institution=HNJX, course=first, grade=80))
+    ledger.append(cl.Resumed(event_id=f"{sid}-back", student_id=sid, occurred_on=date(2026, 8, 20)) if
+                  event is cl.Suspended else cl.Enrolled(event_id=f"{sid}-again", student_id=sid,
+                                                         occurred_on=date(2026, 8, 20), institution=HNJX,
+                                                         program="MECH-PT-2024", mode="part_time"))
+    again = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert "not_studying" not in [i.code for i in again.issues]
+
+
+def test_the_hours_suggested_hold_within_max_terms(ledger):
+    # with max_terms below the terms left to the deadline, the least hours used to be counted over every term to the
+    # deadline: "no plan within 2 terms at 120 hours; 96.0 hours a term meet the deadline", fewer than refused
+    sid = worker(ledger)
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120, max_terms=2)
+    assert not plan.feasible and [i.code for i in plan.issues] == ["hours_too_few"]
+    assert plan.min_hours_per_term is not None and plan.min_hours_per_term > 120
+    assert f"{plan.min_hours_per_term} hours a term meet the deadline" in plan.issues[0].message
+    enough = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=plan.min_hours_per_term, max_terms=2)
+    assert enough.feasible and len(enough.terms) <= 2
+    assert max(t.hours for t in enough.terms) == plan.min_hours_per_term == enough.min_hours_per_term
+    fewer = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=plan.min_hours_per_term - Decimal("0.1"),
+                        max_terms=2)
+    assert not fewer.feasible
+
+
+def test_a_term_before_a_return_recorded_ahead_is_not_studied_in(ledger):
+    # the worker's return (复学) is recorded ahead for 2027-03-01: the autumn before it used to get a course the
+    # ledger then refused (credits are earned only while not suspended)
+    sid = "W-ahead"
+    ledger.append_many([
+        cl.Enrolled(event_id=f"{sid}-enrol", student_id=sid, occurred_on=date(2024, 9, 1), institution=HNJX,
+                    program="MECH-PT-2024", mode="part_time"),
+        *passed(sid, WORKER_DONE),
+        cl.Suspended(event_id=f"{sid}-suspend", student_id=sid, occurred_on=date(2025, 9, 1), reason="工作调动"),
+        cl.Resumed(event_id=f"{sid}-resume", student_id=sid, occurred_on=date(2027, 3, 1), reason="复学")])
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    assert plan.feasible and plan.terms[0].start == date(2026, 9, 1)
+    assert plan.terms[0].skipped and plan.terms[0].courses == ()
+    assert all(not t.skipped for t in plan.terms[1:]) and len(plan.terms) == 6
+    check_and_follow(ledger, sid, plan, 120)

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 import credit_ledger as cl
 from credit_ledger.models import CreditRecord
-from credit_ledger.terms import DEFAULT_TERMS, term_calendar
 
 START = date(2026, 9, 1)
 
@@ -41,8 +40,12 @@ def problems(draw):
         a, b = draw(st.lists(st.sampled_from(codes), min_size=2, max_size=2, unique=True))
         children.append({"id": "either", "pick": 1, "of": [{"id": "ea", "courses": [a]}, {"id": "eb", "courses": [b]}]})
     total = draw(st.integers(1, 12))
+    # credits valid two years: a course passed on PASSED_ON[1] lapses after a one-term plan, on PASSED_ON[2] after
+    # a two-term one, so how long the plan runs decides what it must replace
+    validity = draw(st.sampled_from([None, 2]))
     program = {"institution": "T", "code": "P", "title": "测试专业", "level": "senior_worker", "standard_years": 2,
-               "total_credits": total, "requirements": {"id": "root", "all": children}}
+               "total_credits": total, "requirements": {"id": "root", "all": children},
+               "policy": {"credit_validity_years": validity}}
     catalog = cl.Catalog.from_data({"institutions": [{"code": "T", "name": "测试学校"}], "courses": courses,
                                     "programs": [program]})
     passed = draw(st.lists(st.sampled_from(codes), max_size=2, unique=True))
@@ -50,7 +53,20 @@ def problems(draw):
     hours = draw(st.sampled_from([32, 48, 64, 96]))
     max_terms = draw(st.integers(1, 4))
     skip = draw(st.sampled_from([(), (date(2027, 4, 1),)]))
-    return catalog, passed, origins, hours, max_terms, skip
+    return catalog, passed, origins, hours, max_terms, skip, draw(st.sampled_from(PASSED_ON))
+
+
+PASSED_ON = (date(2026, 1, 1), date(2025, 2, 1), date(2025, 9, 1), date(2025, 1, 10))
+
+
+def default_calendar(count):
+    """The dated default terms from START, written out here rather than drawn by ``terms.term_calendar`` (the
+    planner's own calendar): 秋季 09-01 to 01-20 of the next year, 春季 03-01 to 07-10."""
+    out = []
+    for year in range(START.year, START.year + count):
+        out += [("秋季", date(year, 9, 1), date(year + 1, 1, 20)),
+                ("春季", date(year + 1, 3, 1), date(year + 1, 7, 10))]
+    return out[:count]
 
 
 def record(course, on, origin="home"):
@@ -66,28 +82,34 @@ def met(program, records, catalog, on):
     return report.shortfall == 0 and report.requirements.satisfied
 
 
-def brute(catalog, passed, origins, hours, max_terms, skip):
-    """(fewest terms, fewest hours then) or None; and the least largest term of any plan within max_terms."""
+def brute(catalog, passed, origins, hours, max_terms, skip, passed_on):
+    """(fewest terms, fewest hours then) or None; and the least largest term of any plan within max_terms; the
+    audit of each plan on its own last day (what was passed before may have lapsed by then)."""
     program = catalog.programs[0]
     courses = {c.code: c for c in catalog.courses}
-    have = [record(courses[c], date(2026, 1, 1), o) for c, o in zip(passed, origins, strict=True)]
-    calendar = term_calendar(DEFAULT_TERMS, START, max_terms)
-    skipped = {i for i, t in enumerate(calendar) for d in skip if t.start <= d <= t.end}
+    have = [record(courses[c], passed_on, o) for c, o in zip(passed, origins, strict=True)]
+    calendar = default_calendar(max_terms)
+    skipped = {i for i, (_n, first, last) in enumerate(calendar) for d in skip if first <= d <= last}
     left = [c for c in courses if c not in passed]
     best = None
     least = None
     for size in range(len(left) + 1):
         for subset in combinations(left, size):
-            if not met(program, have + [record(courses[c], START) for c in subset], catalog, START):
-                continue
+            closes = {}
             allowed = [[t for t in range(len(calendar)) if t not in skipped and (
-                not courses[c].offered or calendar[t].name in courses[c].offered)] for c in subset]
+                not courses[c].offered or calendar[t][0] in courses[c].offered)] for c in subset]
             for assign in product(*allowed):
                 when = dict(zip(subset, assign, strict=True))
                 if any(p not in passed and (p not in when or when[p] >= when[c])
                        for c in subset for p in courses[c].prerequisites):
                     continue
                 load = [sum(courses[c].hours for c in subset if when[c] == t) for t in range(len(calendar))]
+                last = max(assign, default=-1) + 1
+                if last not in closes:
+                    closes[last] = met(program, have + [record(courses[c], START) for c in subset], catalog,
+                                       calendar[last - 1][2] if last else START)
+                if not closes[last]:
+                    continue
                 biggest = max(load, default=0)
                 least = biggest if least is None else min(least, biggest)
                 if biggest <= hours:
@@ -98,12 +120,12 @@ def brute(catalog, passed, origins, hours, max_terms, skip):
 
 @given(problems())
 def test_plan_matches_brute_force(case):
-    catalog, passed, origins, hours, max_terms, skip = case
+    catalog, passed, origins, hours, max_terms, skip, passed_on = case
     program = catalog.programs[0]
     courses = {c.code: c for c in catalog.courses}
-    have = [record(courses[c], date(2026, 1, 1), o) for c, o in zip(passed, origins, strict=True)]
+    have = [record(courses[c], passed_on, o) for c, o in zip(passed, origins, strict=True)]
     got = cl.plan(program, have, catalog, start=START, hours_per_term=hours, max_terms=max_terms, skip_terms=skip)
-    best, least = brute(catalog, passed, origins, hours, max_terms, skip)
+    best, least = brute(catalog, passed, origins, hours, max_terms, skip, passed_on)
     assert got.feasible == (best is not None), (got, best)
     assert got.min_hours_per_term == (None if least is None else Decimal(least)), (got, least)
     if best is None:
@@ -112,6 +134,7 @@ def test_plan_matches_brute_force(case):
         assert (got.issues[0].code == "hours_too_few") == (least is not None)
         return
     assert (len(got.terms), got.total_hours) == best
+    assert [(t.name, t.start, t.end) for t in got.terms] == default_calendar(len(got.terms))
     when = {code: i for i, t in enumerate(got.terms) for code in t.courses}
     for i, term in enumerate(got.terms):
         assert term.hours <= hours
@@ -180,11 +203,29 @@ def test_skipping_the_only_term_is_not_offered_in_time(catalog):
     assert got.min_hours_per_term is None
 
 
-@pytest.mark.parametrize(("hours", "terms"), [(-1, 3), (100, 0)])
+@pytest.mark.parametrize(("hours", "terms"), [(-1, 3), (100, 0), (100, 201), (100, 10**9)])
 def test_bad_arguments_are_refused(catalog, hours, terms):
     with pytest.raises(ValueError, match="hours_per_term|max_terms"):
         cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=hours,
                 max_terms=terms)
+
+
+@pytest.mark.parametrize("hours", ["NaN", "Infinity", "-Infinity", "many", "", Decimal("sNaN")])
+def test_hours_that_are_no_number_are_a_value_error(catalog, hours):
+    # Decimal's own InvalidOperation or OverflowError escaped here before: a caller catching ValueError (as the
+    # command does) got a traceback
+    with pytest.raises(ValueError, match="hours_per_term"):
+        cl.plan(catalog.program("HNJX", "CNC-TECH-2025"), [], catalog, start=START, hours_per_term=hours)
+
+
+@pytest.mark.parametrize("hours", ["1e400", 10**30, "99999999999999999999999.95"])
+def test_huge_hours_are_as_good_as_enough(catalog, hours):
+    # 1e400 hours a term overflowed milp's float bounds (OverflowError) before
+    program = catalog.program("HNJX", "CNC-TECH-2025")
+    got = cl.plan(program, [], catalog, start=START, hours_per_term=hours)
+    enough = cl.plan(program, [], catalog, start=START, hours_per_term=1000)
+    assert got.feasible and (len(got.terms), got.total_hours) == (len(enough.terms), enough.total_hours)
+    assert got.hours_per_term == Decimal(str(hours))
 
 
 def test_a_skip_day_outside_every_term_is_refused(catalog):
@@ -199,3 +240,47 @@ def test_the_plan_has_a_schema_and_round_trips(catalog):
     schema = cl.json_schemas()["StudyPlan"]
     assert {"feasible", "terms", "graduation_date", "deadline", "issues", "min_hours_per_term"} <= set(
         schema["properties"])
+
+
+def test_a_credit_that_lapses_before_the_plan_ends_is_replaced():
+    # A (passed 2025-10-01, credits valid a year) still counts on the start day but has lapsed by any term's end: the
+    # plan used to count it, plan D alone, and fail its own check (plan_not_verified, "not feasible")
+    catalog = cl.Catalog.from_data({
+        "institutions": [{"code": "T", "name": "甲校"}],
+        "courses": [{"institution": "T", "code": c, "title": c, "hours": 32, "category": "core"} for c in "ABCD"],
+        "programs": [{"institution": "T", "code": "P", "title": "P", "level": "senior_worker", "standard_years": 2,
+                      "total_credits": 4, "policy": {"credit_validity_years": 1},
+                      "requirements": {"id": "root", "credits": 4, "from": {"category": "core"}}}]})
+    program = catalog.programs[0]
+    have = [record(catalog.course("T", "A"), date(2025, 10, 1))]
+    got = cl.plan(program, have, catalog, start=START, hours_per_term=32)
+    assert got.feasible and got.issues == () and len(got.terms) == 2 and len(got.courses()) == 2
+    assert "A" not in got.courses() and got.min_hours_per_term == 32
+    planned = [record(catalog.course("T", c), t.end) for t in got.terms for c in t.courses]
+    assert met(program, have + planned, catalog, got.graduation_date)
+    # a credit that lapses only after a one-term plan still counts for it
+    have = [record(catalog.course("T", "A"), date(2026, 2, 1))]
+    got = cl.plan(program, have, catalog, start=START, hours_per_term=32)
+    assert got.feasible and len(got.terms) == 1 and len(got.courses()) == 1
+
+
+def test_an_unmet_hour_pool_per_year_alone_is_not_verified_and_no_crash():
+    # the credits are all there; only the hours of a study year are short, which no planned course closes (the
+    # solver ignores per-year pools): the plan had no course and plan() raised IndexError on its last term
+    from credit_ledger.window import StudyHistory
+
+    catalog = cl.Catalog.from_data({
+        "institutions": [{"code": "T", "name": "甲校"}],
+        "courses": [{"institution": "T", "code": c, "title": c, "hours": 32, "category": "core"} for c in "AB"],
+        "programs": [{"institution": "T", "code": "P", "title": "P", "level": "senior_worker", "standard_years": 2,
+                      "total_credits": 2, "modes": ["part_time"], "requirements": {"id": "root", "all": [
+                          {"id": "x", "credits": 2, "from": {"category": "core"}},
+                          {"id": "h", "hours": 100, "per_year": True, "from": {}}]}}]})
+    history = StudyHistory(enrolled_on=date(2025, 9, 1), mode="part_time", status="active",
+                           periods=((date(2025, 9, 1), None, None),), suspended_days=0)
+    have = [record(catalog.course("T", "A"), date(2026, 3, 1))]
+    program = catalog.programs[0]
+    assert not cl.audit(program, have, as_of=START, catalog=catalog, history=history).requirements.satisfied
+    got = cl.plan(program, have, catalog, start=START, hours_per_term=100, history=history)
+    assert not got.feasible and [i.code for i in got.issues] == ["plan_not_verified"]
+    assert got.terms == () and got.graduation_date is None and got.min_hours_per_term is None

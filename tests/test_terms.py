@@ -138,3 +138,27 @@ def test_cycles_are_found_exactly_when_there_is_no_order(graph):
         changed = bool(ready)
         pending = {k: v - ready for k, v in pending.items() if k not in ready}
     assert bool(found) == bool(pending)
+
+
+SCHOOLS = [DEFAULT_TERMS, (*DEFAULT_TERMS, Term(name="夏季", start="07-15", end="08-25")),
+           (Term(name="冬季", start="12-01", end="02-28"), Term(name="夏季", start="03-01", end="11-30"))]
+
+
+@given(st.sampled_from(SCHOOLS), st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 1, 1)),
+       st.integers(1, 6))
+def test_calendar_is_every_term_starting_from_the_day_on(terms, start, count):
+    # an oracle that walks the days one by one: a term begins on each day whose month-day is its start, and ends
+    # on the first day after that whose month-day is its end (across the year, and past a 29 February)
+    from datetime import timedelta
+
+    want = []
+    day = start
+    while len(want) < count:
+        for t in terms:
+            if day.strftime("%m-%d") == t.start:
+                end = day + timedelta(days=1)
+                while end.strftime("%m-%d") != t.end:
+                    end += timedelta(days=1)
+                want.append((t.name, day, end))
+        day += timedelta(days=1)
+    assert [tuple(t) for t in term_calendar(terms, start, count)] == want
