@@ -174,6 +174,11 @@ def plan(program: Program, records: Iterable[CreditRecord], catalog: Catalog, *,
         return StudyPlan(feasible=deadline is None or graduation <= deadline, terms=(), graduation_date=graduation,
                          issues=tuple(issues), min_hours_per_term=Decimal(0), **base)
 
+    within = [r for r in records if r.occurred_on >= calendar[0].start] if calendar else []
+    if within:  # read as on a day after the plan's first term began: those records count as passed before it
+        issue("records_after_start", f"{len(within)} record(s) dated from {calendar[0].start} on (the last "
+              f"{max(r.occurred_on for r in within)}) count as passed before the plan, and their hours are not taken "
+              "from their terms': plan from a start after them for terms that fit around them")
     status = getattr(history, "status", "active")
     if status != "active":  # the ledger refuses a course passed while suspended, withdrawn, graduated, not enrolled
         issue("not_studying", f"the student is {_STATUS_WORDS.get(status, status)} on {day}: no course of a plan "

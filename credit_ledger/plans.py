@@ -27,7 +27,7 @@ from .records import Issue
 __all__ = ["PLAN_ISSUES", "PlannedTerm", "StudyPlan"]
 
 PLAN_ISSUES = ("nothing_missing", "deadline_unreachable", "not_offered_in_time", "hours_too_few", "no_course_left",
-               "plan_not_verified", "not_studying")
+               "plan_not_verified", "not_studying", "records_after_start")
 """The codes a plan's issues carry (ARCHITECTURE.md, "Plan issues")."""
 
 

@@ -198,3 +198,17 @@ def test_a_term_before_a_return_recorded_ahead_is_not_studied_in(ledger):
     assert plan.terms[0].skipped and plan.terms[0].courses == ()
     assert all(not t.skipped for t in plan.terms[1:]) and len(plan.terms) == 6
     check_and_follow(ledger, sid, plan, 120)
+
+
+def test_records_dated_in_the_planned_terms_are_said(ledger):
+    """A plan read as on a day after its first term began: the courses recorded since count as passed before it, and
+    the plan says so (records_after_start), naming how many and the last; a plan from a later start does not."""
+    sid = worker(ledger)
+    ledger.append(cl.CourseCompleted(event_id=f"{sid}-oct", student_id=sid, occurred_on=date(2026, 10, 15),
+                                     institution=HNJX, course="PUB105", grade=80))
+    plan = ledger.plan(sid, start=date(2026, 9, 1), hours_per_term=120)
+    codes = [i.code for i in plan.issues]
+    assert codes == ["records_after_start"] and "1 record(s)" in plan.issues[0].message
+    assert "2026-10-15" in plan.issues[0].message and plan.feasible
+    later = ledger.plan(sid, start=date(2027, 2, 1), hours_per_term=120)
+    assert "records_after_start" not in [i.code for i in later.issues]
