@@ -7,7 +7,9 @@ roster (``roster``), checked against the ledger as it stands in the transaction.
   ``unknown_student`` (``UnknownReference``) for the operator, ``not_own_student`` for a school (a refusal that does
   not tell whether the student exists).
 - **Reads** follow the read rights of the student's record (``access``): a school reads the names of the students
-  whose records it may read.
+  whose records it may read, and the other fields (a phone, an id-card number) only of its own students (ever
+  enrolled there); a school that reads a record under an agreement or a transfer statement it received reads the
+  name alone (``name_only``).
 
 >>> from datetime import date as d
 >>> import credit_ledger as cl
@@ -30,7 +32,7 @@ from sqlalchemy.engine import Connection
 from .access import read_reason, read_refusal
 from .errors import PermissionDenied, UnknownReference
 from .history import build_timeline
-from .reading import StoredCatalog, read_record, readable_students
+from .reading import StoredCatalog, read_reasons, read_record
 from .records import Issue
 from .roster import PersonalRecord, checked, delete, merged, put, rows
 from .storage import Store
@@ -85,12 +87,18 @@ def read(store: Store, conn: Connection, students: Sequence[str] | None, *, acti
     found = rows(store, conn, students)
     if acting_as is None:
         return found
-    readable = readable_students(conn, acting_as=acting_as, catalogs=catalogs)
+    reasons = read_reasons(conn, acting_as=acting_as, catalogs=catalogs)
     if students is not None:
-        refused = sorted(set(students) - readable)
+        refused = sorted(set(students) - set(reasons))
         if refused:
             raise PermissionDenied([read_refusal(acting_as, s) for s in refused])
-    return {s: r for s, r in found.items() if s in readable}
+    return {s: r if reasons[s] == "own_student" else name_only(r) for s, r in found.items() if s in reasons}
+
+
+def name_only(record: PersonalRecord) -> PersonalRecord:
+    """What another school reads of a student's row: the name, without the fields only the student's own school
+    keeps for itself (a partner needs the name on a transcript it recognises, not the phone or the id-card number)."""
+    return record if not record.fields else PersonalRecord(student_id=record.student_id, name=record.name)
 
 
 def named(store: Store, reports: Iterable[Any], students: Sequence[str], *, chunk: int = 100) -> Iterator[Any]:
@@ -113,4 +121,4 @@ def named(store: Store, reports: Iterable[Any], students: Sequence[str], *, chun
         yield report if name is None else report.model_copy(update={"student_name": name})
 
 
-__all__ = ["erase", "named", "read", "require_write", "write"]
+__all__ = ["erase", "name_only", "named", "read", "require_write", "write"]

@@ -167,13 +167,23 @@ def may_read(conn: Connection, student_id: str, *, acting_as: str, catalogs: Sto
 
 def readable_students(conn: Connection, *, acting_as: str, catalogs: StoredCatalog) -> set[str]:
     """Every student whose record ``acting_as`` may read (the catalog read in the transaction of ``conn``)."""
+    return set(read_reasons(conn, acting_as=acting_as, catalogs=catalogs))
+
+
+def read_reasons(conn: Connection, *, acting_as: str, catalogs: StoredCatalog) -> dict[str, str]:
+    """Why ``acting_as`` may read each student's record it may read (``access.read_reason``: ``own_student``,
+    ``agreement``, ``received_statement``), keyed by student (the catalog read in the transaction of ``conn``)."""
     by_student: dict[str, list[str]] = {}
     for student_id, payload in catalogs.store.payloads_of_kinds(conn, READ_KINDS):
         by_student.setdefault(student_id, []).append(payload)
     catalog = catalogs.sync(conn)
-    return {s for s, payloads in by_student.items()
-            if read_reason(acting_as, read_events_leniently(payloads), catalog=catalog)}
+    reasons: dict[str, str] = {}
+    for s, payloads in by_student.items():
+        reason = read_reason(acting_as, read_events_leniently(payloads), catalog=catalog)
+        if reason:
+            reasons[s] = reason
+    return reasons
 
 
 __all__ = ["StoredCatalog", "decode_trusted", "may_read", "read_checked_event", "read_event", "read_events_leniently",
-           "read_record", "readable_students", "require_read"]
+           "read_reasons", "read_record", "readable_students", "require_read"]

@@ -85,6 +85,20 @@ def test_reads_follow_the_read_rights(operator):
     assert operator.acting_for("SANY-HV").roster() == {}
 
 
+def test_another_school_reads_the_name_alone(operator):
+    """A school that reads a record under an agreement reads the student's name, not the fields only the student's
+    own school keeps (the phone, the id-card number); the own school reads them all."""
+    hn, xt = operator.acting_for("HNJX"), operator.acting_for("XTJX")
+    kept = hn.set_personal("S1", name=NAME, phone="13800000000", id_card="430102200001011234")
+    assert hn.personal("S1") == kept and hn.roster(["S1"]) == {"S1": kept}
+    partner = cl.PersonalRecord(student_id="S1", name=NAME)
+    assert xt.personal("S1") == partner and xt.roster()["S1"] == partner
+    assert operator.personal("S1") == kept  # the operator's
+    xt.set_personal("S2", gender="女")
+    assert hn.personal("S2") == cl.PersonalRecord(student_id="S2")  # no name: nothing of the row for a partner
+    assert xt.personal("S2").fields == {"gender": "女"}
+
+
 def test_no_row_for_a_student_the_ledger_does_not_know(operator):
     with pytest.raises(cl.UnknownReference) as refused:
         operator.set_personal("S9", name=NAME)
