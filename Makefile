@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres,notebook,distributed]'
 	touch $(STAMP)
 
+# the demo's own ledger is made afresh each time (one made by an earlier version holds an older sample catalog)
 demo: $(STAMP)
+	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/credit-ledger demo --db demo.db
 
 # the house's checks first (lint, types; the layer test is part of the suite), then the suite

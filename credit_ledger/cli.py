@@ -73,6 +73,9 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
 
     try:
         main(db)
+    except CatalogError as exc:  # a demo ledger of an earlier version: its sample catalog is not today's
+        fail(f"{db} holds a catalog the demo's sample catalog does not match (a demo ledger made by an earlier "
+             f"version?): remove {db}, or give another --db, to run the demo afresh ({exc.problems[0]})")
     except CreditLedgerError as exc:
         fail(str(exc))
 

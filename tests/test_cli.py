@@ -77,3 +77,21 @@ def test_audit_command_prints_the_tree_and_exits_by_the_verdict(tmp_path):
     assert bad.exit_code == 1 and "--format" in bad.stderr
     lang = runner.invoke(app, ["audit", demo.STUDENT, "--db", db, "--lang", "fr"])
     assert lang.exit_code == 1 and "--lang 'fr'" in lang.stderr and "Traceback" not in lang.output
+
+
+def test_a_demo_ledger_of_an_earlier_version_is_named_in_one_line(tmp_path):
+    """A demo ledger whose sample catalog is not today's (made by an earlier version): one line saying to remove it,
+    exit 1, and the file as it was."""
+    import credit_ledger as cl
+
+    db = str(tmp_path / "old-demo.db")
+    data = cl.Catalog.sample().model_dump(mode="json", by_alias=True)
+    data["institutions"][0]["name"] = data["institutions"][0]["name"] + "（旧）"
+    with cl.Ledger.open(db, create=True) as ledger:
+        ledger.load_catalog(cl.Catalog.model_validate(data))
+    before = (tmp_path / "old-demo.db").read_bytes()
+    result = runner.invoke(app, ["demo", "--db", db])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"remove {db}" in lines[0] and "earlier version" in lines[0]
+    assert (tmp_path / "old-demo.db").read_bytes() == before
