@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 import typer
 from pydantic import ValidationError
 
-from .cli_roster import roster_app
 from . import cli_plan
 from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
                          read_text, session, validation_lines, writable)
+from .cli_roster import roster_app
 from .errors import BadSignature, CatalogError, CreditLedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
