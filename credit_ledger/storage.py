@@ -518,7 +518,8 @@ class Store:
 
     def student_ids(self, conn: Connection) -> list[str]:
         """Every student id in the ledger, sorted."""
-        return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id")]
+        return [r[0] for r in
+                conn.exec_driver_sql("SELECT DISTINCT student_id FROM events ORDER BY student_id").fetchall()]
 
     def students_since(self, conn: Connection, seq: int) -> set[str]:
         """The students with rows after ``seq``."""

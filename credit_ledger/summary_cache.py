@@ -63,7 +63,8 @@ def rows(store: Store, conn: Connection, program: str, students: Sequence[str]
         chunk = values[i:i + 900]
         marks = ", ".join([p] * len(chunk))
         for r in conn.exec_driver_sql(f"SELECT student_id, head, catalog, as_of, stable_until, summary FROM {TABLE} "
-                                      f"WHERE program = {p} AND student_id IN ({marks})", (program, *chunk)):
+                                      f"WHERE program = {p} AND student_id IN ({marks})", (program, *chunk)
+                                      ).fetchall():  # all at once, not a Python call per row
             out[r[0]] = (r[1], r[2], r[3], r[4], r[5])
     return out
 
