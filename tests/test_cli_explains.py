@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from cli_errors import one_line_error
 from typer.testing import CliRunner
 
 import credit_ledger as cl
@@ -28,13 +29,6 @@ def demo_db(tmp_path_factory) -> str:
     return db
 
 
-def one_line_error(result, *, code: int = 1) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def test_version_prints_the_package_version():

@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+from cli_errors import one_line_error
 from typer.testing import CliRunner
 
 from credit_ledger.cli import app
@@ -20,13 +21,6 @@ EVENTS = ("kind,event_id,student_id,occurred_on,institution,program,mode,course,
 BAD_ROW = "course_completed,s1-c3,S1,2025/2/30,HNJX,,,MT102,80\n"
 
 
-def _one_line_error(result, *, code: int = 1) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def _ledger(tmp_path) -> str:
@@ -58,7 +52,7 @@ def test_catalog_load_show_and_check(tmp_path, request):
     assert shown.exit_code == 0 and {c["code"] for c in json.loads(shown.stdout)["institutions"]} >= {"HNJX"}
     as_yaml = runner.invoke(app, ["catalog", "show", "--db", db])
     assert as_yaml.exit_code == 0 and "湖南湘江技师学院" in as_yaml.stdout
-    _one_line_error(runner.invoke(app, ["catalog", "show", "--db", db, "--format", "xml"]))
+    one_line_error(runner.invoke(app, ["catalog", "show", "--db", db, "--format", "xml"]))
     ok = runner.invoke(app, ["catalog", "check", catalog])
     assert ok.exit_code == 0 and "ok" in ok.stdout
 
@@ -70,7 +64,7 @@ def test_catalog_check_prints_each_problem_and_load_fails_in_one_line(tmp_path):
     assert checked.exit_code == 1 and len(checked.stdout.strip().splitlines()) >= 2
     assert all(line.startswith(f"{bad}: ") for line in checked.stdout.strip().splitlines())
     db = _ledger(tmp_path)
-    line = _one_line_error(runner.invoke(app, ["catalog", "load", str(bad), "--db", db]))
+    line = one_line_error(runner.invoke(app, ["catalog", "load", str(bad), "--db", db]))
     assert "bad.yaml" in line and "more" in line
     missing = runner.invoke(app, ["catalog", "check", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 1 and "cannot read" in missing.stdout
@@ -93,7 +87,7 @@ def test_import_refuses_a_bad_file_whole_in_one_line(tmp_path):
     db = _ledger(tmp_path)
     events = tmp_path / "e.csv"
     events.write_text(EVENTS + BAD_ROW, encoding="utf-8")
-    line = _one_line_error(runner.invoke(app, ["import", str(events), "--db", db]))
+    line = one_line_error(runner.invoke(app, ["import", str(events), "--db", db]))
     assert "line 5, column 'occurred_on': [bad_date]" in line
     assert json.loads(runner.invoke(app, ["verify", "--db", db, "--json"]).stdout)["checked"] == 0
 
@@ -134,7 +128,7 @@ def test_import_with_a_map_file_jsonl_and_acting_as(tmp_path):
     assert [r["course"] for r in transcript["records"]] == ["MT101"]
     refused = runner.invoke(app, ["import", str(export), "--db", db, "--format", "csv", "--map", str(mapping),
                                   "--acting-as", "XTJX"])
-    assert "[" in _one_line_error(refused)
+    assert "[" in one_line_error(refused)
 
 
 @pytest.mark.parametrize("args", [
@@ -150,7 +144,7 @@ def test_command_errors_are_one_line(tmp_path, args):
     (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
     (tmp_path / "e.txt").write_text(EVENTS, encoding="utf-8")
     args = [a.format(events=tmp_path / "e.csv", txt=tmp_path / "e.txt") for a in args]
-    _one_line_error(runner.invoke(app, args + ["--db", db]))
+    one_line_error(runner.invoke(app, args + ["--db", db]))
 
 
 @pytest.mark.parametrize("command", [["init"], ["catalog", "load"], ["catalog", "show"], ["catalog", "check"],
@@ -174,13 +168,13 @@ def test_import_of_a_bad_file_names_the_file_and_line_in_one_line_and_writes_not
         path.write_text(EVENTS, encoding="utf-16")
     else:
         path.write_text(content, encoding="utf-8")
-    line = _one_line_error(runner.invoke(app, ["import", str(path), "--db", db]))
+    line = one_line_error(runner.invoke(app, ["import", str(path), "--db", db]))
     assert line.startswith(f"error: {path}: {says}"), line
     skipping = runner.invoke(app, ["import", str(path), "--db", db, "--skip-bad"])
     if name == "deep.jsonl":  # a problem of its row: set aside
         assert skipping.exit_code == 0 and "1 rejected" in skipping.stdout
     else:  # a problem of the whole file: refused, even row by row
-        assert _one_line_error(skipping) == line
+        assert one_line_error(skipping) == line
     assert json.loads(runner.invoke(app, ["verify", "--db", db, "--json"]).stdout)["checked"] == 0
 
 
