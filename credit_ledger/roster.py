@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 from .base import Frozen
 from .errors import IntegrityError, PersonalDataError
 from .identifiers import FORBIDDEN_CATEGORIES, describe, problems, shown
-from .storage import Store, sqlite_file
+from .storage import Store, sqlite_file, table_exists
 
 TABLE = "roster"
 
@@ -187,16 +187,8 @@ def ensure(conn: Connection) -> None:
 
 
 def exists(conn: Connection) -> bool:
-    """Whether the ledger has the table (one cheap query: every audit asks)."""
-    if conn.dialect.name == "sqlite":
-        found = conn.exec_driver_sql(f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{TABLE}'")
-    elif conn.dialect.name == "postgresql":
-        found = conn.exec_driver_sql(f"SELECT 1 WHERE to_regclass('{TABLE}') IS NOT NULL")
-    else:  # pragma: no cover - the two engines above are the ones a ledger runs on
-        from sqlalchemy import inspect
-
-        return TABLE in inspect(conn).get_table_names()
-    return found.scalar() is not None
+    """Whether the ledger has the table (``storage.table_exists``: one cheap query, as every audit asks)."""
+    return table_exists(conn, TABLE)
 
 
 def _record(row: Sequence[Any]) -> PersonalRecord:

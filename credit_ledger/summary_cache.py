@@ -31,7 +31,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .storage import Store
+from .storage import Store, table_exists
 
 TABLE = "audit_summaries"
 
@@ -46,10 +46,8 @@ def ensure(conn: Connection) -> None:
 
 
 def exists(conn: Connection) -> bool:
-    """Whether the ledger has the table."""
-    from sqlalchemy import inspect
-
-    return TABLE in inspect(conn).get_table_names()
+    """Whether the ledger has the table (``storage.table_exists``)."""
+    return table_exists(conn, TABLE)
 
 
 def rows(store: Store, conn: Connection, program: str, students: Sequence[str]
