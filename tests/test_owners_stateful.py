@@ -206,6 +206,9 @@ class OwnersMachine(RuleBasedStateMachine):
             assert self.snapshot() == before, (actor, exc)
             return False, exc
         added = expected(answer)
+        # the schools that had converted an outcome this write revokes (read before the revocation joins the model)
+        revoked = {c.recorded_by for e in added if e.kind == "outcome_revoked"
+                   for c in self.model.conversions(e.student_id, e.outcome_id)}
         assert self.operator.count() == before[0] + len(added), (actor, added)
         stored = {e.event_id: e for s in {e.student_id for e in added} for e in self.operator.events(s)}
         for written in added:
@@ -223,6 +226,9 @@ class OwnersMachine(RuleBasedStateMachine):
         changed = {school for school in set(parts) | set(after) if parts.get(school) != after.get(school)}
         if actor is not None:
             assert changed <= {actor}, (actor, changed, added)
+        elif revoked:  # the operator's revocation voids the outcome everywhere (ARCHITECTURE: "every conversion
+            # from it stops counting"): it changes the part of each school that converted it, and no other
+            assert changed <= revoked, (changed, revoked, added)
         else:  # the operator writes for one school at a time: the one that recorded what it changes
             assert len(changed) <= 1, (changed, added)
         return True, answer

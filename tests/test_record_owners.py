@@ -191,3 +191,17 @@ def test_reverse_tells_a_school_that_may_not_read_nothing(scene):
             outsider.append(event)
         assert refused.value.codes == ["not_own_student"] and "XTJX" not in str(refused.value)
     assert (operator.count(), operator.head()) == before
+
+
+def test_the_operators_revocation_voids_the_outcome_at_every_school_that_converted_it(scene):
+    """Both schools converted the certificate: no school revokes it alone, but the operator (a 证书作废 found by the
+    authority) does, and every conversion of it stops counting, the two schools', and nothing else changes."""
+    hnjx, operator = scene["HNJX"], scene["operator"]
+    hnjx.append(cl.OutcomeConverted(event_id="S2-hn-cert", student_id="S2", occurred_on=D(2026, 3, 1),
+                                    outcome_type="certificate", outcome_id="NC-4-0001", title="数控车工", level="中级",
+                                    target={"course": "CNC201"}, credits=Decimal(6), rule_id="CERT-CNC-L4"))
+    assert operator.balance("S2").by_origin["converted"] > 0
+    home_before = [r for r in operator.transcript("S2").records if r.origin == "home"]
+    operator.append(revocation("S2-revoke-operator").model_copy(update={"occurred_on": D(2026, 3, 5)}))
+    assert operator.balance("S2").by_origin["converted"] == 0
+    assert [r for r in operator.transcript("S2").records if r.origin == "home"] == home_before
