@@ -130,15 +130,31 @@ def apply_caps(records: Sequence[CreditRecord], *, total_credits: Decimal, polic
     before calling. The result does not depend on the order of ``records``, and no record counts more than its own
     credits.
     """
+    return caps_and_stand_ins(records, total_credits=total_credits, policy=policy)[0]
+
+
+def caps_and_stand_ins(records: Sequence[CreditRecord], *, total_credits: Decimal, policy: Policy
+                       ) -> tuple[CapResult, CapResult]:
+    """``apply_caps``'s result, and the result of its first pass: there, the record that stands for each course is
+    the one that keeps the most under the certificate cap, whatever the program-wide ratio caps then trim. The two
+    differ only where those caps leave a recognised or converted record no more than a home record of the same
+    course, which then counts toward the total instead.
+
+    The audit allocates requirements from the first pass (``graduation.within_caps``): which record stands for a
+    course does not depend on how full the ratio caps are, so a further record of another course, which may fill
+    them, never takes a record out of a requirement."""
     courses = [r.course for r in records if r.course is not None]
     if len(set(courses)) == len(courses) and not any(is_external(r) for r in records):
         # home records only, one per course: no rule above touches them (the usual transcript)
-        return CapResult.trusted(counted=tuple(sorted(records, key=record_key)), excluded=())
+        plain = CapResult.trusted(counted=tuple(sorted(records, key=record_key)), excluded=())
+        return plain, plain
     home_first: set[str] = set()
+    first: CapResult | None = None
     while True:
         result, beaten = apply_caps_once(records, total_credits=total_credits, policy=policy, home_first=home_first)
+        first = first or result
         if not beaten - home_first:
-            return result
+            return result, first
         home_first |= beaten
 
 

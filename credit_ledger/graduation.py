@@ -71,8 +71,8 @@ from .reports import (
     Stage,
 )
 from .requirements import evaluate, evaluate_figures
-from .caps import apply_caps, is_external, is_online, ratio_limits
-from .records import Excluded
+from .caps import caps_and_stand_ins, describe, is_external, is_online, ratio_limits
+from .records import CapResult, Excluded
 from .window import StudyHistory, verdict, window_change
 
 __all__ = [
@@ -111,21 +111,27 @@ _RATIO_CAPS = ("cap_external", "cap_online")
 
 def within_caps(records: list[CreditRecord], *, program: Program, policy: Policy
                 ) -> tuple[list[CreditRecord], list[Excluded], list[CreditRecord], list[tuple[list[str], Decimal]]]:
-    """The program's caps (``transfer.apply_caps``): what counts toward the total and what does not, and for the
+    """The program's caps (``caps.apply_caps``): what counts toward the total and what does not, and for the
     allocation the records with the credits the ratio caps trimmed given back, with the caps that bind as limits.
 
     The caps on recognised, converted and online credits limit how many such credits count, not which: the
-    allocation chooses which of them fill requirements (within the cap), so a further record never leaves a
-    requirement worse off than before.
+    allocation chooses which of them fill requirements (within the cap). Which record stands for a course in the
+    requirements is decided before those caps (``caps.caps_and_stand_ins``): where a cap leaves a recognised record
+    no more than a home record of the same course, the home record counts toward the total and the recognised one
+    still stands for the course in the requirements. So a further record never leaves a requirement worse off than
+    before.
     """
-    result = apply_caps(records, total_credits=program.total_credits, policy=policy)
+    result, first = caps_and_stand_ins(records, total_credits=program.total_credits, policy=policy)
     trimmed: dict[str, Decimal] = {}
-    for x in result.excluded:
+    for x in first.excluded:
         if x.code in _RATIO_CAPS:
             trimmed[x.record.event_id] = trimmed.get(x.record.event_id, ZERO) + x.credits
+    excluded = list(result.excluded)
+    if first is not result:
+        excluded = _stand_ins_named(excluded, {r.event_id for r in first.counted} | set(trimmed), result)
     if not trimmed:
-        return list(result.counted), list(result.excluded), list(result.counted), []
-    counted = {r.event_id: r for r in result.counted}
+        return list(result.counted), excluded, list(first.counted), []
+    counted = {r.event_id: r for r in first.counted}
     pool: list[CreditRecord] = []
     for r in records:
         c = counted.get(r.event_id)
@@ -143,8 +149,26 @@ def within_caps(records: list[CreditRecord], *, program: Program, policy: Policy
         limits.append(([r.event_id for r in external], external_limit))
     if sum((r.credits for r in online), ZERO) > max(online_limit - online_home, ZERO):
         limits.append(([r.event_id for r in online], max(online_limit - online_home, ZERO)))
-    return list(result.counted), list(result.excluded), pool, limits
+    return list(result.counted), excluded, pool, limits
 
+
+def _stand_ins_named(excluded: list[Excluded], stand_ins: set[str], result: CapResult) -> list[Excluded]:
+    """The exclusions of the records that lost their course to a home record only because a ratio cap left them no
+    more (``stand_ins``: the records the allocation is given), each saying that it still stands for the course in
+    the requirements."""
+    kept_total = {r.event_id: r for r in result.counted}
+    home_of = {r.course: r for r in result.counted if not is_external(r) and r.course is not None}
+    named: list[Excluded] = []
+    for x in excluded:
+        home = home_of.get(x.record.course) if x.record.course is not None else None
+        if (x.code == "overlap_lower" and x.record.event_id in stand_ins and x.record.event_id not in kept_total
+                and is_external(x.record) and home is not None):
+            x = x.model_copy(update={"message": (
+                f"{describe(x.record)}: course {x.record.course} counts toward the total by the home record "
+                f"(event {home.event_id}, {home.credits} credits), as the caps on recognised and converted credits "
+                "leave this record no more; this record still stands for the course in the requirements")})
+        named.append(x)
+    return named
 
 
 def audit(program: Program, records: Iterable[CreditRecord], *, as_of: date, policy: Policy | None = None,

@@ -233,6 +233,28 @@ def test_allocation_does_not_depend_on_record_order(tree, records, data):
     check_allocation(tree, shuffled, second)
 
 
+# found by a long random run: the further record fills the program's cap on recognised credits, and the cap then
+# left two recognised records (r5, r6, core) no more than home records of their courses (r0, r4): those counted
+# toward the total instead, and took the recognised records out of the two core pools
+TWO_C1_LISTS_TWO_CORE_POOLS = {"id": "N", "title": "all", "all": [
+    {"id": "L0", "title": "leaf L0", "courses": ["C1"]}, {"id": "L1", "title": "leaf L1", "courses": ["C1"]},
+    {"id": "L2", "title": "leaf L2", "credits": "1.00", "from": {"category": "core"}},
+    {"id": "L3", "title": "leaf L3", "credits": "1.00", "from": {"category": "core"}}]}
+
+
+def _rec(eid: str, course: str, credits: str, origin: str, category: str = "core",
+         on: date = date(2025, 9, 1)) -> cl.CreditRecord:
+    return cl.CreditRecord(course=course, institution=ax.SCHOOL, title=eid, category=category,
+                           credits=Decimal(credits), origin=origin, event_id=eid, occurred_on=on)
+
+
+CAP_FILLING = (
+    [_rec(f"r{i}", "C2", "0.50", "home") for i in range(4)]
+    + [_rec("r4", "C5", "3.00", "home", "practice"), _rec("r5", "C2", "1.00", "recognized", on=date(2025, 9, 2)),
+       _rec("r6", "C5", "4.00", "recognized")])
+
+
+@example(tree=TWO_C1_LISTS_TWO_CORE_POOLS, records=CAP_FILLING, extra=_rec("extra", "C1", "3.00", "recognized"))
 @given(tree=ax.requirement_trees(), records=ax.record_lists(max_size=7), extra=ax.credit_records("extra"))
 def test_a_further_passing_record_never_raises_the_shortfall(tree, records, extra):
     # a further record: of a course not yet on the record. A second record of the same course is not an addition
@@ -248,6 +270,30 @@ def test_a_further_passing_record_never_raises_the_shortfall(tree, records, extr
     assert report_after.shortfall <= report_before.shortfall
     assert report_after.requirements.shortfall <= report_before.requirements.shortfall
     assert report_before.eligible <= report_after.eligible
+
+
+def test_a_record_the_cap_leaves_no_more_than_a_home_record_still_stands_for_its_course():
+    # the further record of the example above: the total gains the home records of C2 and C5 (r0, r4) where the
+    # cap leaves the recognised ones (r5, r6) no more, and the requirements keep r5 and r6, which stand for C2 and
+    # C5 whatever the cap trims
+    program = ax.program_of(TWO_C1_LISTS_TWO_CORE_POOLS, total_credits=Decimal("12.00"))
+    before = cl.audit(program, CAP_FILLING, as_of=ax.AS_OF, catalog=CATALOG)
+    after = cl.audit(program, CAP_FILLING + [_rec("extra", "C1", "3.00", "recognized")], as_of=ax.AS_OF,
+                     catalog=CATALOG)
+    assert (before.credits.total, before.credits.home) == (Decimal("5.00"), ZERO)
+    assert (after.credits.total, after.credits.home) == (Decimal("6.50"), Decimal("3.50"))
+    assert (before.requirements.shortfall, after.requirements.shortfall) == (Decimal("2.00"), Decimal("1.00"))
+    placed = {n.id: [a.event_id for a in n.records] for n in after.requirements.children}
+    assert placed == {"L0": ["extra"], "L1": [], "L2": ["r6"], "L3": ["r5"]}
+    stand_ins = {x.record.event_id: x.message for x in after.excluded if x.record.event_id in ("r5", "r6")}
+    assert set(stand_ins) == {"r5", "r6"} and all(x.code == "overlap_lower" for x in after.excluded)
+    assert "counts toward the total by the home record (event r4, 3.00 credits)" in stand_ins["r6"]
+    assert "still stands for the course in the requirements" in stand_ins["r5"]
+    # a record that lost its course on its own merits says so as before
+    assert "already earned at the home school" not in stand_ins["r6"]
+    summary = cl.audit(program, CAP_FILLING + [_rec("extra", "C1", "3.00", "recognized")], as_of=ax.AS_OF,
+                       catalog=CATALOG, detail="summary")
+    assert (summary.shortfall, summary.total) == (after.shortfall, after.credits.total)
 
 
 def test_a_shared_pool_counts_recognised_credits_up_to_the_cap_that_binds():
