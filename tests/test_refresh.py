@@ -111,6 +111,10 @@ class RefreshMachine(RuleBasedStateMachine):
             if not found:
                 return
             program, sid, text = data.draw(st.sampled_from(found))
+            try:  # an earlier step may have left garbage there: edits of the JSON then have nothing to edit
+                json.loads(text) if text is not None else None
+            except ValueError:
+                text = None
             p = store._param
             where = f"WHERE program = {p} AND student_id = {p}"
             if edit == "head":
