@@ -57,7 +57,7 @@ from .models import (
 from .personal import erase, named, read, write
 from .reading import StoredCatalog, may_read, read_event, read_record, readable_students
 from .roster import PersonalRecord, forget_freed_pages
-from .roster import rows as roster_rows  # (one name: ``rows`` is a local's name here)
+from .roster import TABLE as ROSTER, rows as roster_rows  # (one name: ``rows`` is a local's name here)
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -333,9 +333,10 @@ class Ledger:
         """
         day = as_of or date.today()
         with self._store.read() as conn:  # a portal's one student: the rows, catalog and name in one read
-            rows = self._store.student_rows(conn, student_id)
-            catalog = self._catalogs.sync(conn)
-            kept = roster_rows(self._store, conn, [student_id]).get(student_id)
+            rows, newest, has_roster = self._store.student_read(conn, student_id, ROSTER)
+            catalog = self._catalogs.sync(conn, newest)
+            kept = (None if has_roster is False
+                    else roster_rows(self._store, conn, [student_id], table=has_roster).get(student_id))
         events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
         report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
                                method=method)

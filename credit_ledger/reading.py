@@ -114,10 +114,14 @@ class StoredCatalog:
         """One look at a time: threads sharing a ledger (a portal's request threads, a thread pool's batch) would
         otherwise check the same new catalogs against a position another thread has just moved."""
 
-    def sync(self, conn: Connection) -> Catalog:
+    def sync(self, conn: Connection, newest: int | None = None) -> Catalog:
         """Merge the catalogs stored since the last look (in the transaction of ``conn``); the catalog. The first
-        look (when the ledger opens), and every look that finds new catalogs, checks them (``check``)."""
+        look (when the ledger opens), and every look that finds new catalogs, checks them (``check``). ``newest``:
+        the newest stored catalog's seq, when the caller read it in that transaction (``Store.student_read``): no
+        query when it is the one merged last."""
         with self._lock:
+            if newest == self._merged and self._checked:
+                return self.catalog
             rows = self.store.catalogs(conn, after=self._merged)
             if rows or not self._checked:
                 self.check(conn, rows)

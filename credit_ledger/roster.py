@@ -207,9 +207,11 @@ def _record(row: Sequence[Any]) -> PersonalRecord:
                          "(erase_personal) and set it again") from None
 
 
-def rows(store: Store, conn: Connection, students: Sequence[str] | None = None) -> dict[str, PersonalRecord]:
-    """The roster rows of ``students`` (all, for ``None``), keyed by student id; none when there is no table."""
-    if not exists(conn):
+def rows(store: Store, conn: Connection, students: Sequence[str] | None = None, *, table: bool | None = None
+         ) -> dict[str, PersonalRecord]:
+    """The roster rows of ``students`` (all, for ``None``), keyed by student id; none when there is no table
+    (``table``: whether there is one, when the caller has just read it in that transaction)."""
+    if not (exists(conn) if table is None else table):
         return {}
     if students is None:
         return {r[0]: _record(r) for r in conn.exec_driver_sql(

@@ -287,6 +287,36 @@ def test_a_tampered_catalog_is_found_when_the_ledger_opens(populated, ledger_url
         assert again.count() == 3 + 3 * len(COURSES) + 1  # nothing was written
 
 
+def test_a_handle_open_before_a_forged_catalog_refuses_it_on_its_next_audit(populated, ledger_url):
+    # a portal's audit reads the newest catalog's seq with the student's rows (Store.student_read) and looks at the
+    # catalogs only when that seq is new: a catalog added behind the open handle's back is new, so it is checked
+    before = populated.audit("S2", as_of=ON)
+    says = add_a_forged_catalog(ledger_url)
+    with pytest.raises(cl.IntegrityError, match=says):
+        populated.audit("S2", as_of=ON)
+    assert before.credits.total > 0
+
+
+def test_a_portal_audit_sees_what_another_handle_wrote_since(populated, ledger_url):
+    # the roster table and a newer catalog appear through another handle after this one's first audit
+    before = populated.audit("S2", as_of=ON)
+    assert before.student_name is None
+    with cl.Ledger.open(ledger_url) as other:
+        other.set_personal("S2", name="李四")
+        hnjx = cl.Catalog.sample().institution("HNJX").model_dump(mode="json")
+        sample = cl.Catalog.sample()
+        latest = {c.code: c for c in sample.courses if c.institution == "HNJX" and c.code not in COURSES}
+        newer = [c.model_dump(mode="json") for c in latest.values()]  # the courses S2 still misses cost more
+        for c in newer:
+            c["credits"], c["valid_from"] = "19.00", (ON - timedelta(days=30)).isoformat()
+        other.load_catalog(cl.Catalog.from_data({"institutions": [hnjx], "courses": newer}, source="newer"))
+    after = populated.audit("S2", as_of=ON)
+    assert after.student_name == "李四"
+    assert after.requirements.shortfall > before.requirements.shortfall  # priced by the newer catalog
+    with cl.Ledger.open(ledger_url) as fresh:
+        assert after == fresh.audit("S2", as_of=ON)
+
+
 def test_a_batch_audits_worker_processes_check_the_catalog_too(populated, ledger_url):
     """What a worker process runs for its share of ``audit_all``, run here: it opens the ledger itself, and checks
     the stored catalog as it does."""
