@@ -223,30 +223,15 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
         yield from audit_in_chunks(catalogs, students, day, program, acting_as=acting_as, workers=workers,
                                    chunk=chunk, detail="summary", executor=executor)
         return
-    with store.write() as conn:
-        summary_cache.ensure(conn)
-    with store.read() as conn:
+    with store.read() as conn:  # no write when nothing is audited again (a commit is a flush to disk)
         catalogs.sync(conn)  # the stored catalogs checked, as a full batch checks them
-        heads = store.heads(conn, students)
         catalog_hash = store.catalog_head(conn)
-        kept = summary_cache.rows(store, conn, key, students)
+        kept = summary_cache.rows(store, conn, key, students, heads=True) if summary_cache.exists(conn) else {}
         readable = None if acting_as is None else readable_students(conn, acting_as=acting_as, catalogs=catalogs)
+        held = _held(students, kept, catalog_hash, day, readable)
+        again = [sid for sid in students if sid not in held]
+        heads = store.heads(conn, again)  # the keys of what is audited again
     iso = day.isoformat()
-    held: dict[str, AuditSummary | None] = {}
-    for sid in students:
-        row = kept.get(sid)
-        head = heads.get(sid)
-        if row is None or head is None or row[0] != head[1] or row[1] != catalog_hash or iso < row[2]:
-            continue
-        if (row[4] is None and iso != row[2]) or (row[3] is not None and iso > row[3]):
-            continue  # past stable_until (a student the batch skipped is kept for that day only)
-        if readable is not None and sid not in readable:
-            continue
-        try:
-            held[sid] = _kept_summary(sid, row, day)
-        except _NotKept:
-            continue
-    again = [sid for sid in students if sid not in held]
     fresh = audit_in_chunks(catalogs, again, day, program, acting_as=acting_as,
                             workers=workers if len(again) >= REFRESH_IN_PROCESSES else 1, chunk=chunk,
                             detail="summary", executor=executor if len(again) >= REFRESH_IN_PROCESSES else None)
@@ -264,7 +249,11 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
             made[sid] = found
         if found is not None:
             yield found
+    made = {sid: found for sid, found in made.items() if sid in heads}  # a student with no rows has no key
+    if not made:
+        return
     with store.write() as conn:
+        summary_cache.ensure(conn)
         after = store.heads(conn, list(made))
         if store.catalog_head(conn) != catalog_hash:
             return
@@ -272,10 +261,33 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
             (sid, heads[sid][1], catalog_hash, iso,
              found.stable_until.isoformat() if found is not None and found.stable_until is not None else None,
              found.model_dump_json() if found is not None else None)
-            for sid, found in made.items() if sid in heads and after.get(sid) == heads[sid]])
+            for sid, found in made.items() if after.get(sid) == heads[sid]])
 
 
-def _kept_summary(sid: str, row: tuple[str, str, str, str | None, str | None], day: date) -> AuditSummary | None:
+def _held(students: list[str], kept: dict[str, tuple[Any, ...]], catalog_hash: str | None, day: date,
+          readable: set[str] | None) -> dict[str, AuditSummary | None]:
+    """The kept summaries that hold on ``day`` (``refreshed``; ``kept``: ``summary_cache.rows`` with the heads now),
+    read back with the collector paused: tens of thousands of new models and no cycle among them, which would
+    otherwise trigger collections that walk every one kept so far."""
+    iso = day.isoformat()
+    held: dict[str, AuditSummary | None] = {}
+    with gc_paused():
+        for sid in students:
+            row = kept.get(sid)
+            if row is None or row[5] is None or row[0] != row[5] or row[1] != catalog_hash or iso < row[2]:
+                continue
+            if (row[4] is None and iso != row[2]) or (row[3] is not None and iso > row[3]):
+                continue  # past stable_until (a student the batch skipped is kept for that day only)
+            if readable is not None and sid not in readable:
+                continue
+            try:
+                held[sid] = _kept_summary(sid, row, day)
+            except _NotKept:
+                continue
+    return held
+
+
+def _kept_summary(sid: str, row: tuple[Any, ...], day: date) -> AuditSummary | None:
     """A kept row's summary as of ``day`` (``None``: the batch skipped the student); ``_NotKept`` when the row does
     not read back as the summary of ``sid`` on the row's ``as_of`` with the row's ``stable_until``."""
     if row[4] is None:

@@ -27,7 +27,7 @@ ledger whose database others may write should not refresh, or should empty the t
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -50,20 +50,23 @@ def exists(conn: Connection) -> bool:
     return table_exists(conn, TABLE)
 
 
-def rows(store: Store, conn: Connection, program: str, students: Sequence[str]
-         ) -> dict[str, tuple[str, str, str, str | None, str | None]]:
+def rows(store: Store, conn: Connection, program: str, students: Sequence[str], *, heads: bool = False
+         ) -> dict[str, tuple[Any, ...]]:
     """The kept rows of ``students`` for ``program``: student -> (head, catalog, as_of, stable_until, summary as
-    JSON, or ``None`` for a student the batch skipped)."""
+    JSON, or ``None`` for a student the batch skipped), and with ``heads`` the hash of the student's last row now
+    (``None`` for a student with no rows), read in the same statement."""
     p = store._param
-    out: dict[str, tuple[str, str, str, str | None, str | None]] = {}
+    now = (", (SELECT e.event_hash FROM events e WHERE e.student_id = s.student_id ORDER BY e.student_seq DESC "
+           "LIMIT 1)") if heads else ""
+    out: dict[str, tuple[Any, ...]] = {}
     values = sorted(set(students))
     for i in range(0, len(values), 900):
         chunk = values[i:i + 900]
         marks = ", ".join([p] * len(chunk))
-        for r in conn.exec_driver_sql(f"SELECT student_id, head, catalog, as_of, stable_until, summary FROM {TABLE} "
-                                      f"WHERE program = {p} AND student_id IN ({marks})", (program, *chunk)
-                                      ).fetchall():  # all at once, not a Python call per row
-            out[r[0]] = (r[1], r[2], r[3], r[4], r[5])
+        for r in conn.exec_driver_sql(f"SELECT s.student_id, s.head, s.catalog, s.as_of, s.stable_until, s.summary"
+                                      f"{now} FROM {TABLE} s WHERE s.program = {p} AND s.student_id IN ({marks})",
+                                      (program, *chunk)).fetchall():  # all at once, not a Python call per row
+            out[r[0]] = r[1:]
     return out
 
 

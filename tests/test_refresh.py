@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -224,6 +225,24 @@ def test_summaries_cross_between_processes_as_rows_and_equal_the_reports(tmp_pat
         assert list(ledger.audit_all(asked, day, workers=2, chunk=2, detail="summary", refresh=True)) == full
         summary_cache.clear(ledger._store)
         assert list(ledger.audit_all(asked, day, detail="summary", refresh=True)) == full
+        # a refresh that audits no one again begins no write (each commit is a flush to disk)
+        begun: list[str] = []
+
+        def record(conn: Any) -> None:
+            begun.append(conn.get_execution_options().get("sqlite_begin", "DEFERRED"))
+
+        event.listen(ledger._store.engine, "begin", record)
+        try:
+            assert list(ledger.audit_all(asked, day, detail="summary", refresh=True)) == full
+            assert begun and "IMMEDIATE" not in begun
+            ledger.append(cl.CourseCompleted(event_id="P4-late", student_id="P4", occurred_on=day,
+                                             institution="HNJX", course="PUB101", grade=90))
+            begun.clear()
+            assert list(ledger.audit_all(asked, day, detail="summary", refresh=True)) == list(
+                ledger.audit_all(asked, day, detail="summary"))
+            assert begun.count("IMMEDIATE") == 1  # the one audited again is kept
+        finally:
+            event.remove(ledger._store.engine, "begin", record)
 
 
 def test_a_kept_summary_is_no_way_around_the_right_to_read(tmp_path) -> None:
