@@ -252,6 +252,8 @@ def portal_times(ledger: cl.Ledger, ids: list[str]) -> tuple[float, float]:
             audit_history(events[sid], catalog=catalog, as_of=AS_OF, student_id=sid)
             pure.append(time.perf_counter() - t)
     return statistics.median(facade), statistics.median(pure)
+
+
 def refresh_times(path: str, ids: list[str], args: argparse.Namespace) -> dict[str, float]:
     """Refreshes of a summary batch, on a copy of the province's ledger (the ledger kept for the next run stays as
     it was): the first refresh (which audits everyone and keeps the batch), then one after 1% of the students each
@@ -384,7 +386,8 @@ def main(argv: list[str] | None = None) -> float:
     print(f"summary batch: {summaries:,} summaries in {summary_time:.2f} s ({args.workers} workers)")
     print(f"refresh: first (fills the kept batch) {refresh['first']:.2f} s; after {refresh['changed']:,} students "
           f"got one new event each {refresh['after']:.3f} s; with nothing changed {refresh['again']:.3f} s")
-    print(f"raw scan: {rows:,} rows in {scan_time:.2f} s; batch / scan = {batch_time / scan_time:.1f}")
+    print(f"raw scan: {rows:,} rows in {scan_time:.2f} s; batch / scan = {batch_time / scan_time:.1f}; "
+          f"summary batch / scan = {summary_time / scan_time:.1f}")
     print("statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))
     print("allocations: " + ", ".join(f"{k} {v:,}" for k, v in sorted(solvers.items())))
     for how, times in sorted(spent.items()):
