@@ -136,6 +136,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "employer": ("合作企业", "employer"),
     "no": ("否", "no"),
     "not_counted": ("未计入", "not counted"),
+    "in_requirements": ("仍用于课程要求", "still counts in the requirements"),
     "missing": ("缺", "missing"),
     "time_used": ("已用学习时间（年）", "time used (years)"),
     "entry_year": ("入学年份", "entry year"),

@@ -96,6 +96,14 @@ def tree_lines(node: RequirementResult, depth: int = 0, lines: list[str] | None 
     return lines
 
 
+def _placed(node: RequirementResult) -> set[str]:
+    """The event ids of the records allocated anywhere in the tree."""
+    found = {a.event_id for a in node.records}
+    for child in node.children:
+        found |= _placed(child)
+    return found
+
+
 def tree_html(node: RequirementResult, lang: str = DEFAULT_LANG) -> str:
     """The requirement tree as nested HTML lists (text escaped), with what ``tree_lines`` shows: each item's class
     says whether it is met (``met`` or ``unmet``)."""
@@ -187,8 +195,10 @@ def report_text(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
         lines.append(projection_text(r.projection, lang))
     if r.excluded:
         lines += ["", _heading("not_counted", lang)]
+        placed = _placed(r.requirements)  # a record the caps trim, or a course's stand-in, still fills a requirement
         for x in r.excluded:
-            lines.append(f"  - {x.record.course or x.record.category} {x.record.title} {x.credits} [{x.code}]")
+            also = _aside(word("in_requirements", lang), lang) if x.record.event_id in placed else ""
+            lines.append(f"  - {x.record.course or x.record.category} {x.record.title} {x.credits} [{x.code}]{also}")
     if r.exceptions:
         lines += ["", _heading("exceptions", lang)]
         for e in r.exceptions:

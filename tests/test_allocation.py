@@ -291,6 +291,10 @@ def test_a_record_the_cap_leaves_no_more_than_a_home_record_still_stands_for_its
     assert "still stands for the course in the requirements" in stand_ins["r5"]
     # a record that lost its course on its own merits says so as before
     assert "already earned at the home school" not in stand_ins["r6"]
+    text = after.to_text(lang="en")  # the text marks what is not counted toward the total yet fills a requirement
+    assert "C5 r6 4.00 [overlap_lower] (still counts in the requirements)" in text
+    assert "C2 r1 0.50 [overlap_lower]\n" in text  # a home record that lost C2 fills nothing
+    assert "C5 r6 4.00 [overlap_lower]（仍用于课程要求）" in after.to_text()
     summary = cl.audit(program, CAP_FILLING + [_rec("extra", "C1", "3.00", "recognized")], as_of=ax.AS_OF,
                        catalog=CATALOG, detail="summary")
     assert (summary.shortfall, summary.total) == (after.shortfall, after.credits.total)
