@@ -223,7 +223,7 @@ def refreshed(catalogs: StoredCatalog, students: list[str], day: date, program: 
         yield from audit_in_chunks(catalogs, students, day, program, acting_as=acting_as, workers=workers,
                                    chunk=chunk, detail="summary", executor=executor)
         return
-    with store.read() as conn:  # no write when nothing is audited again (a commit is a flush to disk)
+    with store.read() as conn:  # no write when nothing is audited again (it would wait for the ledger's write lock)
         catalogs.sync(conn)  # the stored catalogs checked, as a full batch checks them
         catalog_hash = store.catalog_head(conn)
         kept = summary_cache.rows(store, conn, key, students, heads=True) if summary_cache.exists(conn) else {}

@@ -225,7 +225,7 @@ def test_summaries_cross_between_processes_as_rows_and_equal_the_reports(tmp_pat
         assert list(ledger.audit_all(asked, day, workers=2, chunk=2, detail="summary", refresh=True)) == full
         summary_cache.clear(ledger._store)
         assert list(ledger.audit_all(asked, day, detail="summary", refresh=True)) == full
-        # a refresh that audits no one again begins no write (each commit is a flush to disk)
+        # a refresh that audits no one again begins no write (nor waits for the write lock behind an import)
         begun: list[str] = []
 
         def record(conn: Any) -> None:
