@@ -17,7 +17,6 @@ import re
 import sys
 from datetime import date
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from credit_ledger.records import CreditRecord, Excluded
 from credit_ledger.reports import AppliedException, RequirementResult
 import audit_strategies as ax
 from browser import Chromium, chromium_path
+from html_tags import balanced
 from notebook_extra import needs_matplotlib
 
 BROWSER_REQUIRED_ENV = "CREDIT_LEDGER_TEST_BROWSER_REQUIRED"
@@ -64,38 +64,6 @@ class Named:
         return getattr(self._report, attr)
 
 
-class Tags(HTMLParser):
-    """Every element opened is closed, in order (void elements aside)."""
-
-    VOID = {"meta", "br", "hr", "img", "input", "link", "path", "use", "stop", "rect", "circle", "line", "polyline",
-            "polygon", "ellipse", "image"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.open: list[str] = []
-        self.seen: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        self.seen.append(tag)
-        if tag not in self.VOID:
-            self.open.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: Any) -> None:
-        self.seen.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.VOID:
-            return
-        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:] or 'nothing'}"
-        self.open.pop()
-
-
-def balanced(page: str) -> list[str]:
-    parser = Tags()
-    parser.feed(page)
-    parser.close()
-    assert not parser.open, f"never closed: {parser.open}"
-    return parser.seen
 
 
 def tree_ids(node: Any) -> set[str]:
