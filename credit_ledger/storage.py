@@ -199,12 +199,6 @@ def make_engine(url: str | None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _driver(conn: Connection) -> Any:
-    """The driver's connection under ``conn`` (sqlite3's or psycopg's, both with ``execute``), for a statement on a
-    hot path that SQLAlchemy's execution would only slow down."""
-    return conn.connection.driver_connection
-
-
 def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
     """Take transaction control from pysqlite: BEGIN (or BEGIN IMMEDIATE for writes) is ours to emit."""
 
@@ -223,7 +217,7 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        _driver(conn).execute(f"BEGIN {mode}")  # straight to sqlite3: a third of a portal's read
+        conn.exec_driver_sql(f"BEGIN {mode}")  # through SQLAlchemy: "database is locked" is its OperationalError
 
 
 # -- opening: a ledger is opened, never conjured (``opening``) --------------------------------------------------------
@@ -534,7 +528,7 @@ class Store:
         """A portal's one student in one statement: ``student_rows``, the newest stored catalog's seq and whether
         the ledger has ``table`` (made on first use); for a student with no rows, no rows and ``None`` twice."""
         exists = _EXISTS[self.dialect].replace("?", self._param)
-        found = _driver(conn).execute(  # the driver's own cursor: a tenth of a portal's read
+        found = conn.exec_driver_sql(
             self._READ.format(who="", extra=f", (SELECT COALESCE(MAX(seq), 0) FROM catalogs), ({exists})")
             + f"WHERE student_id = {self._param} ORDER BY student_seq", (table, student_id)).fetchall()
         return ([tuple(r[:-2]) for r in found], found[0][-2], bool(found[0][-1])) if found else ([], None, None)

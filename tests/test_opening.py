@@ -345,3 +345,32 @@ def test_no_output_of_the_command_lands_in_the_ledger(tmp_path):
         assert result.exit_code == 1, (args, result.output)
         assert "is the ledger's own file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
         assert _listing(tmp_path)[db] == before, args
+
+
+def test_a_write_waits_out_a_busy_lock_by_retrying(tmp_path):
+    # another connection holds SQLite's write lock; with no busy timeout the first BEGIN IMMEDIATE fails at once, and
+    # Store.write must see SQLAlchemy's OperationalError to back off and retry (a BEGIN sent to sqlite3 itself raised
+    # sqlite3's own error past the retry)
+    import sqlite3
+    import threading
+
+    from sqlalchemy import event
+
+    from credit_ledger.storage import Store
+
+    path = tmp_path / "busy.db"
+    cl.Ledger.open(str(path), create=True).close()
+    store = Store.open(str(path))
+    event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout = 0"))
+    store.engine.dispose()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, holder.rollback)
+    release.start()
+    try:
+        with store.write() as conn:  # retried with backoff until the holder lets go
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM events").scalar() == 0
+    finally:
+        release.join()
+        holder.close()
+        store.close()
