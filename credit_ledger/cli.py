@@ -27,8 +27,8 @@ import typer
 from pydantic import ValidationError
 
 from . import cli_plan
-from .cli_checks import (as_of_date, bad_statement, fail, interrupted, known, outcome_problems, private_key, read_json,
-                         read_text, session, validation_lines, writable)
+from .cli_checks import (LANG, as_of_date, bad_statement, fail, interrupted, known, language, outcome_problems,
+                         private_key, read_json, read_text, session, validation_lines, writable)
 from .cli_roster import roster_app
 from .errors import BadSignature, CatalogError, CreditLedgerError
 
@@ -80,7 +80,6 @@ def demo(db: str = typer.Option("demo.db", "--db", help="Where to keep the demo 
         fail(str(exc))
 
 
-LANG = typer.Option("zh", "--lang", help="The language of text and HTML: zh (中文, the default) or en.")
 
 
 @app.command()
@@ -96,20 +95,19 @@ def transcript(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_
     """
     from .render import transcript_text
 
-    if lang not in ("zh", "en"):
-        fail(f"--lang {lang!r} is not one of zh, en")
+    language(lang)
     with session(db, acting_as) as ledger:
         known(ledger, student)
         day = as_of_date(as_of)
         if every:
-            _attempts(ledger, student, day, json_out)
+            _attempts(ledger, student, day, json_out, lang)
         elif json_out:
             typer.echo(ledger.transcript(student, day).model_dump_json(indent=2))
         else:
             typer.echo(transcript_text(student, ledger.transcript(student, day), day, lang))
 
 
-def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out: bool) -> None:
+def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out: bool, lang: str) -> None:
     """``transcript --all``: every attempt at a course, as a table or JSON."""
     from .attempts import course_attempts
     from .cli_tables import attempts_table
@@ -119,7 +117,7 @@ def _attempts(ledger: "Ledger", student: str, as_of: Optional["date"], json_out:
         typer.echo(json.dumps([a.model_dump(mode="json") for a in found], ensure_ascii=False, indent=2))
     else:
         record = ledger.personal(student)
-        typer.echo(attempts_table(student, found, name=record.name if record else None, as_of=as_of))
+        typer.echo(attempts_table(student, found, name=record.name if record else None, as_of=as_of, lang=lang))
 
 
 @app.command()
@@ -190,8 +188,7 @@ def audit(student: str, db: str = DB, as_of: Optional[str] = AS_OF, acting_as: O
     """
     if fmt not in AUDIT_OUTPUTS:
         fail(f"--format {fmt!r} is not one of text, json, html")
-    if lang not in ("zh", "en"):
-        fail(f"--lang {lang!r} is not one of zh, en")
+    language(lang)
     if out is not None:
         writable(out, AUDIT_OUTPUTS[fmt], what=f"{fmt} file")
     with session(db, acting_as) as ledger:
@@ -307,7 +304,7 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
          by: str = typer.Option("status", "--by",
                                 help="With --cohort: bars by status, or for each program or entry_year."),
          wall: bool = typer.Option(False, "--wall", help="With --cohort: credits against time used, a dot each."),
-         lang: str = typer.Option("zh", "--lang", help="The labels' language: zh (default) or en."),
+         lang: str = LANG,
          db: str = DB, as_of: Optional[str] = AS_OF, acting_as: Optional[str] = ACTING_AS) -> None:
     """Draw a student's credits against the program's total and deadline (or the cohort's standing).
 
@@ -315,7 +312,6 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
 
     Example: credit-ledger plot HNJX-2024-PT-0317 --db demo.db --as-of 2028-07-10 --out li-na.svg
     """
-    from .labels import LANGS
     from .plots import COHORT_BY
 
     if (student is None) != cohort:
@@ -326,8 +322,7 @@ def plot(student: Optional[str] = typer.Argument(None, help="The student (omit w
         fail("--wall or --by: one picture at a time")
     if by not in COHORT_BY:
         fail(f"--by {by}: use one of {', '.join(COHORT_BY)}")
-    if lang not in LANGS:
-        fail(f"--lang {lang}: use one of {', '.join(LANGS)}")
+    language(lang)
     from .exports import refuse_ledger_file
     from .plots import PICTURE_FORMATS, plot_cohort, plot_student, plot_wall
 

@@ -93,6 +93,19 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
+LANG = typer.Option("zh", "--lang", help="The language of text, HTML and pictures: zh (中文, the default) or en.")
+"""Every command's ``--lang``, checked by ``language``."""
+
+
+def language(lang: str) -> str:
+    """``lang`` when it is one of ``labels.LANGS``; else one line and exit 1."""
+    from .labels import LANGS
+
+    if lang not in LANGS:
+        fail(f"--lang {lang!r} is not one of {', '.join(LANGS)}")
+    return lang
+
+
 def open_ledger(db: str, acting_as: Optional[str] = None, *, create: bool = False) -> Ledger:
     """The ledger at ``db``; only ``init`` (and ``demo``) create one. A missing ledger is one line naming the path."""
     try:

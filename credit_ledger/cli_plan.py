@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_checks import fail, known, session
+from .cli_checks import LANG, fail, known, language, session
 
 
 def _day(value: str, option: str) -> date:
@@ -41,15 +41,14 @@ def plan(student: str, db: str = typer.Option("records.db", "--db", help="A SQLi
          max_terms: int = typer.Option(12, "--max-terms", help="The most terms a plan may take."),
          acting_as: Optional[str] = typer.Option(None, "--acting-as", help="Act as this institution."),
          fmt: str = typer.Option("text", "--format", help="text, json or html."),
-         lang: str = typer.Option("zh", "--lang", help="zh (简体中文) or en.")) -> None:
+         lang: str = LANG) -> None:
     """The fastest plan, term by term, to the student's diploma within the hours a term.
 
     Example: credit-ledger plan HNJX-2024-PT-0317 --db demo.db --start 2026-09-01 --hours-per-term 120
     """
     if fmt not in ("text", "json", "html"):
         fail(f"--format {fmt!r} is not one of text, json, html")
-    if lang not in ("zh", "en"):
-        fail(f"--lang {lang!r} is not one of zh, en")
+    language(lang)
     try:
         hours = Decimal(hours_per_term)
     except InvalidOperation:

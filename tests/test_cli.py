@@ -28,6 +28,9 @@ def test_transcript_balance_and_verify(tmp_path):
     english = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--as-of", "2025-06-30", "--lang", "en"])
     assert english.exit_code == 0 and "Transcript of" in english.stdout and "as of 2025-06-30" in english.stdout
     assert "make-up (补考), counted as 60" in english.stdout and "成绩单" not in english.stdout
+    every = runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--all", "--lang", "en"])
+    assert every.exit_code == 0 and "attempts" in every.stdout and "修读记录" not in every.stdout
+    assert "修读记录" in runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--all"]).stdout
     data = json.loads(runner.invoke(app, ["transcript", demo.STUDENT, "--db", db, "--json"]).stdout)
     assert {r["course"] for r in data["records"]} >= {"MT101", "MT102", "MT201"}
     balance = json.loads(runner.invoke(app, ["balance", demo.STUDENT, "--db", db, "--json"]).stdout)

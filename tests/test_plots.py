@@ -467,7 +467,7 @@ def test_the_plot_command_draws_the_wall_and_the_cohort_by_program(tmp_path):
         result = runner.invoke(app, ["plot", *args, "--db", db, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert out.read_bytes()[:4] in (PNG, b"<?xm", b"%PDF")
-    for args, said in ((["--cohort", "--by", "school"], "--by school"), (["--cohort", "--lang", "fr"], "--lang fr"),
+    for args, said in ((["--cohort", "--by", "school"], "--by school"), (["--cohort", "--lang", "fr"], "--lang 'fr'"),
                        ([demo.STUDENT, "--wall"], "--cohort"), (["--cohort", "--wall", "--by", "program"], "one")):
         out = tmp_path / "refused.png"
         result = runner.invoke(app, ["plot", *args, "--db", db, "--out", str(out)])
