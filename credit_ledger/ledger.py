@@ -57,7 +57,7 @@ from .models import (
 from .personal import erase, named, read, write
 from .reading import StoredCatalog, may_read, read_event, read_record, readable_students
 from .roster import PersonalRecord, forget_freed_pages
-from .roster import TABLE as ROSTER, rows as roster_rows  # (one name: ``rows`` is a local's name here)
+from .roster import TABLE as ROSTER, raw_rows, record
 from .storage import Store, StoredEvent, verify_store
 from .transfer import (
     Outcome,
@@ -336,11 +336,12 @@ class Ledger:
             rows, newest, has_roster = self._store.student_read(conn, student_id, ROSTER)
             catalog = self._catalogs.sync(conn, newest)
             kept = (None if has_roster is False
-                    else roster_rows(self._store, conn, [student_id], table=has_roster).get(student_id))
-        events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)
+                    else raw_rows(self._store, conn, [student_id], table=has_roster).get(student_id))
+        events = read_record(student_id, rows, acting_as=self.acting_as, catalogs=self._catalogs)  # may read it?
         report = audit_history(events, catalog=catalog, as_of=day, program=program, student_id=student_id,
                                method=method)
-        return report if kept is None or kept.name is None else report.model_copy(update={"student_name": kept.name})
+        name = record(kept).name if kept is not None else None
+        return report if name is None else report.model_copy(update={"student_name": name})
 
     def plan(self, student_id: str, *, start: date, hours_per_term: Any, program: Any = None,
              as_of: date | None = None, skip_terms: Iterable[date] = (), max_terms: int = 12) -> StudyPlan:

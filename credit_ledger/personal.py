@@ -34,7 +34,7 @@ from .errors import PermissionDenied, UnknownReference
 from .history import build_timeline
 from .reading import StoredCatalog, read_reasons, read_record
 from .records import Issue
-from .roster import PersonalRecord, checked, delete, merged, put, rows
+from .roster import PersonalRecord, checked, delete, merged, put, raw_rows, record, rows
 from .storage import Store
 
 
@@ -84,15 +84,15 @@ def read(store: Store, conn: Connection, students: Sequence[str] | None, *, acti
          catalogs: StoredCatalog) -> dict[str, PersonalRecord]:
     """The rows of ``students`` (``None``: every row ``acting_as`` may read), keyed by student id. With
     ``acting_as``, a named student whose record the school may not read raises ``PermissionDenied``."""
-    found = rows(store, conn, students)
     if acting_as is None:
-        return found
+        return rows(store, conn, students)
     reasons = read_reasons(conn, acting_as=acting_as, catalogs=catalogs)
     if students is not None:
         refused = sorted(set(students) - set(reasons))
         if refused:
             raise PermissionDenied([read_refusal(acting_as, s) for s in refused])
-    return {s: r if reasons[s] == "own_student" else name_only(r) for s, r in found.items() if s in reasons}
+    readable = {s: record(r) for s, r in raw_rows(store, conn, students).items() if s in reasons}  # no other's row
+    return {s: r if reasons[s] == "own_student" else name_only(r) for s, r in readable.items()}
 
 
 def name_only(record: PersonalRecord) -> PersonalRecord:
@@ -107,17 +107,23 @@ def named(store: Store, reports: Iterable[Any], students: Sequence[str], *, chun
     time, from the student of the report at hand on, never by holding reports back (a batch's first report is not
     kept waiting for the next, nor lost to a later student's refusal). The reports were read with the record's
     rights, and so are their names."""
-    position = {s: i for i, s in enumerate(students)}
-    names: dict[str, str] = {}
-    loaded_to = 0
+    ids = list(students)
+    names: dict[str, tuple[Any, ...]] = {}
+    window: set[str] = set()  # the students whose rows ``names`` holds (with or without one)
+    at = 0  # the reports come in the students' order: the next report's student is at ``at`` or later
     for report in reports:
-        i = position.get(report.student_id, -1)
-        if i < 0 or i >= loaded_to:
-            window = [report.student_id] if i < 0 else list(students[i:i + chunk])
+        sid = report.student_id
+        if sid not in window:
+            try:
+                at = ids.index(sid, at)
+                part = ids[at:at + chunk]
+            except ValueError:  # not among ``students`` as given (or out of order): this one alone
+                part = [sid]
             with store.read() as conn:
-                names = {s: r.name for s, r in rows(store, conn, window).items() if r.name}
-            loaded_to = -1 if i < 0 else i + chunk
-        name = names.get(report.student_id)
+                names = raw_rows(store, conn, part)  # read as a record only for a report: its student is readable
+            window = set(part)
+        row = names.get(report.student_id)
+        name = record(row).name if row is not None else None
         yield report if name is None else report.model_copy(update={"student_name": name})
 
 

@@ -191,7 +191,7 @@ def exists(conn: Connection) -> bool:
     return table_exists(conn, TABLE)
 
 
-def _record(row: Sequence[Any]) -> PersonalRecord:
+def record(row: Sequence[Any]) -> PersonalRecord:
     """A row as the roster keeps it; a row edited by hand into something else (a number for a phone) is an
     ``IntegrityError`` naming the student and the field, never the value (pydantic's message quotes the input, and
     error messages end up in logs)."""
@@ -207,25 +207,32 @@ def _record(row: Sequence[Any]) -> PersonalRecord:
                          "(erase_personal) and set it again") from None
 
 
-def rows(store: Store, conn: Connection, students: Sequence[str] | None = None, *, table: bool | None = None
-         ) -> dict[str, PersonalRecord]:
-    """The roster rows of ``students`` (all, for ``None``), keyed by student id; none when there is no table
-    (``table``: whether there is one, when the caller has just read it in that transaction)."""
+def raw_rows(store: Store, conn: Connection, students: Sequence[str] | None = None, *, table: bool | None = None
+             ) -> dict[str, tuple[Any, ...]]:
+    """The roster rows of ``students`` (all, for ``None``) as stored, keyed by student id, not yet read as records
+    (``record``), so that a reader checks its right to a student before a row of that student can raise; none when
+    there is no table (``table``: whether there is one, when the caller has just read it in that transaction)."""
     if not (exists(conn) if table is None else table):
         return {}
     if students is None:
-        return {r[0]: _record(r) for r in conn.exec_driver_sql(
+        return {r[0]: tuple(r) for r in conn.exec_driver_sql(
             f"SELECT student_id, name, fields FROM {TABLE} ORDER BY student_id")}
     p = store._param
-    out: dict[str, PersonalRecord] = {}
+    out: dict[str, tuple[Any, ...]] = {}
     values = sorted(set(students))
     for i in range(0, len(values), 900):
         chunk = values[i:i + 900]
         marks = ", ".join([p] * len(chunk))
         for r in conn.exec_driver_sql(f"SELECT student_id, name, fields FROM {TABLE} WHERE student_id IN ({marks})",
                                       tuple(chunk)):
-            out[r[0]] = _record(r)
+            out[r[0]] = tuple(r)
     return out
+
+
+def rows(store: Store, conn: Connection, students: Sequence[str] | None = None, *, table: bool | None = None
+         ) -> dict[str, PersonalRecord]:
+    """``raw_rows`` read as records (a row not as the library writes it: ``IntegrityError``)."""
+    return {s: record(r) for s, r in raw_rows(store, conn, students, table=table).items()}
 
 
 def put(store: Store, conn: Connection, record: PersonalRecord, updated_at: str) -> None:
@@ -265,4 +272,4 @@ def forget_freed_pages(store: Store) -> None:
 
 __all__ = ["CODES", "INVISIBLE", "MAX_FIELDS", "MAX_FIELD_NAME_CHARS", "MAX_NAME_CHARS", "MAX_VALUE_CHARS", "NAME",
            "NAME_COLUMNS", "PersonalRecord", "TABLE", "checked", "checked_field_name", "checked_value", "delete",
-           "ensure", "exists", "forget_freed_pages", "merged", "put", "rows"]
+           "ensure", "exists", "forget_freed_pages", "merged", "put", "raw_rows", "record", "rows"]

@@ -276,6 +276,30 @@ def test_a_row_edited_by_hand_is_an_integrity_error_that_quotes_nothing(operator
     assert operator.personal("S1") is None and hn.set_personal("S1", name=NAME).name == NAME
 
 
+def test_a_row_edited_by_hand_tells_a_school_without_the_right_nothing(operator):
+    # the row is read as a record only once the right to the student is known: SANY-HV may not read S1, so a broken
+    # row of S1 is no IntegrityError for it (which would tell that S1 exists and has a row), and no school's roster
+    # listing breaks on a row it may not read
+    operator.acting_for("HNJX").set_personal("S1", name=NAME)
+    operator.acting_for("XTJX").set_personal("S2", name="李娜")
+    with operator._store.write() as conn:
+        conn.exec_driver_sql(f"UPDATE {roster.TABLE} SET fields = '[1' WHERE student_id = 'S1'")
+    outsider = operator.acting_for("SANY-HV")
+    for read in (lambda: outsider.audit("S1", as_of=D(2026, 2, 1)), lambda: outsider.personal("S1")):
+        with pytest.raises(cl.PermissionDenied):
+            read()
+    assert outsider.roster() == {}
+    with pytest.raises(cl.IntegrityError):  # a school that may read S1 is told
+        operator.acting_for("HNJX").roster()
+
+
+def test_a_batch_names_a_student_asked_for_twice_both_times(operator):
+    operator.acting_for("HNJX").set_personal("S1", name=NAME)
+    operator.acting_for("XTJX").set_personal("S2", name="李娜")
+    reports = list(operator.audit_all(["S1", "S2", "S1"], D(2026, 2, 1), chunk=2))
+    assert [(r.student_id, r.student_name) for r in reports] == [("S1", NAME), ("S2", "李娜"), ("S1", NAME)]
+
+
 # -- a property: any sequence of set, correct and erase keeps the chain byte for byte, and verify() ok --------------
 
 ACTIONS = st.lists(st.tuples(st.sampled_from(["set", "erase"]), st.sampled_from(["S1", "S2"]),
