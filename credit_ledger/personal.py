@@ -63,12 +63,15 @@ def require_write(store: Store, conn: Connection, student_id: str, *, acting_as:
 def write(store: Store, conn: Connection, student_id: str, changes: Mapping[str, Any], *, acting_as: str | None,
           catalogs: StoredCatalog, updated_at: str) -> tuple[PersonalRecord, bool]:
     """Set the given fields of the student's row (``None`` removes a field), in the transaction of ``conn``; the row
-    as it now is, and whether a row was there before (a correction: its old values are to leave the files). The
-    values are checked before the rights (a bad value tells nothing of the student)."""
+    as it now is, and whether it corrected a row kept before (its old values are to leave the files; the same
+    values again, as a second import of one file sets them, change nothing and write nothing). The values are
+    checked before the rights (a bad value tells nothing of the student)."""
     values = checked(student_id, changes)
     require_write(store, conn, student_id, acting_as=acting_as, catalogs=catalogs)
     before = rows(store, conn, [student_id]).get(student_id)
     record = merged(student_id, before, values)
+    if record == before:
+        return record, False
     put(store, conn, record, updated_at)
     return record, before is not None
 

@@ -293,6 +293,21 @@ def test_a_row_edited_by_hand_tells_a_school_without_the_right_nothing(operator)
         operator.acting_for("HNJX").roster()
 
 
+def test_the_same_values_again_are_no_correction(operator, monkeypatch):
+    # a second import of one file sets every name again: nothing changes, so nothing is written or checkpointed
+    hn = operator.acting_for("HNJX")
+    hn.set_personal("S1", name=NAME, phone="1")
+    flushed: list[object] = []
+    monkeypatch.setattr("credit_ledger.ledger.forget_freed_pages", flushed.append)
+    with operator._store.read() as conn:
+        kept = conn.exec_driver_sql(f"SELECT updated_at FROM {roster.TABLE} WHERE student_id = 'S1'").scalar()
+    assert hn.set_personal("S1", name=NAME, phone="1").fields == {"phone": "1"} and flushed == []
+    with operator._store.read() as conn:
+        assert conn.exec_driver_sql(f"SELECT updated_at FROM {roster.TABLE} WHERE student_id = 'S1'").scalar() == kept
+    hn.set_personal("S1", phone="2")
+    assert len(flushed) == 1  # a changed value is a correction
+
+
 def test_a_batch_names_a_student_asked_for_twice_both_times(operator):
     operator.acting_for("HNJX").set_personal("S1", name=NAME)
     operator.acting_for("XTJX").set_personal("S2", name="李娜")
