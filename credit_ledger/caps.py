@@ -152,7 +152,8 @@ def caps_and_stand_ins(records: Sequence[CreditRecord], *, total_credits: Decima
     first: CapResult | None = None
     while True:
         result, beaten = apply_caps_once(records, total_credits=total_credits, policy=policy, home_first=home_first)
-        first = first or result
+        if first is None:
+            first = result
         if not beaten - home_first:
             return result, first
         home_first |= beaten

@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from .allocation import NoSolution
+from .base import format_credits
 from .dates import add_years
 from .errors import UnknownReference
 from .history import Timeline, build_timeline, transcript_records
@@ -128,7 +129,7 @@ def within_caps(records: list[CreditRecord], *, program: Program, policy: Policy
             trimmed[x.record.event_id] = trimmed.get(x.record.event_id, ZERO) + x.credits
     excluded = list(result.excluded)
     if first is not result:
-        excluded = _stand_ins_named(excluded, {r.event_id for r in first.counted} | set(trimmed), result)
+        excluded = _stand_ins_named(excluded, first, {r.event_id for r in first.counted} | set(trimmed), result)
     if not trimmed:
         return list(result.counted), excluded, list(first.counted), []
     counted = {r.event_id: r for r in first.counted}
@@ -152,21 +153,25 @@ def within_caps(records: list[CreditRecord], *, program: Program, policy: Policy
     return list(result.counted), excluded, pool, limits
 
 
-def _stand_ins_named(excluded: list[Excluded], stand_ins: set[str], result: CapResult) -> list[Excluded]:
-    """The exclusions of the records that lost their course to a home record only because a ratio cap left them no
-    more (``stand_ins``: the records the allocation is given), each saying that it still stands for the course in
-    the requirements."""
-    kept_total = {r.event_id: r for r in result.counted}
+def _stand_ins_named(excluded: list[Excluded], first: CapResult, stand_ins: set[str], result: CapResult
+                     ) -> list[Excluded]:
+    """The exclusions of the records that lost their course to a home record only because a cap left them no more
+    (``stand_ins``: the records the allocation is given), each naming that cap (its code in ``first``, the pass that
+    made them stand for their course) and saying that the record still stands for the course in the requirements."""
     home_of = {r.course: r for r in result.counted if not is_external(r) and r.course is not None}
+    cut_by: dict[str, list[str]] = {}
+    for x in first.excluded:
+        if x.code.startswith("cap_") and x.code not in cut_by.get(x.record.event_id, []):
+            cut_by.setdefault(x.record.event_id, []).append(x.code)
     named: list[Excluded] = []
     for x in excluded:
         home = home_of.get(x.record.course) if x.record.course is not None else None
-        if (x.code == "overlap_lower" and x.record.event_id in stand_ins and x.record.event_id not in kept_total
-                and is_external(x.record) and home is not None):
+        if x.code == "overlap_lower" and x.record.event_id in stand_ins and is_external(x.record) and home is not None:
+            caps = ", ".join(cut_by.get(x.record.event_id, [])) or "the caps"
             x = x.model_copy(update={"message": (
                 f"{describe(x.record)}: course {x.record.course} counts toward the total by the home record "
-                f"(event {home.event_id}, {home.credits} credits), as the caps on recognised and converted credits "
-                "leave this record no more; this record still stands for the course in the requirements")})
+                f"(event {home.event_id}, {format_credits(home.credits)} credits): {caps} left this record no "
+                "more; it still stands for the course in the requirements")})
         named.append(x)
     return named
 

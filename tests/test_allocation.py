@@ -287,7 +287,7 @@ def test_a_record_the_cap_leaves_no_more_than_a_home_record_still_stands_for_its
     assert placed == {"L0": ["extra"], "L1": [], "L2": ["r6"], "L3": ["r5"]}
     stand_ins = {x.record.event_id: x.message for x in after.excluded if x.record.event_id in ("r5", "r6")}
     assert set(stand_ins) == {"r5", "r6"} and all(x.code == "overlap_lower" for x in after.excluded)
-    assert "counts toward the total by the home record (event r4, 3.00 credits)" in stand_ins["r6"]
+    assert "counts toward the total by the home record (event r4, 3.00 credits): cap_external left" in stand_ins["r6"]
     assert "still stands for the course in the requirements" in stand_ins["r5"]
     # a record that lost its course on its own merits says so as before
     assert "already earned at the home school" not in stand_ins["r6"]
