@@ -261,7 +261,7 @@ def stages_table(report: AuditReport, lang: str = DEFAULT_LANG) -> str:
     """The study stages as an HTML table: start, end (至今 / now), credits, cumulative."""
     e = html.escape
     rows = "".join(f"<tr><td>{s.start}</td><td>{s.end or e(_open_end(report, lang))}"
-                   + (e(_aside(word(s.ended_by, lang), lang)) if s.ended_by and lang == "zh" else "")
+                   + (e(_aside(word(s.ended_by, lang), lang)) if s.ended_by else "")
                    + f"</td><td>{s.credits}</td><td>{s.cumulative}</td></tr>" for s in report.stages)
     head = "".join(f"<th>{e(word(k, lang))}</th>" for k in ("start", "end", "credits", "cumulative"))
     return f"<table class='stages'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -318,7 +318,7 @@ def transcript_text(student_id: str, transcript: Transcript, as_of: date | None 
             note = f"补考，按 {r.score} 计" if lang == "zh" else f"make-up (补考), counted as {r.score}"
         gp = "" if r.grade_points is None else f"{r.grade_points:.1f}"
         lines.append(f"{r.occurred_on!s:<11} {r.course or '':<8} {fit(r.title, 16)} {r.credits:>7} "
-                     f"{' ' * (6 - display_width(r.grade or ''))}{r.grade or ''} {gp:>4}  {note}")
+                     f"{right(r.grade or '', 6)} {gp:>4}  {note}")
     lines.append(f"{'':<11} {'':<8} {fit(word('total', lang), 16)} {transcript.total:>7}")
     return "\n".join(lines)
 

@@ -26,7 +26,9 @@ from hypothesis import strategies as st
 
 import credit_ledger as cl
 from credit_ledger import demo
+from credit_ledger.labels import word
 from credit_ledger.page import audit_page, svg_element
+from credit_ledger.render import _aside, stages_table
 from credit_ledger.records import CreditRecord, Excluded
 from credit_ledger.reports import AppliedException, RequirementResult
 import audit_strategies as ax
@@ -381,6 +383,14 @@ def test_now_is_said_only_of_an_audit_of_today(midway):
     today = midway.model_copy(update={"as_of": date.today()})
     assert "2026-02-24 → 至今：" in today.to_text() and "<td>至今</td>" in today.to_html(picture=False, font=False)
     assert "2026-02-24 → now: " in today.to_text(lang="en")
+
+
+def test_the_stages_table_says_what_ended_a_stage_in_either_language(midway):
+    ended = [s for s in midway.stages if s.ended_by]
+    assert ended  # the midway student was suspended once
+    for lang in ("zh", "en"):
+        table = stages_table(midway, lang)
+        assert html.escape(_aside(word(ended[0].ended_by, lang), lang)) in table, lang
 
 
 def test_periods_and_transcript_in_chinese_and_english(demo_ledger):
